@@ -1,0 +1,39 @@
+/* collectors.c — the collector registry and helpers shared by collectors.
+ *
+ * Adding a collector: write agent/<name>.c exporting `const struct collector
+ * collector_<name>`, declare it in collector.h, list it here, add it to
+ * CMakeLists.txt. Flags (--collector.<name>) and --help follow from this table. */
+#include "collector.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+const struct collector *const collector_registry[] = {
+    &collector_stat,
+    &collector_meminfo,
+    &collector_loadavg,
+    &collector_uptime,
+    &collector_pressure,
+    &collector_diskstats,
+    &collector_netdev,
+    &collector_bootid,
+};
+const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
+
+int collector_fail(struct collector_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+Pvescope__Host *report_host(Pvescope__Report *r, struct arena *a)
+{
+    if (!r->host) {
+        r->host = arena_alloc(a, sizeof *r->host);
+        pvescope__host__init(r->host);
+    }
+    return r->host;
+}

@@ -1,0 +1,90 @@
+/* arena.c — see arena.h. */
+#include "arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct arena_block {
+    struct arena_block *next;
+    size_t size;
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+static struct arena_block *block_new(size_t size)
+{
+    struct arena_block *b = malloc(sizeof *b + size);
+    if (!b)
+        abort();
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    return b;
+}
+
+void arena_init(struct arena *a, size_t block_size)
+{
+    a->block_size = block_size < 1024 ? 1024 : block_size;
+    a->first = a->head = NULL;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0)
+        n = 16;
+    struct arena_block *b = a->head;
+    while (b && b->size - b->used < n)
+        b = b->next;       /* blocks after head are free after a reset */
+    if (!b) {
+        b = block_new(n > a->block_size ? n : a->block_size);
+        if (a->head) {
+            b->next = a->head->next;
+            a->head->next = b;
+        } else {
+            a->first = b;
+        }
+    }
+    a->head = b;
+    void *p = b->data + b->used;
+    b->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *arena_strdup(struct arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+void arena_reset(struct arena *a)
+{
+    for (struct arena_block *b = a->first; b; b = b->next)
+        b->used = 0;
+    a->head = a->first;
+}
+
+void arena_free(struct arena *a)
+{
+    struct arena_block *b = a->first;
+    while (b) {
+        struct arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->first = a->head = NULL;
+}
+
+size_t arena_bytes_reserved(const struct arena *a)
+{
+    size_t n = 0;
+    for (const struct arena_block *b = a->first; b; b = b->next)
+        n += b->size;
+    return n;
+}

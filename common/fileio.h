@@ -1,0 +1,29 @@
+/* fileio.h — reading small kernel and pmxcfs files under a configurable root.
+ *
+ * Every path the agent reads is "<root>/<relative>", where root comes from
+ * --path.procfs, --path.sysfs or --path.pve, so tests point the collectors at
+ * fixture trees. Files are read whole with read(2) in a loop: /proc files are
+ * generated on read and must not be mixed with stdio buffering quirks. */
+#ifndef PVESCOPE_FILEIO_H
+#define PVESCOPE_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Largest file we agree to read (a 4 MiB /proc/diskstats is ~25,000 devices). */
+#define FILEIO_MAX_BYTES (4u << 20)
+
+/* Joins root and rel into out. Returns false when the result would not fit. */
+bool path_join(char *out, size_t cap, const char *root, const char *rel);
+
+/* Reads <root>/<rel> into b (replacing its contents, NUL-terminated).
+ * Returns 0, or a negative errno: -ENOENT when missing, -EFBIG when larger than
+ * FILEIO_MAX_BYTES, -ENAMETOOLONG when the path does not fit. */
+int read_file_at(const char *root, const char *rel, struct buf *b);
+
+/* Reads the first line of a small file (sysfs attribute) without its newline. */
+int read_line_at(const char *root, const char *rel, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,1 @@
+# collector unit tests (agent/*.c parsers on fixtures)
