@@ -60,5 +60,6 @@ extern const struct collector collector_diskstats;  /* diskstats.c */
 extern const struct collector collector_netdev;     /* netdev.c */
 extern const struct collector collector_pressure;   /* pressure.c */
 extern const struct collector collector_bootid;     /* bootid.c */
+extern const struct collector collector_pve;        /* pve_members.c */
 
 #endif

@@ -17,6 +17,7 @@ const struct collector *const collector_registry[] = {
     &collector_diskstats,
     &collector_netdev,
     &collector_bootid,
+    &collector_pve,
 };
 const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
 

@@ -1,0 +1,191 @@
+/* netdev.c — the "netdev" collector: /proc/net/dev into Report.netdevs.
+ *
+ * All 16 counters of every interface, except Proxmox guest plumbing: tap*
+ * (QEMU NICs) and veth* (LXC NICs) are reported per guest by the guests
+ * collector, and the per-NIC firewall devices fwbr*, fwln*, fwpr* carry the
+ * same packets again. Reporting them per host would multiply the series by
+ * four per guest NIC (node_exporter's known blow-up on PVE hosts). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "proc_parsers.h"
+
+/* Interfaces skipped by default (POSIX extended regex, matched on the name). */
+#define NETDEV_DEFAULT_EXCLUDE "^(fwbr|fwln|fwpr|tap|veth)[0-9]"
+
+/* Checks the two header lines ("Inter-|   Receive ..." / " face |bytes ...")
+ * and advances *pos past them. */
+static bool skip_header(const char **pos)
+{
+    struct pp_cur l1, l2;
+    bool t1, t2;
+    if (!pp_next_line(pos, &l1, &t1) || !t1 || !pp_literal(&l1, "Inter-|"))
+        return false;
+    if (!pp_next_line(pos, &l2, &t2) || !t2)
+        return false;
+    pp_skip_blanks(&l2);
+    return pp_literal(&l2, "face |");
+}
+
+/* Parses "name:" at the cursor into name (NUL-terminated). The name must be
+ * 1..NETDEV_NAME_MAX printable ASCII characters without blanks or '/'. */
+static bool parse_ifname(struct pp_cur *c, char name[NETDEV_NAME_MAX + 1])
+{
+    pp_skip_blanks(c);
+    const char *colon = memchr(c->p, ':', (size_t)(c->end - c->p));
+    if (!colon)
+        return false;
+    size_t len = (size_t)(colon - c->p);
+    if (len == 0 || len > NETDEV_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (c->p[i] <= ' ' || c->p[i] > '~' || c->p[i] == '/')
+            return false;
+    memcpy(name, c->p, len);
+    name[len] = '\0';
+    c->p = colon + 1;
+    return true;
+}
+
+/* Parses exactly NETDEV_COUNTERS values after the colon. */
+static bool parse_counters(struct pp_cur *c, uint64_t v[NETDEV_COUNTERS])
+{
+    for (int i = 0; i < NETDEV_COUNTERS; i++)
+        if (!pp_u64(c, &v[i]))
+            return false;
+    return pp_at_end(c);
+}
+
+/* Builds a NetDev from a name and its counters in /proc/net/dev order. */
+static Pvescope__NetDev *make_netdev(const char *name, const uint64_t v[NETDEV_COUNTERS],
+                                     struct arena *a)
+{
+    Pvescope__NetDev *d = arena_alloc(a, sizeof *d);
+    pvescope__net_dev__init(d);
+    d->name = arena_strdup(a, name);
+    uint64_t *val[NETDEV_COUNTERS] = {
+        &d->rx_bytes, &d->rx_packets, &d->rx_errs, &d->rx_drop, &d->rx_fifo, &d->rx_frame,
+        &d->rx_compressed, &d->rx_multicast, &d->tx_bytes, &d->tx_packets, &d->tx_errs,
+        &d->tx_drop, &d->tx_fifo, &d->tx_colls, &d->tx_carrier, &d->tx_compressed};
+    protobuf_c_boolean *has[NETDEV_COUNTERS] = {
+        &d->has_rx_bytes, &d->has_rx_packets, &d->has_rx_errs, &d->has_rx_drop,
+        &d->has_rx_fifo, &d->has_rx_frame, &d->has_rx_compressed, &d->has_rx_multicast,
+        &d->has_tx_bytes, &d->has_tx_packets, &d->has_tx_errs, &d->has_tx_drop,
+        &d->has_tx_fifo, &d->has_tx_colls, &d->has_tx_carrier, &d->has_tx_compressed};
+    for (int i = 0; i < NETDEV_COUNTERS; i++) {
+        *val[i] = v[i];
+        *has[i] = true;
+    }
+    return d;
+}
+
+/* Counts the lines of text (an upper bound on the rows). */
+static size_t count_lines(const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    return n + 1;
+}
+
+/* Parses one row; returns true when valid, else counts it as bad in err. */
+static bool take_row(struct pp_cur *line, bool terminated, int lineno, char name[NETDEV_NAME_MAX + 1],
+                     uint64_t v[NETDEV_COUNTERS], struct parse_err *err)
+{
+    if (terminated && parse_ifname(line, name)) {
+        if (parse_counters(line, v))
+            return true;
+        err->bad_rows++;
+        pp_err(err, lineno, "%s: expected %d unsigned counters", name, NETDEV_COUNTERS);
+        return false;
+    }
+    err->bad_rows++;
+    pp_err(err, lineno, "%s", terminated ? "missing, too long or invalid interface name"
+                                         : "truncated row (no newline)");
+    return false;
+}
+
+int parse_netdev(const char *text, struct arena *a, const regex_t *exclude,
+                 Pvescope__NetDev ***devs, size_t *n_devs, struct parse_err *err)
+{
+    *devs = NULL;
+    *n_devs = 0;
+    const char *pos = text;
+    if (*pos == '\0' || !skip_header(&pos)) {
+        pp_err(err, *pos ? 1 : 0, *pos ? "unexpected header" : "empty file");
+        return -1;
+    }
+    *devs = arena_alloc(a, count_lines(pos) * sizeof **devs);
+    struct pp_cur line;
+    bool terminated;
+    int lineno = 2, parsed = 0;
+    while (pp_next_line(&pos, &line, &terminated) && lineno < INT_MAX) {
+        char name[NETDEV_NAME_MAX + 1];
+        uint64_t v[NETDEV_COUNTERS];
+        if (!take_row(&line, terminated, ++lineno, name, v, err))
+            continue;
+        parsed++;
+        if (exclude && regexec(exclude, name, 0, NULL, 0) == 0)
+            continue;
+        (*devs)[(*n_devs)++] = make_netdev(name, v, a);
+    }
+    if (parsed == 0)
+        pp_err(err, 0, "no valid row");
+    return parsed > 0 ? parsed : -1;
+}
+
+/* ---- collector ------------------------------------------------------------ */
+
+/* Compiles the exclude pattern into a malloc'd regex_t kept as state. */
+static int netdev_init(void **state, struct collector_ctx *ctx)
+{
+    regex_t *re = malloc(sizeof *re);
+    if (!re)
+        return collector_fail(ctx, "out of memory");
+    int rc = regcomp(re, NETDEV_DEFAULT_EXCLUDE, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[128];
+        regerror(rc, re, msg, sizeof msg);
+        free(re);
+        return collector_fail(ctx, "netdev exclude pattern: %s", msg);
+    }
+    *state = re;
+    return 0;
+}
+
+/* Reads /proc/net/dev into r->netdevs. Bad rows are skipped and described in
+ * ctx->err while the collector still succeeds with the good ones. */
+static int netdev_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
+{
+    if (proc_read(ctx, "net/dev") != 0)
+        return -1;
+    struct parse_err e = {0};
+    if (parse_netdev(ctx->scratch->data, ctx->arena, state, &r->netdevs, &r->n_netdevs, &e) < 0) {
+        r->netdevs = NULL;
+        r->n_netdevs = 0;
+        return proc_fail(ctx, "net/dev", &e);
+    }
+    if (e.bad_rows > 0)
+        proc_fail(ctx, "net/dev", &e);     /* partial success: message only */
+    return 0;
+}
+
+/* Frees the compiled pattern. */
+static void netdev_fini(void *state)
+{
+    if (!state)
+        return;
+    regfree(state);
+    free(state);
+}
+
+const struct collector collector_netdev = {
+    .name = "netdev",
+    .help = "Per-interface network counters from /proc/net/dev (guest tap/veth/fw* devices excluded)",
+    .default_enabled = true,
+    .init = netdev_init,
+    .collect = netdev_collect,
+    .fini = netdev_fini,
+};

@@ -1,0 +1,164 @@
+/* sender.c — see sender.h. */
+#include "sender.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* nanomsg's default is a 100 ms retry forever; back off to 30 s instead so a
+ * dead aggregator does not see ten connects a second from every node. */
+#define RECONNECT_IVL_MS      500
+#define RECONNECT_IVL_MAX_MS  30000
+
+static bool set_int(int sock, int level, int opt, int v)
+{
+    return nn_setsockopt(sock, level, opt, &v, sizeof v) == 0;
+}
+
+/* True when url's host is an IPv4 literal ("tcp://10.0.0.5:9716", also
+ * with a "iface;" prefix). nanomsg 1.1.5 hits an assertion and aborts the
+ * process when such an address is connected with NN_IPV4ONLY=0, so IPv6 is
+ * only enabled for host names and IPv6 literals, where it is needed. */
+bool endpoint_is_ipv4_literal(const char *url)
+{
+    const char *host = strstr(url, "://");
+    if (!host)
+        return false;
+    host += 3;
+    const char *semi = strchr(host, ';');
+    if (semi)
+        host = semi + 1;
+    const char *colon = strrchr(host, ':');
+    size_t n = colon ? (size_t)(colon - host) : strlen(host);
+    char tmp[INET_ADDRSTRLEN];
+    if (n == 0 || n >= sizeof tmp)
+        return false;
+    memcpy(tmp, host, n);
+    tmp[n] = '\0';
+    struct in_addr a;
+    return inet_pton(AF_INET, tmp, &a) == 1;
+}
+
+static int open_endpoint(const char *url, char *err, size_t errlen)
+{
+    int sock = nn_socket(AF_SP, NN_PUSH);
+    if (sock < 0) {
+        snprintf(err, errlen, "nn_socket: %s", nn_strerror(nn_errno()));
+        return -1;
+    }
+    /* All options are read when the endpoint is created: set them first. */
+    bool ok = (endpoint_is_ipv4_literal(url) || set_int(sock, NN_SOL_SOCKET, NN_IPV4ONLY, 0)) &&
+              set_int(sock, NN_SOL_SOCKET, NN_RECONNECT_IVL, RECONNECT_IVL_MS) &&
+              set_int(sock, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS);
+    if (!ok || nn_connect(sock, url) < 0) {
+        snprintf(err, errlen, "aggregator %s: %s", url, nn_strerror(nn_errno()));
+        nn_close(sock);
+        return -1;
+    }
+    return sock;
+}
+
+bool sender_open(struct sender *s, const char *const *urls, size_t n, size_t max_message_bytes,
+                 char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->max_message_bytes = max_message_bytes;
+    s->eps = calloc(n ? n : 1, sizeof *s->eps);
+    if (!s->eps)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        int sock = open_endpoint(urls[i], err, errlen);
+        if (sock < 0) {
+            sender_close(s);
+            return false;
+        }
+        s->eps[i].url = urls[i];
+        s->eps[i].sock = sock;
+        s->n++;
+    }
+    return true;
+}
+
+/* Tries one endpoint once; logs transitions between working and not. */
+static bool try_send(struct sender_endpoint *ep, const void *msg, size_t len, int flags)
+{
+    int rc = nn_send(ep->sock, msg, len, flags);
+    if (rc >= 0) {
+        if (ep->last_errno)
+            log_info("aggregator %s: sending again", ep->url);
+        ep->last_errno = 0;
+        ep->sent++;
+        return true;
+    }
+    int e = nn_errno();
+    if (e != ep->last_errno)
+        log_warn("aggregator %s: report dropped (%s); later drops are counted, not logged",
+                 ep->url, e == EAGAIN ? "not connected or send buffer full" : nn_strerror(e));
+    ep->last_errno = e;
+    return false;
+}
+
+static bool fits(struct sender *s, size_t len)
+{
+    if (len <= s->max_message_bytes)
+        return true;
+    if (s->oversize++ == 0)
+        log_error("report of %zu bytes exceeds the aggregator limit of %zu bytes; not sent "
+                  "(raise --max-message-bytes here and --ingest.max-message-bytes there)",
+                  len, s->max_message_bytes);
+    return false;
+}
+
+size_t sender_send_all(struct sender *s, const void *msg, size_t len)
+{
+    if (!fits(s, len))
+        return 0;
+    size_t ok = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (try_send(&s->eps[i], msg, len, NN_DONTWAIT))
+            ok++;
+        else
+            s->eps[i].dropped++;
+    }
+    return ok;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool sender_send_all_wait(struct sender *s, const void *msg, size_t len, int timeout_ms)
+{
+    if (!fits(s, len))
+        return false;
+    long long deadline = now_ms() + timeout_ms;
+    bool all = true;
+    for (size_t i = 0; i < s->n; i++) {
+        long long left = deadline - now_ms();
+        int tmo = left > 0 ? (int)left : 0;
+        set_int(s->eps[i].sock, NN_SOL_SOCKET, NN_SNDTIMEO, tmo);
+        if (!try_send(&s->eps[i], msg, len, 0)) {
+            s->eps[i].dropped++;
+            all = false;
+        }
+    }
+    return all;
+}
+
+void sender_close(struct sender *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        nn_close(s->eps[i].sock);
+    free(s->eps);
+    memset(s, 0, sizeof *s);
+}

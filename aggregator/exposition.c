@@ -1,0 +1,158 @@
+/* exposition.c — see exposition.h. */
+#include "exposition.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct family_desc family_table[FAM__COUNT] = {
+#define FAMILY_DESC(id, name, type, source, help) [FAM_##id] = {name, FT_##type, FS_##source, help},
+    PVESCOPE_FAMILIES(FAMILY_DESC)
+#undef FAMILY_DESC
+};
+
+const char *const reject_reason_label[REJECT__COUNT] = {
+#define REJECT_LABEL(id, label) [REJECT_##id] = label,
+    PVESCOPE_REJECT_REASONS(REJECT_LABEL)
+#undef REJECT_LABEL
+};
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; min = 0x10000; }
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+void expo_escape_label(struct buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t run = 0;          /* copy plain runs in one append */
+        while (p[run] && p[run] != '\\' && p[run] != '"' && p[run] != '\n' && p[run] < 0x80)
+            run++;
+        if (run) {
+            buf_append(b, p, run);
+            p += run;
+            continue;
+        }
+        if (*p == '\\') { buf_puts(b, "\\\\"); p++; continue; }
+        if (*p == '"') { buf_puts(b, "\\\""); p++; continue; }
+        if (*p == '\n') { buf_puts(b, "\\n"); p++; continue; }
+        size_t n = utf8_seq_len(p);
+        if (n == 0) {
+            buf_puts(b, "\xEF\xBF\xBD");
+            p++;
+        } else {
+            buf_append(b, p, n);
+            p += n;
+        }
+    }
+}
+
+void expo_family_header(struct buf *b, enum family_id f)
+{
+    const struct family_desc *d = &family_table[f];
+    buf_puts(b, "# HELP ");
+    buf_puts(b, d->name);
+    buf_putc(b, ' ');
+    buf_puts(b, d->help);      /* constant text: no backslashes or newlines */
+    buf_puts(b, "\n# TYPE ");
+    buf_puts(b, d->name);
+    buf_puts(b, d->type == FT_COUNTER ? " counter\n" : " gauge\n");
+}
+
+/* name{labels} value\n for scrape-time samples. */
+static void dyn_sample(struct buf *b, enum family_id f, const char *labels, double v)
+{
+    buf_puts(b, family_table[f].name);
+    if (labels && *labels) {
+        buf_putc(b, '{');
+        buf_puts(b, labels);
+        buf_putc(b, '}');
+    }
+    buf_putc(b, ' ');
+    buf_put_double(b, v);
+    buf_putc(b, '\n');
+}
+
+static void node_sample(struct buf *b, enum family_id f, const struct scrape_node *n, double v)
+{
+    buf_puts(b, family_table[f].name);
+    buf_putc(b, '{');
+    buf_puts(b, n->id_label);
+    if (f != FAM_PVE_UP) {
+        buf_putc(b, ',');
+        buf_puts(b, n->cluster_label);
+    }
+    buf_puts(b, "} ");
+    buf_put_double(b, v);
+    buf_putc(b, '\n');
+}
+
+static void write_dynamic(struct buf *out, enum family_id f, const struct scrape_input *in)
+{
+    expo_family_header(out, f);
+    for (size_t i = 0; i < in->n_nodes; i++) {
+        const struct scrape_node *n = &in->nodes[i];
+        if (f == FAM_PVE_UP)
+            node_sample(out, f, n, n->fresh ? 1 : 0);
+        else if (f == FAM_SELF_NODE_AGE)
+            node_sample(out, f, n, n->age_seconds);
+        else if (f == FAM_SELF_NODE_ACCEPTED)
+            node_sample(out, f, n, (double)n->accepted);
+    }
+    if (f == FAM_SELF_RECEIVED) {
+        dyn_sample(out, f, NULL, (double)in->received);
+    } else if (f == FAM_SELF_REJECTED) {
+        for (int r = 0; r < REJECT__COUNT; r++) {
+            char labels[64];
+            snprintf(labels, sizeof labels, "reason=\"%s\"", reject_reason_label[r]);
+            dyn_sample(out, f, labels, (double)in->rejected[r]);
+        }
+    } else if (f == FAM_SELF_BROKEN_CONN) {
+        dyn_sample(out, f, NULL, (double)in->broken_connections);
+    } else if (f == FAM_SELF_BUILD_INFO) {
+        dyn_sample(out, f, "version=\"" PVESCOPE_VERSION "\"", 1);
+    }
+}
+
+static void write_node_family(struct buf *out, enum family_id f, const struct scrape_input *in)
+{
+    bool any = false;
+    for (size_t i = 0; i < in->n_nodes && !any; i++)
+        any = in->nodes[i].fresh && in->nodes[i].render->len[f] > 0;
+    if (!any)
+        return;
+    expo_family_header(out, f);
+    for (size_t i = 0; i < in->n_nodes; i++) {
+        const struct node_render *r = in->nodes[i].render;
+        if (in->nodes[i].fresh && r->len[f])
+            buf_append(out, r->text.data + r->start[f], r->len[f]);
+    }
+}
+
+void expo_write(struct buf *out, const struct scrape_input *in)
+{
+    for (int f = 0; f < FAM__COUNT; f++) {
+        if (family_table[f].source == FS_DYN)
+            write_dynamic(out, (enum family_id)f, in);
+        else
+            write_node_family(out, (enum family_id)f, in);
+    }
+}

@@ -1,0 +1,88 @@
+/* exposition.h — Prometheus text format (version 0.0.4) building blocks and
+ * the assembly of one scrape from the store's current state.
+ *
+ * Node families are pre-rendered per node at ingest (render.c); a scrape only
+ * writes each family's HELP/TYPE once and concatenates the nodes' chunks, so
+ * its cost is proportional to the output size. */
+#ifndef PVESCOPE_EXPOSITION_H
+#define PVESCOPE_EXPOSITION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "families.h"
+
+enum family_type { FT_GAUGE, FT_COUNTER };
+enum family_source { FS_DYN, FS_NODE };
+
+struct family_desc {
+    const char *name;
+    enum family_type type;
+    enum family_source source;
+    const char *help;
+};
+
+extern const struct family_desc family_table[FAM__COUNT];
+
+/* Why ingest rejected a message; each is a value of the `reason` label. */
+#define PVESCOPE_REJECT_REASONS(R) \
+    R(OVERSIZE, "oversize")               /* larger than --ingest.max-message-bytes */ \
+    R(DECODE, "decode")                   /* not a protobuf Envelope / Report */ \
+    R(VERSION, "version")                 /* envelope version we do not speak */ \
+    R(BAD_HEADER, "bad_header")           /* node/cluster names unusable as labels */ \
+    R(UNKNOWN_CLUSTER, "unknown_cluster") /* no key for the cluster */ \
+    R(BAD_TAG, "bad_tag")                 /* no key of the cluster opens it */ \
+    R(REPLAY, "replay")                   /* seq not increasing, or sent time out of window */ \
+    R(INVALID_REPORT, "invalid_report")   /* authenticated, but inconsistent with its header */ \
+    R(LIMITS, "limits")                   /* too many devices, nodes, or too long labels */
+
+enum reject_reason {
+#define REJECT_ENUM(id, label) REJECT_##id,
+    PVESCOPE_REJECT_REASONS(REJECT_ENUM)
+#undef REJECT_ENUM
+    REJECT__COUNT
+};
+extern const char *const reject_reason_label[REJECT__COUNT];
+
+/* Appends s as a label value: escapes \, " and newline; replaces bytes that
+ * are not valid UTF-8 with U+FFFD so the exposition stays parseable. */
+void expo_escape_label(struct buf *b, const char *s);
+
+/* "# HELP name help\n# TYPE name type\n" */
+void expo_family_header(struct buf *b, enum family_id f);
+
+/* Pre-rendered samples of one node: family f's lines are
+ * text.data[start[f] .. start[f]+len[f]). Immutable once published;
+ * shared between the store and scrapes by reference count. */
+struct node_render {
+    atomic_int refs;
+    struct buf text;
+    uint32_t start[FAM__COUNT];
+    uint32_t len[FAM__COUNT];
+};
+
+/* One node as a scrape sees it (copied out of the store under its lock). */
+struct scrape_node {
+    const char *id_label;              /* escaped: id="node/<name>" */
+    const char *cluster_label;         /* escaped: cluster="<name>" */
+    const char *agent_version;         /* as the agent reported it (status page) */
+    struct node_render *render;        /* NULL never; a reference held */
+    double age_seconds;
+    bool fresh;                        /* age <= --stale-after */
+    uint64_t accepted;
+};
+
+struct scrape_input {
+    const struct scrape_node *nodes;   /* sorted by id */
+    size_t n_nodes;
+    uint64_t received;
+    uint64_t rejected[REJECT__COUNT];
+    uint64_t broken_connections;
+};
+
+/* Writes a complete exposition of in to out. */
+void expo_write(struct buf *out, const struct scrape_input *in);
+
+#endif

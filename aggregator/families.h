@@ -1,0 +1,93 @@
+/* families.h — every metric family the aggregator serves, in output order.
+ *
+ * FAMILY(id, name, type, source, help)
+ *   source: DYN  computed at scrape time from the store (liveness, self metrics)
+ *           NODE pre-rendered per node at ingest time from its latest report
+ * docs/metrics.md documents each; tests/unit/test_docs.c checks that it does. */
+#define PVESCOPE_FAMILIES(FAMILY) \
+  FAMILY(PVE_UP, "pve_up", GAUGE, DYN, "Node/VM/CT-Status is online/running") \
+  FAMILY(PVE_NODE_INFO, "pve_node_info", GAUGE, NODE, "Node info") \
+  FAMILY(PVE_CPU_USAGE_RATIO, "pve_cpu_usage_ratio", GAUGE, NODE, "CPU utilization (for types 'node', 'qemu' and 'lxc').") \
+  FAMILY(PVE_CPU_USAGE_LIMIT, "pve_cpu_usage_limit", GAUGE, NODE, "Number of available CPUs (for types 'node', 'qemu' and 'lxc').") \
+  FAMILY(PVE_MEMORY_USAGE_BYTES, "pve_memory_usage_bytes", GAUGE, NODE, "Used memory in bytes (for types 'node', 'qemu' and 'lxc').") \
+  FAMILY(PVE_MEMORY_SIZE_BYTES, "pve_memory_size_bytes", GAUGE, NODE, "Number of available memory in bytes (for types 'node', 'qemu' and 'lxc').") \
+  FAMILY(PVE_UPTIME_SECONDS, "pve_uptime_seconds", GAUGE, NODE, "Uptime of node or virtual guest in seconds (for types 'node', 'qemu' and 'lxc').") \
+  FAMILY(NODE_CPU_SECONDS, "pve_node_cpu_seconds_total", COUNTER, NODE, "CPU time of all CPUs of the node by mode, from /proc/stat (user and nice include guest time).") \
+  FAMILY(NODE_CPU_GUEST_SECONDS, "pve_node_cpu_guest_seconds_total", COUNTER, NODE, "CPU time of all CPUs spent running guests (the part of user/nice that is guest time).") \
+  FAMILY(NODE_CPU_IOWAIT_RATIO, "pve_node_cpu_iowait_ratio", GAUGE, NODE, "Fraction of CPU time spent in iowait over the agent's last interval.") \
+  FAMILY(NODE_LOAD1, "pve_node_load1", GAUGE, NODE, "1-minute load average.") \
+  FAMILY(NODE_LOAD5, "pve_node_load5", GAUGE, NODE, "5-minute load average.") \
+  FAMILY(NODE_LOAD15, "pve_node_load15", GAUGE, NODE, "15-minute load average.") \
+  FAMILY(NODE_MEM_AVAILABLE, "pve_node_memory_available_bytes", GAUGE, NODE, "MemAvailable: memory available for new work without swapping.") \
+  FAMILY(NODE_MEM_FREE, "pve_node_memory_free_bytes", GAUGE, NODE, "MemFree: memory not used at all.") \
+  FAMILY(NODE_MEM_BUFFERS, "pve_node_memory_buffers_bytes", GAUGE, NODE, "Buffers from /proc/meminfo.") \
+  FAMILY(NODE_MEM_CACHED, "pve_node_memory_cached_bytes", GAUGE, NODE, "Cached (page cache) from /proc/meminfo.") \
+  FAMILY(NODE_SWAP_SIZE, "pve_node_swap_size_bytes", GAUGE, NODE, "SwapTotal.") \
+  FAMILY(NODE_SWAP_USAGE, "pve_node_swap_usage_bytes", GAUGE, NODE, "SwapTotal minus SwapFree.") \
+  FAMILY(NODE_BOOT_TIME, "pve_node_boot_time_seconds", GAUGE, NODE, "Node boot time, seconds since the Unix epoch.") \
+  FAMILY(NODE_CTXT, "pve_node_context_switches_total", COUNTER, NODE, "Context switches since boot.") \
+  FAMILY(NODE_FORKS, "pve_node_forks_total", COUNTER, NODE, "Processes and threads created since boot.") \
+  FAMILY(NODE_PROCS_RUNNING, "pve_node_procs_running", GAUGE, NODE, "Runnable tasks.") \
+  FAMILY(NODE_PROCS_BLOCKED, "pve_node_procs_blocked", GAUGE, NODE, "Tasks blocked on I/O.") \
+  FAMILY(NODE_PSI_CPU_WAITING, "pve_node_pressure_cpu_waiting_seconds_total", COUNTER, NODE, "Time some runnable tasks waited for a CPU (PSI cpu some).") \
+  FAMILY(NODE_PSI_IO_WAITING, "pve_node_pressure_io_waiting_seconds_total", COUNTER, NODE, "Time some tasks waited for I/O (PSI io some).") \
+  FAMILY(NODE_PSI_IO_STALLED, "pve_node_pressure_io_stalled_seconds_total", COUNTER, NODE, "Time all non-idle tasks were stalled on I/O (PSI io full).") \
+  FAMILY(NODE_PSI_MEM_WAITING, "pve_node_pressure_memory_waiting_seconds_total", COUNTER, NODE, "Time some tasks waited for memory (PSI memory some).") \
+  FAMILY(NODE_PSI_MEM_STALLED, "pve_node_pressure_memory_stalled_seconds_total", COUNTER, NODE, "Time all non-idle tasks were stalled on memory (PSI memory full).") \
+  FAMILY(DISK_READS, "pve_node_disk_reads_completed_total", COUNTER, NODE, "Reads completed, per whole disk or dm device.") \
+  FAMILY(DISK_READS_MERGED, "pve_node_disk_reads_merged_total", COUNTER, NODE, "Adjacent reads merged.") \
+  FAMILY(DISK_READ_BYTES, "pve_node_disk_read_bytes_total", COUNTER, NODE, "Bytes read.") \
+  FAMILY(DISK_READ_TIME, "pve_node_disk_read_time_seconds_total", COUNTER, NODE, "Time spent on reads.") \
+  FAMILY(DISK_WRITES, "pve_node_disk_writes_completed_total", COUNTER, NODE, "Writes completed.") \
+  FAMILY(DISK_WRITES_MERGED, "pve_node_disk_writes_merged_total", COUNTER, NODE, "Adjacent writes merged.") \
+  FAMILY(DISK_WRITTEN_BYTES, "pve_node_disk_written_bytes_total", COUNTER, NODE, "Bytes written.") \
+  FAMILY(DISK_WRITE_TIME, "pve_node_disk_write_time_seconds_total", COUNTER, NODE, "Time spent on writes.") \
+  FAMILY(DISK_IO_NOW, "pve_node_disk_io_now", GAUGE, NODE, "I/Os currently in progress.") \
+  FAMILY(DISK_IO_TIME, "pve_node_disk_io_time_seconds_total", COUNTER, NODE, "Time the device had I/O in flight (busy time).") \
+  FAMILY(DISK_IO_WEIGHTED, "pve_node_disk_io_time_weighted_seconds_total", COUNTER, NODE, "I/O time weighted by the number of I/Os in flight.") \
+  FAMILY(DISK_DISCARDS, "pve_node_disk_discards_completed_total", COUNTER, NODE, "Discards completed.") \
+  FAMILY(DISK_DISCARDS_MERGED, "pve_node_disk_discards_merged_total", COUNTER, NODE, "Adjacent discards merged.") \
+  FAMILY(DISK_DISCARDED_BYTES, "pve_node_disk_discarded_bytes_total", COUNTER, NODE, "Bytes discarded.") \
+  FAMILY(DISK_DISCARD_TIME, "pve_node_disk_discard_time_seconds_total", COUNTER, NODE, "Time spent on discards.") \
+  FAMILY(DISK_FLUSHES, "pve_node_disk_flush_requests_total", COUNTER, NODE, "Flush requests completed.") \
+  FAMILY(DISK_FLUSH_TIME, "pve_node_disk_flush_requests_time_seconds_total", COUNTER, NODE, "Time spent on flush requests.") \
+  FAMILY(DISK_DM_INFO, "pve_node_disk_device_mapper_info", GAUGE, NODE, "Name of a device-mapper device (dm-N), value 1.") \
+  FAMILY(NET_RX_BYTES, "pve_node_network_receive_bytes_total", COUNTER, NODE, "Bytes received, per node interface.") \
+  FAMILY(NET_RX_PACKETS, "pve_node_network_receive_packets_total", COUNTER, NODE, "Packets received.") \
+  FAMILY(NET_RX_ERRS, "pve_node_network_receive_errs_total", COUNTER, NODE, "Receive errors.") \
+  FAMILY(NET_RX_DROP, "pve_node_network_receive_drop_total", COUNTER, NODE, "Received packets dropped.") \
+  FAMILY(NET_RX_FIFO, "pve_node_network_receive_fifo_total", COUNTER, NODE, "Receive FIFO overruns.") \
+  FAMILY(NET_RX_FRAME, "pve_node_network_receive_frame_total", COUNTER, NODE, "Receive framing errors.") \
+  FAMILY(NET_RX_COMPRESSED, "pve_node_network_receive_compressed_total", COUNTER, NODE, "Compressed packets received.") \
+  FAMILY(NET_RX_MULTICAST, "pve_node_network_receive_multicast_total", COUNTER, NODE, "Multicast packets received.") \
+  FAMILY(NET_TX_BYTES, "pve_node_network_transmit_bytes_total", COUNTER, NODE, "Bytes transmitted, per node interface.") \
+  FAMILY(NET_TX_PACKETS, "pve_node_network_transmit_packets_total", COUNTER, NODE, "Packets transmitted.") \
+  FAMILY(NET_TX_ERRS, "pve_node_network_transmit_errs_total", COUNTER, NODE, "Transmit errors.") \
+  FAMILY(NET_TX_DROP, "pve_node_network_transmit_drop_total", COUNTER, NODE, "Transmitted packets dropped.") \
+  FAMILY(NET_TX_FIFO, "pve_node_network_transmit_fifo_total", COUNTER, NODE, "Transmit FIFO errors.") \
+  FAMILY(NET_TX_COLLS, "pve_node_network_transmit_colls_total", COUNTER, NODE, "Collisions.") \
+  FAMILY(NET_TX_CARRIER, "pve_node_network_transmit_carrier_total", COUNTER, NODE, "Carrier losses.") \
+  FAMILY(NET_TX_COMPRESSED, "pve_node_network_transmit_compressed_total", COUNTER, NODE, "Compressed packets transmitted.") \
+  FAMILY(SELF_COLLECTOR_SUCCESS, "pvescope_collector_success", GAUGE, NODE, "1 when the agent's collector succeeded in its last cycle.") \
+  FAMILY(SELF_COLLECTOR_DURATION, "pvescope_collector_duration_seconds", GAUGE, NODE, "Time the agent's collector took in its last cycle.") \
+  FAMILY(SELF_COLLECTOR_ERRORS, "pvescope_collector_errors_total", COUNTER, NODE, "Failed cycles of the agent's collector since the agent started.") \
+  FAMILY(SELF_AGENT_INFO, "pvescope_agent_info", GAUGE, NODE, "Agent version, value 1.") \
+  FAMILY(SELF_AGENT_CPU, "pvescope_agent_cpu_seconds_total", COUNTER, NODE, "CPU time (user+system) used by the agent process.") \
+  FAMILY(SELF_AGENT_RSS, "pvescope_agent_resident_memory_bytes", GAUGE, NODE, "Resident memory of the agent process.") \
+  FAMILY(SELF_AGENT_START, "pvescope_agent_start_time_seconds", GAUGE, NODE, "Agent start time, seconds since the Unix epoch.") \
+  FAMILY(SELF_AGENT_SENT, "pvescope_agent_reports_sent_total", COUNTER, NODE, "Reports the agent handed to the transport, per aggregator endpoint.") \
+  FAMILY(SELF_AGENT_DROPPED, "pvescope_agent_reports_dropped_total", COUNTER, NODE, "Reports the agent dropped because the endpoint could not take them.") \
+  FAMILY(SELF_AGENT_OVERSIZE, "pvescope_agent_reports_oversize_total", COUNTER, NODE, "Reports the agent did not send because they exceeded --max-message-bytes.") \
+  FAMILY(SELF_NODE_AGE, "pvescope_node_report_age_seconds", GAUGE, DYN, "Seconds since the aggregator accepted the node's last report.") \
+  FAMILY(SELF_NODE_ACCEPTED, "pvescope_node_reports_accepted_total", COUNTER, DYN, "Reports accepted from the node since the aggregator started.") \
+  FAMILY(SELF_RECEIVED, "pvescope_reports_received_total", COUNTER, DYN, "Messages received on the ingest socket.") \
+  FAMILY(SELF_REJECTED, "pvescope_reports_rejected_total", COUNTER, DYN, "Messages rejected at ingest, by reason.") \
+  FAMILY(SELF_BROKEN_CONN, "pvescope_ingest_connections_broken_total", COUNTER, DYN, "Ingest connections that broke, including those nanomsg cut for exceeding the hard size limit.") \
+  FAMILY(SELF_BUILD_INFO, "pvescope_build_info", GAUGE, DYN, "Aggregator version, value 1.")
+
+enum family_id {
+#define FAMILY_ENUM(id, name, type, source, help) FAM_##id,
+    PVESCOPE_FAMILIES(FAMILY_ENUM)
+#undef FAMILY_ENUM
+    FAM__COUNT
+};

@@ -1,0 +1,17 @@
+/* gzip.h — Accept-Encoding negotiation and gzip compression of responses. */
+#ifndef PVESCOPE_GZIP_H
+#define PVESCOPE_GZIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* True when an Accept-Encoding value allows gzip: a "gzip", "x-gzip" or "*"
+ * token whose q-value is not 0. NULL (no header) means no. */
+bool accepts_gzip(const char *accept_encoding);
+
+/* Compresses in[0..len) into out (gzip wrapper, RFC 1952). False on failure. */
+bool gzip_compress(const char *in, size_t len, int level, struct buf *out);
+
+#endif

@@ -1,0 +1,224 @@
+/* http.c — see http.h. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gzip.h"
+#include "log.h"
+
+#define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
+#define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~8x anyway */
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct store *store;
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                               const char *type, bool gzipped)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (gzipped)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+    char *body = strdup(text);
+    if (!body)
+        return MHD_NO;
+    return respond(c, status, body, strlen(body), "text/plain; charset=utf-8", false);
+}
+
+static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
+{
+    struct store_snapshot snap;
+    store_snapshot(h->store, mono_now(), &snap);
+    struct buf text = BUF_INIT;
+    expo_write(&text, &snap.in);
+    store_snapshot_release(&snap);
+    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (accepts_gzip(ae)) {
+        struct buf z = BUF_INIT;
+        if (gzip_compress(text.data ? text.data : "", text.len, GZIP_LEVEL, &z)) {
+            buf_free(&text);
+            size_t len;
+            char *body = buf_steal(&z, &len);
+            return respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, true);
+        }
+        buf_free(&z);
+    }
+    size_t len;
+    char *body = buf_steal(&text, &len);
+    return respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, false);
+}
+
+static void html_escape(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': buf_puts(b, "&lt;"); break;
+        case '>': buf_puts(b, "&gt;"); break;
+        case '&': buf_puts(b, "&amp;"); break;
+        case '"': buf_puts(b, "&quot;"); break;
+        default: buf_putc(b, *s);
+        }
+    }
+}
+
+static enum MHD_Result serve_status(struct http_server *h, struct MHD_Connection *c)
+{
+    struct store_snapshot snap;
+    store_snapshot(h->store, mono_now(), &snap);
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>pvescope aggregator</title>"
+                 "</head><body><h1>pvescope aggregator " PVESCOPE_VERSION "</h1>"
+                 "<p><a href=\"/metrics\">/metrics</a></p><h2>Nodes</h2><table border=\"1\">"
+                 "<tr><th>node</th><th>cluster</th><th>state</th><th>report age (s)</th>"
+                 "<th>reports</th><th>agent</th></tr>");
+    for (size_t i = 0; i < snap.in.n_nodes; i++) {
+        const struct scrape_node *n = &snap.in.nodes[i];
+        buf_puts(&b, "<tr><td>");
+        html_escape(&b, n->id_label);
+        buf_puts(&b, "</td><td>");
+        html_escape(&b, n->cluster_label);
+        buf_printf(&b, "</td><td>%s</td><td>%.1f</td><td>%llu</td><td>", n->fresh ? "up" : "stale",
+                   n->age_seconds, (unsigned long long)n->accepted);
+        html_escape(&b, n->agent_version);
+        buf_puts(&b, "</td></tr>");
+    }
+    buf_printf(&b, "</table><h2>Ingest</h2><p>received %llu</p><table border=\"1\">"
+                   "<tr><th>rejected, by reason</th><th>count</th></tr>",
+               (unsigned long long)snap.in.received);
+    for (int r = 0; r < REJECT__COUNT; r++)
+        buf_printf(&b, "<tr><td>%s</td><td>%llu</td></tr>", reject_reason_label[r],
+                   (unsigned long long)snap.in.rejected[r]);
+    buf_puts(&b, "</table></body></html>\n");
+    store_snapshot_release(&snap);
+    size_t len;
+    char *body = buf_steal(&b, &len);
+    return respond(c, MHD_HTTP_OK, body, len, "text/html; charset=utf-8", false);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+    (void)version; (void)upload_data; (void)upload_data_size; (void)con_cls;
+    struct http_server *h = cls;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+    if (strcmp(url, "/metrics") == 0)
+        return serve_metrics(h, c);
+    if (strcmp(url, "/-/healthy") == 0)
+        return respond_text(c, MHD_HTTP_OK, "pvescope aggregator is healthy\n");
+    if (strcmp(url, "/-/ready") == 0)
+        return respond_text(c, MHD_HTTP_OK, "pvescope aggregator is ready\n");
+    if (strcmp(url, "/") == 0)
+        return serve_status(h, c);
+    return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    log_warn("http: %s", line);
+}
+
+/* Splits "host:port" / "[v6]:port" / ":port"; host is "" for any address. */
+static bool split_listen(const char *listen, char *host, size_t hcap, char *port, size_t pcap)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || !colon[1] || strlen(colon + 1) >= pcap)
+        return false;
+    snprintf(port, pcap, "%s", colon + 1);
+    size_t hl = (size_t)(colon - listen);
+    const char *hs = listen;
+    if (hl >= 2 && hs[0] == '[' && hs[hl - 1] == ']') {
+        hs++;
+        hl -= 2;
+    }
+    if (hl >= hcap)
+        return false;
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    return true;
+}
+
+struct http_server *http_start(const char *listen, struct store *store, char *err, size_t errlen)
+{
+    char host[256], port[16];
+    if (!split_listen(listen, host, sizeof host, port, sizeof port)) {
+        snprintf(err, errlen, "web listen address '%s': expected [host]:port", listen);
+        return NULL;
+    }
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM,
+                             .ai_family = host[0] ? AF_UNSPEC : AF_INET6};
+    struct addrinfo *ai = NULL;
+    int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, errlen, "web listen address '%s': %s", listen, gai_strerror(gai));
+        return NULL;
+    }
+    struct http_server *h = calloc(1, sizeof *h);
+    if (!h)
+        abort();
+    h->store = store;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= host[0] ? MHD_USE_IPv6 : MHD_USE_DUAL_STACK;
+    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+                                 MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!h->daemon) {
+        snprintf(err, errlen, "cannot listen on %s (address in use, or not a local address?)", listen);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+unsigned http_port(const struct http_server *h)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+void http_stop(struct http_server *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->daemon);
+    free(h);
+}

@@ -1,0 +1,22 @@
+/* http.h — the aggregator's HTTP side (libmicrohttpd): /metrics (gzip when
+ * asked), /-/healthy, /-/ready and a small status page at /.
+ *
+ * Handlers never wait for ingest: they take a store snapshot (a short lock to
+ * copy references), render without any lock, and hand the buffer to MHD. */
+#ifndef PVESCOPE_HTTP_H
+#define PVESCOPE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store.h"
+
+struct http_server;
+
+/* listen: ":9715", "0.0.0.0:9715", "[::1]:9715", "localhost:9715". */
+struct http_server *http_start(const char *listen, struct store *store, char *err, size_t errlen);
+/* The port actually bound (useful with port 0). */
+unsigned http_port(const struct http_server *h);
+void http_stop(struct http_server *h);
+
+#endif

@@ -1,0 +1,287 @@
+/* ingest.c — see ingest.h. */
+#include "ingest.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "render.h"
+
+/* nanomsg drops (without telling us) anything above its own limit; we set it
+ * well above ours so over-limit reports up to this factor are seen, counted
+ * and logged as "oversize" instead of vanishing. */
+#define HARD_LIMIT_FACTOR 4
+/* Report decode may allocate at most this many times the plaintext size
+ * (protobuf amplification: 1 byte of wire can be 8+ bytes of structs). */
+#define DECODE_BUDGET_FACTOR 16
+#define REJECT_LOG_INTERVAL 60.0
+
+void ingest_init(struct ingest *ig, struct store *store, const struct keyring *kr,
+                 size_t max_message_bytes, double max_clock_skew)
+{
+    memset(ig, 0, sizeof *ig);
+    ig->store = store;
+    ig->keyring = kr;
+    ig->max_message_bytes = max_message_bytes;
+    ig->max_clock_skew = max_clock_skew;
+    ig->sock = -1;
+    for (int i = 0; i < REJECT__COUNT; i++)
+        ig->last_log[i] = -1e9;
+}
+
+static int reject(struct ingest *ig, enum reject_reason why, double now, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int reject(struct ingest *ig, enum reject_reason why, double now, const char *fmt, ...)
+{
+    store_count_reject(ig->store, why);
+    if (now - ig->last_log[why] < REJECT_LOG_INTERVAL) {
+        ig->suppressed[why]++;
+        return why;
+    }
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    log_warn("report rejected (%s): %s%s", reject_reason_label[why], detail,
+             ig->suppressed[why] ? " (and more of this kind since the last log line)" : "");
+    ig->last_log[why] = now;
+    ig->suppressed[why] = 0;
+    return why;
+}
+
+/* Names that become label values and map keys: hostnames and corosync
+ * cluster names are [A-Za-z0-9._-]; anything else is refused outright. */
+static bool valid_name(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!(c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+              (c >= 'A' && c <= 'Z')))
+            return false;
+    }
+    return true;
+}
+
+static bool valid_boot_id(const char *s)
+{
+    if (!s)
+        return true;
+    size_t n = strlen(s);
+    return n < 40 && strspn(s, "0123456789abcdefABCDEF-") == n;
+}
+
+/* Allocator that refuses to exceed a byte budget; every block carries its
+ * size so free can give the budget back. */
+struct budget {
+    size_t left;
+};
+
+static void *budget_alloc(void *data, size_t n)
+{
+    struct budget *b = data;
+    if (n > b->left || n > SIZE_MAX - 16)
+        return NULL;
+    size_t *p = malloc(n + 16);
+    if (!p)
+        return NULL;
+    b->left -= n;
+    p[0] = n;
+    return (char *)p + 16;
+}
+
+static void budget_free(void *data, void *ptr)
+{
+    if (!ptr)
+        return;
+    struct budget *b = data;
+    size_t *p = (size_t *)((char *)ptr - 16);
+    b->left += p[0];
+    free(p);
+}
+
+static bool open_with_cluster_keys(struct ingest *ig, const Pvescope__Envelope *env)
+{
+    for (size_t i = 0; i < ig->keyring->len; i++) {
+        const struct keyring_entry *k = &ig->keyring->entries[i];
+        if (strcmp(k->cluster, env->cluster) == 0 && envelope_open(&k->key, env, &ig->plain))
+            return true;
+    }
+    return false;
+}
+
+static bool label_ok(const char *s) { return !s || strlen(s) <= INGEST_MAX_LABEL_BYTES; }
+
+/* Checks the decoded report against its header and the limits. Returns -1
+ * when fine, else the reason, with a description in why. */
+static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env, char *why, size_t n)
+{
+    if (!r->node || strcmp(r->node, env->node) != 0) {
+        snprintf(why, n, "report names node '%.64s'", r->node ? r->node : "");
+        return REJECT_INVALID_REPORT;
+    }
+    if (r->n_disks > INGEST_MAX_DEVICES || r->n_netdevs > INGEST_MAX_DEVICES ||
+        r->n_collectors > INGEST_MAX_COLLECTORS || (r->agent && r->agent->n_sends > INGEST_MAX_ENDPOINTS)) {
+        snprintf(why, n, "%zu disks, %zu netdevs, %zu collectors", r->n_disks, r->n_netdevs,
+                 r->n_collectors);
+        return REJECT_LIMITS;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < r->n_disks; i++)
+        ok = ok && label_ok(r->disks[i]->name) && label_ok(r->disks[i]->dm_name);
+    for (size_t i = 0; i < r->n_netdevs; i++)
+        ok = ok && label_ok(r->netdevs[i]->name);
+    for (size_t i = 0; i < r->n_collectors; i++)
+        ok = ok && label_ok(r->collectors[i]->name);
+    if (r->agent) {
+        ok = ok && label_ok(r->agent->version);
+        for (size_t i = 0; i < r->agent->n_sends; i++)
+            ok = ok && label_ok(r->agent->sends[i]->endpoint);
+    }
+    if (!ok) {
+        snprintf(why, n, "a label value is longer than %d bytes", INGEST_MAX_LABEL_BYTES);
+        return REJECT_LIMITS;
+    }
+    return -1;
+}
+
+/* Everything after the envelope has been authenticated. */
+static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, double now_mono)
+{
+    struct report_origin o = {env->cluster, env->node, env->boot_id ? env->boot_id : "", env->seq,
+                              env->sent_unix_ms, NULL};
+    if (!store_origin_is_new(ig->store, &o))
+        return reject(ig, REJECT_REPLAY, now_mono, "node %s/%s: seq %llu is not newer than the last accepted",
+                      env->cluster, env->node, (unsigned long long)env->seq);
+    struct budget budget = {ig->plain.len * DECODE_BUDGET_FACTOR + 4096};
+    ProtobufCAllocator alloc = {budget_alloc, budget_free, &budget};
+    Pvescope__Report *r = pvescope__report__unpack(&alloc, ig->plain.len, (const uint8_t *)ig->plain.data);
+    if (!r)
+        return reject(ig, REJECT_DECODE, now_mono, "node %s/%s: sealed report is not a Report",
+                      env->cluster, env->node);
+    char why[160];
+    int bad = check_report(r, env, why, sizeof why);
+    if (bad >= 0) {
+        pvescope__report__free_unpacked(r, &alloc);
+        return reject(ig, (enum reject_reason)bad, now_mono, "node %s/%s: %s", env->cluster, env->node, why);
+    }
+    struct buf id = BUF_INIT;
+    buf_puts(&id, "id=\"node/");
+    expo_escape_label(&id, env->node);
+    buf_putc(&id, '"');
+    struct node_render *nr = render_report(r, id.data);
+    buf_free(&id);
+    o.agent_version = r->agent ? r->agent->version : NULL;
+    bool published = store_publish(ig->store, &o, nr, now_mono);
+    pvescope__report__free_unpacked(r, &alloc);
+    if (!published)
+        return reject(ig, REJECT_LIMITS, now_mono, "node %s/%s: node limit reached", env->cluster, env->node);
+    return -1;
+}
+
+int ingest_process(struct ingest *ig, const uint8_t *msg, size_t len, double now_mono,
+                   int64_t now_unix_ms)
+{
+    store_count_received(ig->store);
+    if (len > ig->max_message_bytes)
+        return reject(ig, REJECT_OVERSIZE, now_mono, "%zu bytes, limit %zu (--ingest.max-message-bytes)",
+                      len, ig->max_message_bytes);
+    Pvescope__Envelope *env = pvescope__envelope__unpack(NULL, len, msg);
+    if (!env)
+        return reject(ig, REJECT_DECODE, now_mono, "%zu bytes that are not a pvescope envelope", len);
+    int rc;
+    int64_t skew_ms = (int64_t)(ig->max_clock_skew * 1000);
+    if (env->version != ENVELOPE_VERSION)
+        rc = reject(ig, REJECT_VERSION, now_mono, "envelope version %u from node '%.64s'", env->version,
+                    valid_name(env->node, NODE_NAME_MAX) ? env->node : "?");
+    else if (!valid_name(env->cluster, NODE_NAME_MAX) || !valid_name(env->node, NODE_NAME_MAX) ||
+             !valid_boot_id(env->boot_id))
+        rc = reject(ig, REJECT_BAD_HEADER, now_mono, "cluster, node or boot id not a valid name");
+    else if (!keyring_has_cluster(ig->keyring, env->cluster))
+        rc = reject(ig, REJECT_UNKNOWN_CLUSTER, now_mono, "cluster '%s' (node %s) has no key in the key ring",
+                    env->cluster, env->node);
+    else if (!open_with_cluster_keys(ig, env))
+        rc = reject(ig, REJECT_BAD_TAG, now_mono, "node %s/%s: no key of the cluster opens it "
+                    "(wrong key, or forged/altered message)", env->cluster, env->node);
+    else if (env->sent_unix_ms < now_unix_ms - skew_ms || env->sent_unix_ms > now_unix_ms + skew_ms)
+        rc = reject(ig, REJECT_REPLAY, now_mono, "node %s/%s: sent time is %.0f s off this clock "
+                    "(limit --ingest.max-clock-skew)", env->cluster, env->node,
+                    (double)(env->sent_unix_ms - now_unix_ms) / 1000.0);
+    else
+        rc = accept_opened(ig, env, now_mono);
+    pvescope__envelope__free_unpacked(env, NULL);
+    return rc;
+}
+
+bool ingest_listen(struct ingest *ig, const char *url, char *err, size_t errlen)
+{
+    int sock = nn_socket(AF_SP, NN_PULL);
+    if (sock < 0) {
+        snprintf(err, errlen, "nn_socket: %s", nn_strerror(nn_errno()));
+        return false;
+    }
+    int ipv4only = 0, tmo = 500;
+    int hard = ig->max_message_bytes > (size_t)(INT32_MAX / HARD_LIMIT_FACTOR)
+                   ? INT32_MAX : (int)(ig->max_message_bytes * HARD_LIMIT_FACTOR);
+    if (nn_setsockopt(sock, NN_SOL_SOCKET, NN_IPV4ONLY, &ipv4only, sizeof ipv4only) < 0 ||
+        nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &hard, sizeof hard) < 0 ||
+        nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &tmo, sizeof tmo) < 0 || nn_bind(sock, url) < 0) {
+        snprintf(err, errlen, "ingest listen %s: %s", url, nn_strerror(nn_errno()));
+        nn_close(sock);
+        return false;
+    }
+    ig->sock = sock;
+    return true;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t unix_ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ingest_run(struct ingest *ig, atomic_bool *stop)
+{
+    while (!atomic_load(stop)) {
+        void *msg = NULL;
+        int n = nn_recv(ig->sock, &msg, NN_MSG, 0);
+        store_set_broken_connections(ig->store, nn_get_statistic(ig->sock, NN_STAT_BROKEN_CONNECTIONS));
+        if (n < 0) {
+            int e = nn_errno();
+            if (e == ETIMEDOUT || e == EAGAIN || e == EINTR)
+                continue;
+            if (e == EBADF || e == ETERM)
+                break;
+            log_error("ingest: nn_recv: %s", nn_strerror(e));
+            continue;
+        }
+        ingest_process(ig, msg, (size_t)n, mono_now(), unix_ms_now());
+        nn_freemsg(msg);
+    }
+}
+
+void ingest_close(struct ingest *ig)
+{
+    if (ig->sock >= 0)
+        nn_close(ig->sock);
+    ig->sock = -1;
+    buf_free(&ig->plain);
+}

@@ -1,0 +1,56 @@
+/* ingest.h — receive, authenticate, validate and publish node reports.
+ *
+ * One thread owns the nanomsg PULL socket. Each message goes through
+ * ingest_process(): size → Envelope decode → version → header sanity →
+ * cluster key lookup → AEAD open → replay window → Report decode (bounded
+ * memory) → limits → render → publish. Every rejection is counted by reason
+ * and logged at most once a minute per reason, with what is known of the
+ * sender (nanomsg cannot tell us the peer address). */
+#ifndef PVESCOPE_INGEST_H
+#define PVESCOPE_INGEST_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "keyring.h"
+#include "store.h"
+
+/* Per-report limits: a buggy or hostile (but keyed) agent cannot make the
+ * aggregator render unbounded output. */
+#define INGEST_MAX_DEVICES      4096
+#define INGEST_MAX_COLLECTORS   64
+#define INGEST_MAX_ENDPOINTS    32
+#define INGEST_MAX_LABEL_BYTES  256
+
+struct ingest {
+    struct store *store;
+    const struct keyring *keyring;
+    size_t max_message_bytes;       /* --ingest.max-message-bytes */
+    double max_clock_skew;          /* seconds; |sent - now| beyond it = replay */
+    int sock;                       /* -1 when not listening (unit tests) */
+    double last_log[REJECT__COUNT];
+    uint64_t suppressed[REJECT__COUNT];
+    struct buf plain;               /* opened report, reused */
+};
+
+void ingest_init(struct ingest *ig, struct store *store, const struct keyring *kr,
+                 size_t max_message_bytes, double max_clock_skew);
+
+/* Binds the PULL socket (e.g. tcp://[::]:9716). False with a reason in err. */
+bool ingest_listen(struct ingest *ig, const char *url, char *err, size_t errlen);
+
+/* Processes one received message. Returns -1 when accepted, else the
+ * reject_reason (already counted and logged). now_mono is CLOCK_MONOTONIC
+ * seconds, now_unix_ms the wall clock. */
+int ingest_process(struct ingest *ig, const uint8_t *msg, size_t len, double now_mono,
+                   int64_t now_unix_ms);
+
+/* Receives until *stop is set (checked at least twice a second). */
+void ingest_run(struct ingest *ig, atomic_bool *stop);
+
+void ingest_close(struct ingest *ig);
+
+#endif

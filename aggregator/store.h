@@ -1,0 +1,83 @@
+/* store.h — the aggregator's state: one entry per node with its latest
+ * pre-rendered report, replay state and counters, plus ingest counters.
+ *
+ * Ingest (one thread) updates entries; scrapes (HTTP threads) take a
+ * consistent copy with store_snapshot() and render without holding the lock.
+ * Each node's render is immutable and reference counted, so a scrape sees
+ * every node's series from exactly one report. */
+#ifndef PVESCOPE_STORE_H
+#define PVESCOPE_STORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exposition.h"
+
+#define NODE_NAME_MAX 64
+
+struct node_entry {
+    char cluster[NODE_NAME_MAX];
+    char node[NODE_NAME_MAX];
+    char *id_label;                 /* id="node/<node>" escaped */
+    char *cluster_label;            /* cluster="<cluster>" escaped */
+    struct node_render *render;     /* latest report; NULL until the first */
+    double last_seen;               /* monotonic seconds of the last accepted report */
+    uint64_t accepted;
+    char boot_id[40];
+    uint64_t last_seq;
+    int64_t last_sent_ms;
+    char agent_version[32];
+};
+
+struct store {
+    pthread_mutex_t lock;
+    struct node_entry *nodes;       /* sorted by (node, cluster) */
+    size_t n, cap;
+    size_t max_nodes;
+    double stale_after;
+    uint64_t received;
+    uint64_t rejected[REJECT__COUNT];
+    uint64_t broken_connections;
+};
+
+void store_init(struct store *s, double stale_after, size_t max_nodes);
+void store_free(struct store *s);
+
+/* Where an authenticated envelope sits in its node's history. */
+struct report_origin {
+    const char *cluster;
+    const char *node;
+    const char *boot_id;            /* "" when the agent sent none */
+    uint64_t seq;
+    int64_t sent_unix_ms;
+    const char *agent_version;      /* may be NULL */
+};
+
+/* Replay check: true when o is newer than anything accepted from its node:
+ * a higher seq within the same boot, or a later send time after a reboot (so
+ * reports of an earlier boot cannot be replayed). Records nothing. */
+bool store_origin_is_new(struct store *s, const struct report_origin *o);
+
+/* Installs a node's new render (taking over its reference) and replay state.
+ * Returns false when the node is new and the node limit is reached. */
+bool store_publish(struct store *s, const struct report_origin *o, struct node_render *nr, double now);
+
+void store_count_received(struct store *s);
+void store_count_reject(struct store *s, enum reject_reason why);
+void store_set_broken_connections(struct store *s, uint64_t n);
+
+/* A scrape's consistent view; release with store_snapshot_release(). */
+struct store_snapshot {
+    struct scrape_input in;
+    struct scrape_node *nodes;
+    char *labels;                   /* storage for the nodes' label strings */
+};
+
+void store_snapshot(struct store *s, double now, struct store_snapshot *out);
+void store_snapshot_release(struct store_snapshot *snap);
+
+/* Fresh / total nodes, for /-/ready and the status page. */
+void store_counts(struct store *s, double now, size_t *fresh, size_t *total);
+
+#endif
