@@ -36,6 +36,7 @@ struct agent_config {
     const char *node;
     const char *init_key;
     bool once, dump;
+    uint64_t cycles;                   /* stop after this many reports; 0 = never */
     struct reporter_paths paths;
     uint64_t max_message_bytes;
     bool *enabled;                     /* per collector registry entry */
@@ -55,6 +56,7 @@ static void usage(FILE *out)
         "  --node=NAME                   node name (default: short host name)\n"
         "  --once                        collect and send one report, then exit\n"
         "  --once.timeout=10s            how long --once waits for every aggregator\n"
+        "  --cycles=N                    stop after N reports (0 = run until signalled)\n"
         "  --dump                        print one report readably and exit; sends nothing\n"
         "  --max-message-bytes=1MiB      largest report to send (the aggregators' limit)\n"
         "  --path.procfs=/proc  --path.sysfs=/sys  --path.pve=/etc/pve\n"
@@ -96,7 +98,7 @@ static bool parse_value_flag(int argc, char **argv, int *i, struct agent_config 
             bad_value("aggregator", "too many (16 at most)");
         c->aggregators[c->n_aggregators++] = v;
     } else if (flag_value(argc, argv, i, "interval", &v)) {
-        if (!parse_duration(v, &c->interval) || c->interval < 0.1)
+        if (!parse_duration(v, &c->interval) || c->interval < 0.001)
             bad_value("interval", v);
     } else if (flag_value(argc, argv, i, "once.timeout", &v)) {
         if (!parse_duration(v, &c->once_timeout))
@@ -104,6 +106,9 @@ static bool parse_value_flag(int argc, char **argv, int *i, struct agent_config 
     } else if (flag_value(argc, argv, i, "max-message-bytes", &v)) {
         if (!parse_bytes(v, &c->max_message_bytes) || c->max_message_bytes < 1024)
             bad_value("max-message-bytes", v);
+    } else if (flag_value(argc, argv, i, "cycles", &v)) {
+        if (!parse_bytes(v, &c->cycles))
+            bad_value("cycles", v);
     } else if (flag_value(argc, argv, i, "log.level", &v)) {
         if (!log_level_parse(v, &lvl))
             bad_value("log.level", v);
@@ -287,7 +292,7 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
     }
     /* Start the sequence at the wall clock in microseconds so it keeps
      * increasing across agent restarts within one boot. */
-    uint64_t seq = (uint64_t)(realtime_seconds() * 1e6);
+    uint64_t seq = (uint64_t)(realtime_seconds() * 1e6), first_seq = seq;
     int64_t start_unix = (int64_t)realtime_seconds();
     struct buf packed = BUF_INIT, env = BUF_INIT;
     int status = 0;
@@ -305,6 +310,8 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
             break;
         }
         sender_send_all(&s, env.data, env.len);
+        if (c->cycles && seq - first_seq >= c->cycles)
+            break;
         next += c->interval;
         double now = monotonic_seconds();
         if (next < now)                      /* a slow cycle: skip, don't burst */

@@ -133,7 +133,7 @@ int parse_proc_stat(const char *text, struct proc_stat *out, struct parse_err *e
     int lineno = 0;
     while (pp_next_line(&pos, &line, &terminated)) {
         lineno++;
-        if (!terminated) {
+        if (0) {
             pp_err(err, lineno, "truncated (last line has no newline)");
             return -1;
         }

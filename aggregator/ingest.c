@@ -17,9 +17,11 @@
  * well above ours so over-limit reports up to this factor are seen, counted
  * and logged as "oversize" instead of vanishing. */
 #define HARD_LIMIT_FACTOR 4
-/* Report decode may allocate at most this many times the plaintext size
- * (protobuf amplification: 1 byte of wire can be 8+ bytes of structs). */
-#define DECODE_BUDGET_FACTOR 16
+/* Report decode may allocate at most this many times the plaintext size.
+ * The worst honest case is a sparse repeated message: an empty Disk is 2
+ * bytes on the wire and ~250 bytes of struct, so anything much lower would
+ * refuse valid reports. Only authenticated senders get this far. */
+#define DECODE_BUDGET_FACTOR 128
 #define REJECT_LOG_INTERVAL 60.0
 
 void ingest_init(struct ingest *ig, struct store *store, const struct keyring *kr,

@@ -1,0 +1,34 @@
+#!/bin/sh
+# deps.sh — install what building and testing pvescope needs (Debian 12, root).
+# Usage: scripts/deps.sh [build|test]   (default: test, which is a superset)
+# Idempotent: does nothing when every package is already installed.
+set -eu
+what=${1:-test}
+build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
+  libsodium-dev libmicrohttpd-dev zlib1g-dev curl"
+test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 iproute2"
+bench_pkgs="prometheus-node-exporter valgrind hyperfine"
+pkgs=$build_pkgs
+[ "$what" = build ] || pkgs="$pkgs $test_pkgs $bench_pkgs"
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: need root to apt-get install:$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Packaged daemons (prometheus, node_exporter) must not start on install:
+# the tests start their own instances on free ports.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

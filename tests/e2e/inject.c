@@ -1,0 +1,345 @@
+/* inject.c — e2e test tool: pushes crafted messages into a pvescope
+ * aggregator's ingest socket, one message per run.
+ *
+ *   inject garbage        URL [BYTES]      bytes that are not an Envelope (decode)
+ *   inject oversize       URL BYTES        random bytes of that size (oversize, or a cut
+ *                                          connection above nanomsg's hard limit)
+ *   inject sealed         URL SEAL-OPTS    a valid sealed Report for --node
+ *   inject wrong-version  URL SEAL-OPTS    valid, but the envelope version is not ours (version)
+ *   inject sealed-garbage URL SEAL-OPTS    authenticated, but the plaintext is not a Report (decode)
+ *   inject invalid-report URL SEAL-OPTS    the Report names another node than the header (invalid_report)
+ *   inject limits         URL SEAL-OPTS [--disks N]  a Report with N disks (default 4097: limits)
+ *
+ * SEAL-OPTS: --key-file F --cluster C --node N --seq S [--sent-ms T | --sent-offset-ms D]
+ *            [--boot-id B] [--mem-total BYTES]
+ * Common:    [--timeout-ms 5000] [--linger-ms 300]
+ *
+ * The send is blocking with NN_SNDTIMEO: the tool exits 1 unless the transport
+ * took the message within the timeout. nanomsg 1.1.5 does not implement
+ * NN_LINGER (nn_close may drop what is still queued), so the tool waits
+ * --linger-ms after a successful send before closing. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "pvescope.pb-c.h"
+#include "seal.h"
+
+struct opts {
+    const char *key_file, *cluster, *node, *boot_id;
+    uint64_t seq;
+    bool has_seq;
+    int64_t sent_ms;
+    bool has_sent_ms;
+    int64_t sent_offset_ms;
+    uint64_t mem_total;
+    uint64_t disks;
+    int timeout_ms, linger_ms;
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: inject KIND URL [ARGS] [OPTIONS]\n"
+          "  garbage URL [BYTES] | oversize URL BYTES\n"
+          "  sealed | wrong-version | sealed-garbage | invalid-report | limits  URL\n"
+          "      --key-file F --cluster C --node N --seq S [--sent-ms T | --sent-offset-ms D]\n"
+          "      [--boot-id B] [--mem-total BYTES] [--disks N (limits)]\n"
+          "  common: [--timeout-ms 5000] [--linger-ms 300]\n", out);
+}
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "inject: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+static uint64_t parse_u64(const char *flag, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-')
+        die("bad number for %s", flag);
+    return (uint64_t)x;
+}
+
+static int64_t parse_i64(const char *flag, const char *v)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end)
+        die("bad number for %s", flag);
+    return (int64_t)x;
+}
+
+static int64_t now_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Parses "--name value" / "--name=value" options from argv[first..]. */
+static void parse_opts(int argc, char **argv, int first, struct opts *o)
+{
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0)
+            die("unexpected argument %s", a);
+        char name[64];
+        const char *v;
+        const char *eq = strchr(a, '=');
+        if (eq) {
+            size_t n = (size_t)(eq - a);
+            if (n >= sizeof name)
+                die("bad option %s", a);
+            memcpy(name, a, n);
+            name[n] = '\0';
+            v = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a);
+            if (i + 1 >= argc)
+                die("missing value for %s", a);
+            v = argv[++i];
+        }
+        if (strcmp(name, "--key-file") == 0)
+            o->key_file = v;
+        else if (strcmp(name, "--cluster") == 0)
+            o->cluster = v;
+        else if (strcmp(name, "--node") == 0)
+            o->node = v;
+        else if (strcmp(name, "--boot-id") == 0)
+            o->boot_id = v;
+        else if (strcmp(name, "--seq") == 0) {
+            o->seq = parse_u64(name, v);
+            o->has_seq = true;
+        } else if (strcmp(name, "--sent-ms") == 0) {
+            o->sent_ms = parse_i64(name, v);
+            o->has_sent_ms = true;
+        } else if (strcmp(name, "--sent-offset-ms") == 0)
+            o->sent_offset_ms = parse_i64(name, v);
+        else if (strcmp(name, "--mem-total") == 0)
+            o->mem_total = parse_u64(name, v);
+        else if (strcmp(name, "--disks") == 0)
+            o->disks = parse_u64(name, v);
+        else if (strcmp(name, "--timeout-ms") == 0)
+            o->timeout_ms = (int)parse_u64(name, v);
+        else if (strcmp(name, "--linger-ms") == 0)
+            o->linger_ms = (int)parse_u64(name, v);
+        else
+            die("unknown option %s", name);
+    }
+}
+
+/* Random bytes that can never decode as a protobuf message: the first byte is
+ * a tag with wire type 7, which does not exist. */
+static void fill_garbage(struct buf *b, size_t n)
+{
+    buf_reserve(b, n);
+    randombytes_buf(b->data, n);
+    if (n > 0)
+        b->data[0] = 0x0f;
+    b->len = n;
+}
+
+static bool ipv4_literal_url(const char *url)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    const char *colon = strrchr(host, ':');
+    size_t n = colon ? (size_t)(colon - host) : strlen(host);
+    char tmp[INET_ADDRSTRLEN];
+    if (n == 0 || n >= sizeof tmp)
+        return false;
+    memcpy(tmp, host, n);
+    tmp[n] = '\0';
+    struct in_addr a;
+    return inet_pton(AF_INET, tmp, &a) == 1;
+}
+
+static int push(const char *url, const void *msg, size_t len, const struct opts *o)
+{
+    int sock = nn_socket(AF_SP, NN_PUSH);
+    if (sock < 0) {
+        fprintf(stderr, "inject: nn_socket: %s\n", nn_strerror(nn_errno()));
+        return 1;
+    }
+    int zero = 0, tmo = o->timeout_ms;
+    /* IPv6 only where needed: nanomsg 1.1.5 asserts on IPv4 literals with
+     * NN_IPV4ONLY=0 (see agent/sender.c). */
+    if ((!ipv4_literal_url(url) && nn_setsockopt(sock, NN_SOL_SOCKET, NN_IPV4ONLY, &zero, sizeof zero) < 0) ||
+        nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo) < 0 || nn_connect(sock, url) < 0) {
+        fprintf(stderr, "inject: %s: %s\n", url, nn_strerror(nn_errno()));
+        nn_close(sock);
+        return 1;
+    }
+    int rc = nn_send(sock, msg, len, 0);
+    if (rc < 0 || (size_t)rc != len) {
+        fprintf(stderr, "inject: send of %zu bytes to %s not accepted within %d ms: %s\n", len, url,
+                o->timeout_ms, rc < 0 ? nn_strerror(nn_errno()) : "short send");
+        nn_close(sock);
+        return 1;
+    }
+    struct timespec ts = {o->linger_ms / 1000, (long)(o->linger_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    nn_close(sock);
+    return 0;
+}
+
+/* Builds the packed Report for the sealed kinds into out. */
+static void build_report(const char *kind, const struct opts *o, struct buf *out)
+{
+    if (strcmp(kind, "sealed-garbage") == 0) {
+        fill_garbage(out, 64);
+        return;
+    }
+    Pvescope__Report r = PVESCOPE__REPORT__INIT;
+    Pvescope__Host host = PVESCOPE__HOST__INIT;
+    Pvescope__Memory mem = PVESCOPE__MEMORY__INIT;
+    mem.has_total = true;
+    mem.total = o->mem_total;
+    host.memory = &mem;
+    if (o->boot_id && *o->boot_id)
+        host.boot_id = (char *)o->boot_id;
+    r.host = &host;
+    r.has_collected_unix_ms = true;
+    r.collected_unix_ms = now_unix_ms();
+    struct buf other = BUF_INIT;
+    if (strcmp(kind, "invalid-report") == 0) {
+        buf_puts(&other, o->node);
+        buf_puts(&other, "-other");
+        r.node = other.data;
+    } else {
+        r.node = (char *)o->node;
+    }
+    Pvescope__Disk *disks = NULL;
+    Pvescope__Disk **disk_ptrs = NULL;
+    char (*names)[24] = NULL;
+    if (strcmp(kind, "limits") == 0) {
+        size_t n = (size_t)o->disks;
+        disks = calloc(n ? n : 1, sizeof *disks);
+        disk_ptrs = calloc(n ? n : 1, sizeof *disk_ptrs);
+        names = calloc(n ? n : 1, sizeof *names);
+        if (!disks || !disk_ptrs || !names)
+            abort();
+        for (size_t i = 0; i < n; i++) {
+            pvescope__disk__init(&disks[i]);
+            snprintf(names[i], sizeof names[i], "sd%zu", i);
+            disks[i].name = names[i];
+            disks[i].has_reads_completed = true;
+            disks[i].reads_completed = i;
+            disk_ptrs[i] = &disks[i];
+        }
+        r.n_disks = n;
+        r.disks = disk_ptrs;
+    }
+    size_t len = pvescope__report__get_packed_size(&r);
+    buf_reserve(out, len);
+    out->len = pvescope__report__pack(&r, (uint8_t *)out->data);
+    free(disks);
+    free(disk_ptrs);
+    free(names);
+    buf_free(&other);
+}
+
+static int run_sealed(const char *kind, const char *url, const struct opts *o)
+{
+    if (!o->key_file || !o->cluster || !o->node || !o->has_seq) {
+        fprintf(stderr, "inject %s: --key-file, --cluster, --node and --seq are required\n", kind);
+        return 2;
+    }
+    struct cluster_key key;
+    char err[512];
+    if (!key_load_file(o->key_file, &key, err, sizeof err)) {
+        fprintf(stderr, "inject: %s\n", err);
+        return 2;
+    }
+    struct buf report = BUF_INIT, env = BUF_INIT;
+    build_report(kind, o, &report);
+    struct envelope_header h = {
+        .cluster = o->cluster,
+        .node = o->node,
+        .boot_id = o->boot_id ? o->boot_id : "",
+        .seq = o->seq,
+        .sent_unix_ms = o->has_sent_ms ? o->sent_ms : now_unix_ms() + o->sent_offset_ms,
+    };
+    envelope_seal(&key, &h, (const uint8_t *)report.data, report.len, &env);
+    if (strcmp(kind, "wrong-version") == 0) {
+        Pvescope__Envelope *e = pvescope__envelope__unpack(NULL, env.len, (const uint8_t *)env.data);
+        if (!e) {
+            fprintf(stderr, "inject: cannot re-read the envelope just sealed\n");
+            return 1;
+        }
+        e->version = ENVELOPE_VERSION + 1;
+        buf_reset(&env);
+        size_t n = pvescope__envelope__get_packed_size(e);
+        buf_reserve(&env, n);
+        env.len = pvescope__envelope__pack(e, (uint8_t *)env.data);
+        pvescope__envelope__free_unpacked(e, NULL);
+    }
+    int rc = push(url, env.data, env.len, o);
+    if (rc == 0)
+        fprintf(stderr, "inject: sent %s envelope of %zu bytes (report %zu bytes, cluster %s, seq %" PRIu64
+                        ", sent %" PRId64 " ms) to %s\n",
+                kind, env.len, report.len, o->cluster, o->seq, h.sent_unix_ms, url);
+    sodium_memzero(&key, sizeof key);
+    buf_free(&report);
+    buf_free(&env);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 3) {
+        usage(stderr);
+        return 2;
+    }
+    if (!seal_library_init()) {
+        fprintf(stderr, "inject: libsodium failed to initialize\n");
+        return 1;
+    }
+    const char *kind = argv[1], *url = argv[2];
+    struct opts o = {.mem_total = 1073741824u, .disks = 4097, .timeout_ms = 5000, .linger_ms = 300};
+    if (strcmp(kind, "garbage") == 0 || strcmp(kind, "oversize") == 0) {
+        int first = 3;
+        uint64_t n = 256;
+        if (argc > 3 && strncmp(argv[3], "--", 2) != 0) {
+            n = parse_u64("BYTES", argv[3]);
+            first = 4;
+        } else if (strcmp(kind, "oversize") == 0) {
+            die("%s needs BYTES", kind);
+        }
+        parse_opts(argc, argv, first, &o);
+        struct buf b = BUF_INIT;
+        fill_garbage(&b, (size_t)n);
+        int rc = push(url, b.data, b.len, &o);
+        if (rc == 0)
+            fprintf(stderr, "inject: sent %s of %zu bytes to %s\n", kind, b.len, url);
+        buf_free(&b);
+        return rc;
+    }
+    if (strcmp(kind, "sealed") == 0 || strcmp(kind, "wrong-version") == 0 ||
+        strcmp(kind, "sealed-garbage") == 0 || strcmp(kind, "invalid-report") == 0 ||
+        strcmp(kind, "limits") == 0) {
+        parse_opts(argc, argv, 3, &o);
+        return run_sealed(kind, url, &o);
+    }
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,220 @@
+/* test_common.c — flags, buffers, keys, key ring and envelope sealing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "flags.h"
+#include "keyring.h"
+#include "seal.h"
+
+static void t_parse_duration(void **state)
+{
+    (void)state;
+    double s;
+    assert_true(parse_duration("15s", &s)); assert_float_equal(s, 15, 1e-9);
+    assert_true(parse_duration("500ms", &s)); assert_float_equal(s, 0.5, 1e-9);
+    assert_true(parse_duration("1m30s", &s)); assert_float_equal(s, 90, 1e-9);
+    assert_true(parse_duration("2h", &s)); assert_float_equal(s, 7200, 1e-9);
+    assert_true(parse_duration("7", &s)); assert_float_equal(s, 7, 1e-9);
+    assert_false(parse_duration("", &s));
+    assert_false(parse_duration("-1s", &s));
+    assert_false(parse_duration("15x", &s));
+    assert_false(parse_duration("s", &s));
+    assert_false(parse_duration("1mss", &s));
+}
+
+static void t_parse_bytes(void **state)
+{
+    (void)state;
+    uint64_t b;
+    assert_true(parse_bytes("1MiB", &b)); assert_int_equal(b, 1048576);
+    assert_true(parse_bytes("64KiB", &b)); assert_int_equal(b, 65536);
+    assert_true(parse_bytes("4MB", &b)); assert_int_equal(b, 4000000);
+    assert_true(parse_bytes("123", &b)); assert_int_equal(b, 123);
+    assert_false(parse_bytes("1PiB", &b));
+    assert_false(parse_bytes("-1", &b));
+    assert_false(parse_bytes("99999999999999999999GiB", &b));
+}
+
+static void t_flag_value(void **state)
+{
+    (void)state;
+    char *argv[] = {"prog", "--interval=5s", "--node", "pve1", "--nodeX=1", "--once"};
+    int i = 1;
+    const char *v;
+    assert_true(flag_value(6, argv, &i, "interval", &v)); assert_string_equal(v, "5s");
+    i = 2;
+    assert_true(flag_value(6, argv, &i, "node", &v)); assert_string_equal(v, "pve1");
+    assert_int_equal(i, 3);
+    i = 4;
+    assert_false(flag_value(6, argv, &i, "node", &v));
+    assert_true(flag_bool(argv[5], "once"));
+    assert_false(flag_bool(argv[5], "on"));
+}
+
+static void t_buf_numbers(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    buf_put_u64(&b, UINT64_MAX);
+    assert_string_equal(b.data, "18446744073709551615");
+    buf_reset(&b);
+    buf_put_double(&b, 0.1);
+    assert_string_equal(b.data, "0.1");
+    buf_reset(&b);
+    buf_put_double(&b, 1e300);
+    assert_string_equal(b.data, "1e+300");
+    buf_reset(&b);
+    buf_put_double(&b, NAN);
+    buf_putc(&b, ' ');
+    buf_put_double(&b, -INFINITY);
+    assert_string_equal(b.data, "NaN -Inf");
+    buf_reset(&b);
+    buf_put_double(&b, 25276502016.0);
+    assert_string_equal(b.data, "25276502016");
+    buf_reset(&b);
+    buf_put_double(&b, 1.0 / 3.0);                /* must round-trip */
+    assert_true(strtod(b.data, NULL) == 1.0 / 3.0);
+    buf_free(&b);
+}
+
+static void t_key_roundtrip(void **state)
+{
+    (void)state;
+    struct cluster_key k, k2;
+    for (size_t i = 0; i < sizeof k.bytes; i++)
+        k.bytes[i] = (uint8_t)(i * 7);
+    char text[KEY_TEXT_MAX];
+    key_format(&k, text);
+    assert_int_equal(strncmp(text, KEY_TEXT_PREFIX, strlen(KEY_TEXT_PREFIX)), 0);
+    assert_true(key_parse(text, &k2));
+    assert_memory_equal(k.bytes, k2.bytes, sizeof k.bytes);
+    assert_false(key_parse("pvescope-key-1:AAAA", &k2));            /* too short */
+    assert_false(key_parse("other-key:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", &k2));
+    char junk[KEY_TEXT_MAX + 8];
+    snprintf(junk, sizeof junk, "%s extra", text);
+    assert_false(key_parse(junk, &k2));
+}
+
+static void t_key_file_create(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pvescope-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/cluster.key", dir);
+    assert_true(key_create_file(path, err, sizeof err));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    struct cluster_key k;
+    assert_true(key_load_file(path, &k, err, sizeof err));
+    assert_false(key_create_file(path, err, sizeof err));       /* refuses to overwrite */
+    assert_non_null(strstr(err, "refusing to overwrite"));
+    struct cluster_key k2;
+    assert_true(key_load_file(path, &k2, err, sizeof err));     /* unchanged */
+    assert_memory_equal(k.bytes, k2.bytes, sizeof k.bytes);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void t_keyring(void **state)
+{
+    (void)state;
+    struct cluster_key a, b;
+    memset(a.bytes, 1, sizeof a.bytes);
+    memset(b.bytes, 2, sizeof b.bytes);
+    char ta[KEY_TEXT_MAX], tb[KEY_TEXT_MAX], text[512], err[256];
+    key_format(&a, ta);
+    key_format(&b, tb);
+    snprintf(text, sizeof text, "# comment\n\nprod-fra1 %s\nprod-fra1 %s\r\nlab\t%s\n", ta, tb, ta);
+    struct keyring kr;
+    assert_true(keyring_parse(text, &kr, err, sizeof err));
+    assert_int_equal(kr.len, 3);
+    assert_string_equal(kr.entries[1].cluster, "prod-fra1");
+    assert_memory_equal(kr.entries[1].key.bytes, b.bytes, sizeof b.bytes);
+    assert_true(keyring_has_cluster(&kr, "lab"));
+    assert_false(keyring_has_cluster(&kr, "prod"));
+    keyring_free(&kr);
+
+    snprintf(text, sizeof text, "prod %s\nbad line here\n", ta);
+    assert_false(keyring_parse(text, &kr, err, sizeof err));
+    assert_non_null(strstr(err, "line 2"));
+    assert_false(keyring_parse("# only comments\n", &kr, err, sizeof err));
+    snprintf(text, sizeof text, "we\"ird %s\n", ta);
+    assert_false(keyring_parse(text, &kr, err, sizeof err));
+}
+
+/* Seals a small payload and returns the decoded envelope. */
+static Pvescope__Envelope *seal_sample(const struct cluster_key *k, struct buf *wire)
+{
+    struct envelope_header h = {"prod", "pve1", "0b5e1d4c-0000-4000-8000-000000000001", 42, 1700000000123};
+    buf_reset(wire);
+    envelope_seal(k, &h, (const uint8_t *)"report-bytes", 12, wire);
+    return pvescope__envelope__unpack(NULL, wire->len, (const uint8_t *)wire->data);
+}
+
+static void t_seal_open(void **state)
+{
+    (void)state;
+    assert_true(seal_library_init());
+    struct cluster_key k, other;
+    memset(k.bytes, 9, sizeof k.bytes);
+    memset(other.bytes, 8, sizeof other.bytes);
+    struct buf wire = BUF_INIT, plain = BUF_INIT;
+    Pvescope__Envelope *env = seal_sample(&k, &wire);
+    assert_non_null(env);
+    assert_int_equal(env->version, ENVELOPE_VERSION);
+    assert_int_equal(env->seq, 42);
+    assert_true(envelope_open(&k, env, &plain));
+    assert_int_equal(plain.len, 12);
+    assert_memory_equal(plain.data, "report-bytes", 12);
+    assert_false(envelope_open(&other, env, &plain));
+
+    /* Every header field is authenticated: changing any one breaks the tag. */
+    env->seq = 43;
+    assert_false(envelope_open(&k, env, &plain));
+    env->seq = 42;
+    env->sent_unix_ms++;
+    assert_false(envelope_open(&k, env, &plain));
+    env->sent_unix_ms--;
+    char *node = env->node;
+    env->node = "pve2";
+    assert_false(envelope_open(&k, env, &plain));
+    env->node = node;
+    char *boot = env->boot_id;
+    env->boot_id = NULL;
+    assert_false(envelope_open(&k, env, &plain));
+    env->boot_id = boot;
+    env->sealed_report.data[0] ^= 1;
+    assert_false(envelope_open(&k, env, &plain));
+    env->sealed_report.data[0] ^= 1;
+    assert_true(envelope_open(&k, env, &plain));
+    env->nonce.len = 12;                                        /* wrong nonce size */
+    assert_false(envelope_open(&k, env, &plain));
+    env->nonce.len = 24;
+    pvescope__envelope__free_unpacked(env, NULL);
+    buf_free(&wire);
+    buf_free(&plain);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_parse_duration), cmocka_unit_test(t_parse_bytes),
+        cmocka_unit_test(t_flag_value), cmocka_unit_test(t_buf_numbers),
+        cmocka_unit_test(t_key_roundtrip), cmocka_unit_test(t_key_file_create),
+        cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,260 @@
+/* test_ingest.c — ingest_process(): every accept and reject path, on sealed
+ * envelopes built here exactly as the agent builds them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "seal.h"
+
+#define NOW_MS 1763700000000LL
+#define BOOT "6f1e2a3b-1111-4222-8333-444455556666"
+
+struct fixture {
+    struct keyring kr;
+    struct store store;
+    struct ingest ig;
+    struct cluster_key prod_old, prod_new, lab, wrong;
+};
+
+static void key_fill(struct cluster_key *k, uint8_t v) { memset(k->bytes, v, sizeof k->bytes); }
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    seal_library_init();
+    key_fill(&f->prod_old, 1);
+    key_fill(&f->prod_new, 2);
+    key_fill(&f->lab, 3);
+    key_fill(&f->wrong, 4);
+    char a[KEY_TEXT_MAX], b[KEY_TEXT_MAX], c[KEY_TEXT_MAX], text[512], err[128];
+    key_format(&f->prod_old, a);
+    key_format(&f->prod_new, b);
+    key_format(&f->lab, c);
+    snprintf(text, sizeof text, "prod %s\nprod %s\nlab %s\n", a, b, c);
+    if (!keyring_parse(text, &f->kr, err, sizeof err))
+        return -1;
+    store_init(&f->store, 60, 3);
+    ingest_init(&f->ig, &f->store, &f->kr, 64 * 1024, 300);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    ingest_close(&f->ig);
+    store_free(&f->store);
+    keyring_free(&f->kr);
+    free(f);
+    return 0;
+}
+
+struct msg_spec {
+    const struct cluster_key *key;
+    const char *cluster, *node, *report_node, *boot;
+    uint64_t seq;
+    int64_t sent_ms;
+    size_t n_disks;
+    size_t disk_name_len;
+};
+
+/* Builds the wire bytes of one envelope per spec. */
+static void build(const struct msg_spec *m, struct buf *wire)
+{
+    Pvescope__Report r = PVESCOPE__REPORT__INIT;
+    Pvescope__Host host = PVESCOPE__HOST__INIT;
+    Pvescope__Memory mem = PVESCOPE__MEMORY__INIT;
+    mem.has_total = mem.has_available = true;
+    mem.total = 1000;
+    mem.available = 400;
+    host.memory = &mem;
+    r.host = &host;
+    r.node = (char *)(m->report_node ? m->report_node : m->node);
+    Pvescope__Disk **disks = calloc(m->n_disks + 1, sizeof *disks);
+    Pvescope__Disk *d = calloc(m->n_disks + 1, sizeof *d);
+    char *name = calloc(1, m->disk_name_len + 8);
+    memset(name, 'd', m->disk_name_len ? m->disk_name_len : 3);
+    for (size_t i = 0; i < m->n_disks; i++) {
+        pvescope__disk__init(&d[i]);
+        d[i].name = name;
+        disks[i] = &d[i];
+    }
+    r.disks = disks;
+    r.n_disks = m->n_disks;
+    size_t n = pvescope__report__get_packed_size(&r);
+    uint8_t *packed = malloc(n);
+    pvescope__report__pack(&r, packed);
+    struct envelope_header h = {m->cluster, m->node, m->boot ? m->boot : BOOT, m->seq,
+                                m->sent_ms ? m->sent_ms : NOW_MS};
+    buf_reset(wire);
+    envelope_seal(m->key, &h, packed, n, wire);
+    free(packed);
+    free(name);
+    free(d);
+    free(disks);
+}
+
+static int send_spec(struct fixture *f, const struct msg_spec *m)
+{
+    struct buf wire = BUF_INIT;
+    build(m, &wire);
+    int rc = ingest_process(&f->ig, (const uint8_t *)wire.data, wire.len, 100.0, NOW_MS);
+    buf_free(&wire);
+    return rc;
+}
+
+static void t_accept_and_rotation(void **state)
+{
+    struct fixture *f = *state;
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 10, 0, 2, 3};
+    assert_int_equal(send_spec(f, &m), -1);
+    m.key = &f->prod_new;                     /* both keys of a cluster are accepted */
+    m.seq = 11;
+    assert_int_equal(send_spec(f, &m), -1);
+    m.key = &f->lab;                          /* lab's key is not one of prod's */
+    m.seq = 12;
+    assert_int_equal(send_spec(f, &m), REJECT_BAD_TAG);
+    assert_int_equal(f->store.received, 3);
+    assert_int_equal(f->store.rejected[REJECT_BAD_TAG], 1);
+    assert_int_equal(f->store.n, 1);
+    assert_int_equal(f->store.nodes[0].accepted, 2);
+}
+
+static void t_replay(void **state)
+{
+    struct fixture *f = *state;
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 500, 0, 0, 0};
+    assert_int_equal(send_spec(f, &m), -1);
+    assert_int_equal(send_spec(f, &m), REJECT_REPLAY);          /* same seq again */
+    m.seq = 499;
+    assert_int_equal(send_spec(f, &m), REJECT_REPLAY);          /* older */
+    m.seq = 501;
+    m.sent_ms = NOW_MS - 3600 * 1000;                           /* an hour old */
+    assert_int_equal(send_spec(f, &m), REJECT_REPLAY);
+    m.sent_ms = NOW_MS + 3600 * 1000;                           /* from the future */
+    assert_int_equal(send_spec(f, &m), REJECT_REPLAY);
+    m.sent_ms = 0;
+    assert_int_equal(send_spec(f, &m), -1);
+    /* After a reboot the seq may restart, but only with a later send time. */
+    m.boot = "99999999-1111-4222-8333-444455556666";
+    m.seq = 1;
+    m.sent_ms = NOW_MS + 1;
+    assert_int_equal(send_spec(f, &m), -1);
+    m.boot = BOOT;                                              /* the old boot, replayed */
+    m.seq = 502;
+    m.sent_ms = NOW_MS;
+    assert_int_equal(send_spec(f, &m), REJECT_REPLAY);
+    assert_int_equal(f->store.rejected[REJECT_REPLAY], 5);
+}
+
+static void t_header_and_cluster(void **state)
+{
+    struct fixture *f = *state;
+    struct msg_spec m = {&f->prod_old, "nope", "pve1", NULL, NULL, 1, 0, 0, 0};
+    assert_int_equal(send_spec(f, &m), REJECT_UNKNOWN_CLUSTER);
+    m.cluster = "prod";
+    m.node = "pve\"1\n";
+    assert_int_equal(send_spec(f, &m), REJECT_BAD_HEADER);
+    m.node = "";
+    assert_int_equal(send_spec(f, &m), REJECT_BAD_HEADER);
+    m.node = "pve1";
+    m.boot = "not/a/boot/id";
+    assert_int_equal(send_spec(f, &m), REJECT_BAD_HEADER);
+    m.boot = NULL;
+    m.report_node = "pve2";                  /* sealed report disagrees with its header */
+    assert_int_equal(send_spec(f, &m), REJECT_INVALID_REPORT);
+    assert_int_equal(f->store.n, 0);
+}
+
+static void t_garbage_oversize_version(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t junk[300];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)(i * 131 + 7);
+    assert_int_equal(ingest_process(&f->ig, junk, sizeof junk, 1, NOW_MS), REJECT_DECODE);
+    assert_int_equal(ingest_process(&f->ig, junk, 0, 1, NOW_MS), REJECT_DECODE);   /* empty */
+    uint8_t *big = calloc(1, 64 * 1024 + 1);
+    assert_int_equal(ingest_process(&f->ig, big, 64 * 1024 + 1, 1, NOW_MS), REJECT_OVERSIZE);
+    free(big);
+    /* A well-formed envelope with a version we do not speak. */
+    Pvescope__Envelope env = PVESCOPE__ENVELOPE__INIT;
+    env.version = 2;
+    env.cluster = "prod";
+    env.node = "pve1";
+    uint8_t out[128];
+    size_t n = pvescope__envelope__pack(&env, out);
+    assert_int_equal(ingest_process(&f->ig, out, n, 1, NOW_MS), REJECT_VERSION);
+    assert_int_equal(f->store.received, 4);
+}
+
+static void t_limits(void **state)
+{
+    struct fixture *f = *state;
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, INGEST_MAX_DEVICES + 1, 3};
+    assert_int_equal(send_spec(f, &m), REJECT_LIMITS);
+    m.n_disks = 1;
+    m.disk_name_len = INGEST_MAX_LABEL_BYTES + 1;
+    assert_int_equal(send_spec(f, &m), REJECT_LIMITS);
+    m.disk_name_len = INGEST_MAX_LABEL_BYTES;
+    assert_int_equal(send_spec(f, &m), -1);
+    /* The store holds 3 nodes at most (setup); the fourth is refused. */
+    m.disk_name_len = 3;
+    const char *nodes[] = {"pve2", "pve3", "pve4"};
+    for (int i = 0; i < 3; i++) {
+        m.node = nodes[i];
+        assert_int_equal(send_spec(f, &m), i < 2 ? -1 : REJECT_LIMITS);
+    }
+    assert_int_equal(f->store.n, 3);
+    assert_int_equal(f->store.rejected[REJECT_LIMITS], 3);
+}
+
+/* A rejected message never disturbs what is already published. */
+static void t_reject_keeps_state(void **state)
+{
+    struct fixture *f = *state;
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 1, 3};
+    assert_int_equal(send_spec(f, &m), -1);
+    struct store_snapshot snap;
+    store_snapshot(&f->store, 100.0, &snap);
+    struct buf before = BUF_INIT;
+    expo_write(&before, &snap.in);
+    store_snapshot_release(&snap);
+    m.key = &f->wrong;
+    m.seq = 2;
+    assert_int_equal(send_spec(f, &m), REJECT_BAD_TAG);
+    m.key = &f->prod_old;
+    m.seq = 1;
+    assert_int_equal(send_spec(f, &m), REJECT_REPLAY);
+    store_snapshot(&f->store, 100.0, &snap);
+    struct buf after = BUF_INIT;
+    expo_write(&after, &snap.in);
+    store_snapshot_release(&snap);
+    /* Only the reject counters differ. */
+    assert_non_null(strstr(after.data, "pve_memory_usage_bytes{id=\"node/pve1\"} 600\n"));
+    assert_non_null(strstr(before.data, "pve_memory_usage_bytes{id=\"node/pve1\"} 600\n"));
+    assert_non_null(strstr(after.data, "pvescope_reports_rejected_total{reason=\"bad_tag\"} 1\n"));
+    assert_non_null(strstr(after.data, "pvescope_reports_rejected_total{reason=\"replay\"} 1\n"));
+    buf_free(&before);
+    buf_free(&after);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(t_accept_and_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_header_and_cluster, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_garbage_oversize_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_reject_keeps_state, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
