@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "flags.h"
 #include "log.h"
+#include "names.h"
 #include "pve_members.h"
 #include "report.h"
 #include "seal.h"
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
         printf("wrote a new cluster key to %s\n", c.init_key);
         return 0;
     }
-    char node[64], cluster[64];
+    char node[sizeof(((struct utsname *)0)->nodename)], cluster[sizeof node];
     if (c.node)
         snprintf(node, sizeof node, "%s", c.node);
     else
@@ -358,6 +359,11 @@ int main(int argc, char **argv)
     else
         default_cluster_name(c.paths.pve, node, cluster, sizeof cluster);
 
+    if (!name_valid(node) || !name_valid(cluster)) {
+        log_error("node name '%s' or cluster name '%s' is unusable (1-%d characters of "
+                  "[A-Za-z0-9._-]); set --node / --cluster", node, cluster, NAME_MAX_LEN);
+        return 2;
+    }
     struct cluster_key key;
     if (!c.dump && !key_load_file(c.key_file, &key, err, sizeof err)) {
         log_error("%s (create one with --init-key=FILE)", err);

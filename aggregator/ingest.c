@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "names.h"
 #include "render.h"
 
 /* nanomsg drops (without telling us) anything above its own limit; we set it
@@ -57,22 +58,6 @@ static int reject(struct ingest *ig, enum reject_reason why, double now, const c
     ig->last_log[why] = now;
     ig->suppressed[why] = 0;
     return why;
-}
-
-/* Names that become label values and map keys: hostnames and corosync
- * cluster names are [A-Za-z0-9._-]; anything else is refused outright. */
-static bool valid_name(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n >= max)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!(c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-              (c >= 'A' && c <= 'Z')))
-            return false;
-    }
-    return true;
 }
 
 static bool valid_boot_id(const char *s)
@@ -205,8 +190,8 @@ int ingest_process(struct ingest *ig, const uint8_t *msg, size_t len, double now
     int64_t skew_ms = (int64_t)(ig->max_clock_skew * 1000);
     if (env->version != ENVELOPE_VERSION)
         rc = reject(ig, REJECT_VERSION, now_mono, "envelope version %u from node '%.64s'", env->version,
-                    valid_name(env->node, NODE_NAME_MAX) ? env->node : "?");
-    else if (!valid_name(env->cluster, NODE_NAME_MAX) || !valid_name(env->node, NODE_NAME_MAX) ||
+                    name_valid(env->node) ? env->node : "?");
+    else if (!name_valid(env->cluster) || !name_valid(env->node) ||
              !valid_boot_id(env->boot_id))
         rc = reject(ig, REJECT_BAD_HEADER, now_mono, "cluster, node or boot id not a valid name");
     else if (!keyring_has_cluster(ig->keyring, env->cluster))

@@ -7,19 +7,7 @@
 #include <string.h>
 
 #include "fileio.h"
-
-static bool valid_cluster_name(const char *s, size_t n)
-{
-    if (n == 0 || n >= KEYRING_CLUSTER_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!(c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') ||
-              (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
-            return false;
-    }
-    return true;
-}
+#include "names.h"
 
 static bool parse_line(const char *line, size_t len, struct keyring_entry *e)
 {
@@ -29,7 +17,7 @@ static bool parse_line(const char *line, size_t len, struct keyring_entry *e)
     memcpy(tmp, line, len);
     tmp[len] = '\0';
     size_t name_len = strcspn(tmp, " \t");
-    if (!valid_cluster_name(tmp, name_len) || !tmp[name_len])
+    if (!name_valid_n(tmp, name_len) || !tmp[name_len])
         return false;
     memcpy(e->cluster, tmp, name_len);
     e->cluster[name_len] = '\0';
