@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void print_bytes(FILE *out, const ProtobufCBinaryData *b)
@@ -28,6 +29,16 @@ static void print_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* Shortest of %.15g / %.17g that reads back as the same double. */
+static void print_double(FILE *out, double v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof tmp, "%.17g", v);
+    fputs(tmp, out);
+}
+
 /* Prints one scalar or sub-message value stored at p. */
 static void print_value(FILE *out, const ProtobufCFieldDescriptor *f, const void *p, int indent)
 {
@@ -41,7 +52,7 @@ static void print_value(FILE *out, const ProtobufCFieldDescriptor *f, const void
     case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
         fprintf(out, "%" PRIu64, *(const uint64_t *)p); break;
     case PROTOBUF_C_TYPE_FLOAT: fprintf(out, "%.9g", (double)*(const float *)p); break;
-    case PROTOBUF_C_TYPE_DOUBLE: fprintf(out, "%.17g", *(const double *)p); break;
+    case PROTOBUF_C_TYPE_DOUBLE: print_double(out, *(const double *)p); break;
     case PROTOBUF_C_TYPE_BOOL: fputs(*(const protobuf_c_boolean *)p ? "true" : "false", out); break;
     case PROTOBUF_C_TYPE_ENUM: fprintf(out, "%d", *(const int *)p); break;
     case PROTOBUF_C_TYPE_STRING: print_string(out, *(char *const *)p); break;
