@@ -19,7 +19,12 @@
  *   - on failure a parser fills *err and returns -1; what it wrote to its
  *     output is then unspecified and must not be reported.
  *
- * The static inline helpers at the end are the tokenizer all parsers share. */
+ * The static inline helpers at the end are the tokenizer all parsers share,
+ * and two collect()-side helpers (proc_read, proc_fail) that give every
+ * collector the same error text: "<procfs>/<file> line N: what".
+ *
+ * Multi-row collectors that skipped bad rows still return 0, with ctx->err
+ * describing the skipped rows (a warning, not a failure). */
 #ifndef PVESCOPE_PROC_PARSERS_H
 #define PVESCOPE_PROC_PARSERS_H
 

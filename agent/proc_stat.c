@@ -30,7 +30,7 @@ static int parse_cpu_columns(struct pp_cur *c, uint64_t cols[PROC_STAT_CPU_COLUM
         if (n < PROC_STAT_CPU_COLUMNS)
             cols[n] = v;
         if (n < 1000)
-            n++;
+            n++;            /* saturates: only "< 4" and "> 10" matter */
     }
     return n;
 }
@@ -133,7 +133,7 @@ int parse_proc_stat(const char *text, struct proc_stat *out, struct parse_err *e
     int lineno = 0;
     while (pp_next_line(&pos, &line, &terminated)) {
         lineno++;
-        if (0) {
+        if (!terminated) {
             pp_err(err, lineno, "truncated (last line has no newline)");
             return -1;
         }

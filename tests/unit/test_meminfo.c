@@ -109,6 +109,8 @@ static void test_parse_rejects(void **unused)
         {"MemTotal: 1 kB\nMemFree: 1 kB", 2},                   /* no final newline */
         {"MemTotal: 1 MB\n", 1},                                /* wrong unit */
         {"MemTotal: 1\n", 1},                                   /* missing unit */
+        {"MemTotal: 1 kBytes\n", 1},
+        {"MemTotal: 1kB\n", 1},                                 /* number glued to unit */
         {"MemTotal: 1 kB extra\n", 1},
         {"MemTotal: -1 kB\n", 1},
         {"MemTotal: 0x10 kB\n", 1},

@@ -94,6 +94,8 @@ static void test_parse_rejects(void **unused)
         {"some avg10=0.00 avg60=0.00 avg300=0.00 total=1 x\n", 1},
         {"someavg10=0.00 avg60=0.00 avg300=0.00 total=1\n", 1},
         {"some avg60=0.00 avg10=0.00 avg300=0.00 total=1\n", 1},               /* order */
+        {"some avg10=0.00 avg60=0.00avg300=0.00 total=1\n", 1},                /* glued */
+        {"some avg10=0.00avg60=0.00 avg300=0.00 total=1\n", 1},
         {"some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n"
          "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n", 2},               /* duplicate */
         {"some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n"
