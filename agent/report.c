@@ -52,6 +52,7 @@ size_t reporter_init(struct reporter *rp, const struct reporter_paths *paths, co
     rp->enabled = xcalloc(rp->n, sizeof *rp->enabled);
     rp->state = xcalloc(rp->n, sizeof *rp->state);
     rp->errors_total = xcalloc(rp->n, sizeof *rp->errors_total);
+    rp->warnings_total = xcalloc(rp->n, sizeof *rp->warnings_total);
     rp->last_error = xcalloc(rp->n, sizeof *rp->last_error);
     arena_init(&rp->arena, 64 * 1024);
     size_t live = 0;
@@ -70,22 +71,23 @@ size_t reporter_init(struct reporter *rp, const struct reporter_paths *paths, co
     return live;
 }
 
-/* Logs a collector's error when it differs from the previous cycle's, so a
- * persistent fault is one log line, not one per interval. */
+/* Logs a collector's outcome when it differs from the previous cycle's, so a
+ * persistent fault is one log line, not one per interval. A collector that
+ * succeeds with a message in err (rows it had to skip) logs a warning. */
 static void note_result(struct reporter *rp, size_t i, int rc, const char *err)
 {
     const char *name = collector_registry[i]->name;
-    if (rc == 0) {
-        if (rp->last_error[i][0])
-            log_info("collector %s recovered", name);
-        rp->last_error[i][0] = '\0';
+    if (rc != 0)
+        rp->errors_total[i]++;
+    else if (err[0])
+        rp->warnings_total[i]++;
+    if (strcmp(rp->last_error[i], err) == 0)
         return;
-    }
-    rp->errors_total[i]++;
-    if (strcmp(rp->last_error[i], err) != 0) {
-        log_warn("collector %s failed: %s", name, err);
-        snprintf(rp->last_error[i], sizeof rp->last_error[i], "%s", err);
-    }
+    if (err[0])
+        log_warn("collector %s %s: %s", name, rc ? "failed" : "succeeded with warnings", err);
+    else
+        log_info("collector %s recovered", name);
+    snprintf(rp->last_error[i], sizeof rp->last_error[i], "%s", err);
 }
 
 Pvescope__Report *reporter_collect(struct reporter *rp, const char *node)
@@ -118,7 +120,9 @@ Pvescope__Report *reporter_collect(struct reporter *rp, const char *node)
         st->duration_seconds = monotonic_seconds() - ctx.now_monotonic;
         st->has_errors_total = true;
         st->errors_total = rp->errors_total[i];
-        if (rc != 0)
+        st->has_warnings_total = true;
+        st->warnings_total = rp->warnings_total[i];
+        if (ctx.err[0])                /* failure, or rows skipped on success */
             st->error = arena_strdup(&rp->arena, ctx.err);
         r->collectors[r->n_collectors++] = st;
     }
@@ -133,6 +137,7 @@ void reporter_free(struct reporter *rp)
     free(rp->enabled);
     free(rp->state);
     free(rp->errors_total);
+    free(rp->warnings_total);
     free(rp->last_error);
     arena_free(&rp->arena);
     buf_free(&rp->scratch);

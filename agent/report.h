@@ -23,6 +23,7 @@ struct reporter {
     bool *enabled;                     /* per registry entry, after init */
     void **state;
     uint64_t *errors_total;
+    uint64_t *warnings_total;
     char (*last_error)[256];           /* last logged error, to log changes once */
     struct arena arena;
     struct buf scratch;

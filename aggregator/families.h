@@ -71,6 +71,7 @@
   FAMILY(SELF_COLLECTOR_SUCCESS, "pvescope_collector_success", GAUGE, NODE, "1 when the agent's collector succeeded in its last cycle.") \
   FAMILY(SELF_COLLECTOR_DURATION, "pvescope_collector_duration_seconds", GAUGE, NODE, "Time the agent's collector took in its last cycle.") \
   FAMILY(SELF_COLLECTOR_ERRORS, "pvescope_collector_errors_total", COUNTER, NODE, "Failed cycles of the agent's collector since the agent started.") \
+  FAMILY(SELF_COLLECTOR_WARNINGS, "pvescope_collector_warnings_total", COUNTER, NODE, "Successful cycles in which the agent's collector skipped bad input (malformed rows).") \
   FAMILY(SELF_AGENT_INFO, "pvescope_agent_info", GAUGE, NODE, "Agent version, value 1.") \
   FAMILY(SELF_AGENT_CPU, "pvescope_agent_cpu_seconds_total", COUNTER, NODE, "CPU time (user+system) used by the agent process.") \
   FAMILY(SELF_AGENT_RSS, "pvescope_agent_resident_memory_bytes", GAUGE, NODE, "Resident memory of the agent process.") \

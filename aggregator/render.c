@@ -283,8 +283,8 @@ static void render_netdevs(struct render_ctx *c, const Pvescope__Report *r)
 static void render_collectors(struct render_ctx *c, const Pvescope__Report *r)
 {
     static const enum family_id fams[] = {FAM_SELF_COLLECTOR_SUCCESS, FAM_SELF_COLLECTOR_DURATION,
-                                          FAM_SELF_COLLECTOR_ERRORS};
-    for (size_t f = 0; f < 3; f++) {
+                                          FAM_SELF_COLLECTOR_ERRORS, FAM_SELF_COLLECTOR_WARNINGS};
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
         fam_open(c, fams[f]);
         for (size_t i = 0; i < r->n_collectors; i++) {
             const Pvescope__CollectorStatus *s = r->collectors[i];
@@ -298,6 +298,8 @@ static void render_collectors(struct render_ctx *c, const Pvescope__Report *r)
                 sample_f(c, l.data, s->duration_seconds);
             else if (fams[f] == FAM_SELF_COLLECTOR_ERRORS && s->has_errors_total)
                 sample_u(c, l.data, s->errors_total);
+            else if (fams[f] == FAM_SELF_COLLECTOR_WARNINGS && s->has_warnings_total)
+                sample_u(c, l.data, s->warnings_total);
             buf_free(&l);
         }
         fam_close(c);
