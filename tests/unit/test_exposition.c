@@ -47,6 +47,8 @@ static Pvescope__Report *sample_report(void)
     static Pvescope__Disk d0 = PVESCOPE__DISK__INIT, d1 = PVESCOPE__DISK__INIT;
     static Pvescope__Disk *disks[2] = {&d0, &d1};
     static Pvescope__PveLocal pl = PVESCOPE__PVE_LOCAL__INIT;
+    static Pvescope__CollectorStatus cs = PVESCOPE__COLLECTOR_STATUS__INIT;
+    static Pvescope__CollectorStatus *css[1] = {&cs};
     r.node = "pve1";
     r.host = &h;
     h.cpu = &t;
@@ -72,6 +74,13 @@ static Pvescope__Report *sample_report(void)
     r.n_disks = 2;
     r.pve = &pl;
     pl.has_nodeid = true; pl.nodeid = 4;
+    cs.name = "diskstats";
+    cs.success = true;
+    cs.has_errors_total = cs.has_warnings_total = true;
+    cs.errors_total = 2;
+    cs.warnings_total = 3;
+    r.collectors = css;
+    r.n_collectors = 1;
     return &r;
 }
 
@@ -92,6 +101,9 @@ static void t_render(void **state)
     assert_non_null(strstr(t, "pve_node_disk_read_time_seconds_total{id=\"node/pve1\",device=\"nvme0n1\"} 1.5\n"));
     assert_non_null(strstr(t, "pve_node_disk_reads_completed_total{id=\"node/pve1\",device=\"nvme0n1\"} 18446744073709551615\n"));
     assert_non_null(strstr(t, "pve_node_disk_device_mapper_info{id=\"node/pve1\",device=\"dm-3\",name=\"pve-vm--100--disk--0\"} 1\n"));
+    assert_non_null(strstr(t, "pvescope_collector_success{id=\"node/pve1\",collector=\"diskstats\"} 1\n"));
+    assert_non_null(strstr(t, "pvescope_collector_errors_total{id=\"node/pve1\",collector=\"diskstats\"} 2\n"));
+    assert_non_null(strstr(t, "pvescope_collector_warnings_total{id=\"node/pve1\",collector=\"diskstats\"} 3\n"));
     /* fields the report does not carry produce no series */
     assert_null(strstr(t, "pve_uptime_seconds"));
     assert_null(strstr(t, "device=\"dm-3\"} 0"));
