@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dump.h"
 #include "fileio.h"
 #include "flags.h"
@@ -178,20 +179,6 @@ static void default_cluster_name(const char *pve, const char *node, char *out, s
     buf_free(&b);
 }
 
-static double realtime_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static uint64_t self_rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "re");
@@ -251,7 +238,7 @@ static void seal_report(const Pvescope__Report *r, const struct cluster_key *key
         .node = r->node,
         .boot_id = r->host && r->host->boot_id ? r->host->boot_id : "",
         .seq = seq,
-        .sent_unix_ms = (int64_t)(realtime_seconds() * 1000),
+        .sent_unix_ms = clock_unix_ms(),
     };
     buf_reset(out);
     envelope_seal(key, &h, (const uint8_t *)packed->data, packed->len, out);
@@ -261,7 +248,7 @@ static void seal_report(const Pvescope__Report *r, const struct cluster_key *key
 static bool wait_until(double deadline, const sigset_t *stop)
 {
     for (;;) {
-        double left = deadline - monotonic_seconds();
+        double left = deadline - clock_monotonic();
         if (left <= 0)
             return true;
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
@@ -293,13 +280,13 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
     }
     /* Start the sequence at the wall clock in microseconds so it keeps
      * increasing across agent restarts within one boot. */
-    uint64_t seq = (uint64_t)(realtime_seconds() * 1e6), first_seq = seq;
-    int64_t start_unix = (int64_t)realtime_seconds();
+    uint64_t seq = (uint64_t)(clock_realtime() * 1e6), first_seq = seq;
+    int64_t start_unix = (int64_t)clock_realtime();
     struct buf packed = BUF_INIT, env = BUF_INIT;
     int status = 0;
     log_info("pvescope-agent %s: node %s, cluster %s, %zu aggregator(s), every %gs", PVESCOPE_VERSION,
              node, cluster, s.n, c->interval);
-    for (double next = monotonic_seconds();;) {
+    for (double next = clock_monotonic();;) {
         Pvescope__Report *r = reporter_collect(rp, node);
         add_agent_self(r, &rp->arena, &s, c, start_unix);
         seal_report(r, key, cluster, seq++, &packed, &env);
@@ -314,7 +301,7 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
         if (c->cycles && seq - first_seq >= c->cycles)
             break;
         next += c->interval;
-        double now = monotonic_seconds();
+        double now = clock_monotonic();
         if (next < now)                      /* a slow cycle: skip, don't burst */
             next = now + c->interval;
         if (!wait_until(next, stop))

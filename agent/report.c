@@ -6,14 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
-
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int collector_index(const char *name)
 {
@@ -39,7 +33,7 @@ static struct collector_ctx make_ctx(struct reporter *rp)
         .pve = rp->paths.pve,
         .arena = &rp->arena,
         .scratch = &rp->scratch,
-        .now_monotonic = monotonic_seconds(),
+        .now_monotonic = clock_monotonic(),
     };
     return ctx;
 }
@@ -96,10 +90,8 @@ Pvescope__Report *reporter_collect(struct reporter *rp, const char *node)
     Pvescope__Report *r = arena_alloc(&rp->arena, sizeof *r);
     pvescope__report__init(r);
     r->node = arena_strdup(&rp->arena, node);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     r->has_collected_unix_ms = true;
-    r->collected_unix_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    r->collected_unix_ms = clock_unix_ms();
 
     r->collectors = arena_alloc(&rp->arena, rp->n * sizeof *r->collectors);
     for (size_t i = 0; i < rp->n; i++) {
@@ -117,7 +109,7 @@ Pvescope__Report *reporter_collect(struct reporter *rp, const char *node)
         st->name = (char *)c->name;
         st->success = rc == 0;
         st->has_duration_seconds = true;
-        st->duration_seconds = monotonic_seconds() - ctx.now_monotonic;
+        st->duration_seconds = clock_monotonic() - ctx.now_monotonic;
         st->has_errors_total = true;
         st->errors_total = rp->errors_total[i];
         st->has_warnings_total = true;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* nanomsg's default is a 100 ms retry forever; back off to 30 s instead so a
@@ -130,22 +131,15 @@ size_t sender_send_all(struct sender *s, const void *msg, size_t len)
     return ok;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool sender_send_all_wait(struct sender *s, const void *msg, size_t len, int timeout_ms)
 {
     if (!fits(s, len))
         return false;
-    long long deadline = now_ms() + timeout_ms;
+    double deadline = clock_monotonic() + timeout_ms / 1000.0;
     bool all = true;
     for (size_t i = 0; i < s->n; i++) {
-        long long left = deadline - now_ms();
-        int tmo = left > 0 ? (int)left : 0;
+        double left = deadline - clock_monotonic();
+        int tmo = left > 0 ? (int)(left * 1000) : 0;
         set_int(s->eps[i].sock, NN_SOL_SOCKET, NN_SNDTIMEO, tmo);
         if (!try_send(&s->eps[i], msg, len, 0)) {
             s->eps[i].dropped++;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gzip.h"
 #include "log.h"
 
@@ -20,13 +21,6 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct store *store;
 };
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body, size_t len,
@@ -57,7 +51,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, c
 static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
 {
     struct store_snapshot snap;
-    store_snapshot(h->store, mono_now(), &snap);
+    store_snapshot(h->store, clock_monotonic(), &snap);
     struct buf text = BUF_INIT;
     expo_write(&text, &snap.in);
     store_snapshot_release(&snap);
@@ -93,7 +87,7 @@ static void html_escape(struct buf *b, const char *s)
 static enum MHD_Result serve_status(struct http_server *h, struct MHD_Connection *c)
 {
     struct store_snapshot snap;
-    store_snapshot(h->store, mono_now(), &snap);
+    store_snapshot(h->store, clock_monotonic(), &snap);
     struct buf b = BUF_INIT;
     buf_puts(&b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>pvescope aggregator</title>"
                  "</head><body><h1>pvescope aggregator " PVESCOPE_VERSION "</h1>"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "names.h"
 #include "render.h"
@@ -231,20 +232,6 @@ bool ingest_listen(struct ingest *ig, const char *url, char *err, size_t errlen)
     return true;
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t unix_ms_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void ingest_run(struct ingest *ig, atomic_bool *stop)
 {
     while (!atomic_load(stop)) {
@@ -260,7 +247,7 @@ void ingest_run(struct ingest *ig, atomic_bool *stop)
             log_error("ingest: nn_recv: %s", nn_strerror(e));
             continue;
         }
-        ingest_process(ig, msg, (size_t)n, mono_now(), unix_ms_now());
+        ingest_process(ig, msg, (size_t)n, clock_monotonic(), clock_unix_ms());
         nn_freemsg(msg);
     }
 }
