@@ -1,6 +1,7 @@
 /* exposition.c — see exposition.h. */
 #include "exposition.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,7 +114,7 @@ static void write_dynamic(struct buf *out, enum family_id f, const struct scrape
         if (f == FAM_PVE_UP)
             node_sample(out, f, n, n->fresh ? 1 : 0);
         else if (f == FAM_SELF_NODE_AGE)
-            node_sample(out, f, n, n->age_seconds);
+            node_sample(out, f, n, round(n->age_seconds * 1000) / 1000);   /* ms is plenty */
         else if (f == FAM_SELF_NODE_ACCEPTED)
             node_sample(out, f, n, (double)n->accepted);
     }
