@@ -168,57 +168,36 @@ static Pvescope__Disk *make_disk(const struct diskstats_row *row, struct arena *
     return d;
 }
 
-/* Counts the lines of text (an upper bound on the rows). */
-static size_t count_lines(const char *text)
-{
-    size_t n = 0;
-    for (const char *p = text; *p; p++)
-        n += *p == '\n';
-    return n + 1;
-}
+/* What parse_diskstats hands each row: the filter, and the output array to fill. */
+struct disk_rows {
+    struct arena *a;
+    disk_is_whole_fn is_whole;
+    void *arg;
+    Pvescope__Disk **disks;
+    size_t n;
+};
 
-/* Parses one line; returns 1 when it is a valid row, 0 when it was skipped
- * as bad (recorded in err). */
-static int take_row(const struct pp_cur *line, bool terminated, int lineno,
-                    struct diskstats_row *row, struct parse_err *err)
+/* pp_row_fn: filtered rows still count as parsed, so only bad rows are warned about. */
+static bool take_row(struct pp_cur *line, void *arg, char *msg, size_t msgcap)
 {
-    char msg[sizeof err->msg];
-    if (!terminated)
-        snprintf(msg, sizeof msg, "truncated row (no newline)");
-    else if (parse_diskstats_row(line->p, (size_t)(line->end - line->p), row, msg, sizeof msg) == 0)
-        return 1;
-    err->bad_rows++;
-    pp_err(err, lineno, "%s", msg);
-    return 0;
+    struct disk_rows *d = arg;
+    struct diskstats_row row;
+    if (parse_diskstats_row(line->p, (size_t)(line->end - line->p), &row, msg, msgcap) != 0)
+        return false;
+    if (!diskstats_name_excluded(row.name) &&
+        (d->is_whole ? d->is_whole(row.name, d->arg) : !diskstats_name_is_partition(row.name)))
+        d->disks[d->n++] = make_disk(&row, d->a);
+    return true;
 }
 
 int parse_diskstats(const char *text, struct arena *a, disk_is_whole_fn is_whole, void *arg,
                     Pvescope__Disk ***disks, size_t *n_disks, struct parse_err *err)
 {
-    *disks = arena_alloc(a, count_lines(text) * sizeof **disks);
-    *n_disks = 0;
-    const char *pos = text;
-    struct pp_cur line;
-    bool terminated;
-    int lineno = 0, parsed = 0;
-    struct diskstats_row row;
-    while (pp_next_line(&pos, &line, &terminated)) {
-        if (lineno == INT_MAX)
-            break;
-        if (!take_row(&line, terminated, ++lineno, &row, err))
-            continue;
-        parsed++;
-        if (diskstats_name_excluded(row.name))
-            continue;
-        if (is_whole ? !is_whole(row.name, arg) : diskstats_name_is_partition(row.name))
-            continue;
-        (*disks)[(*n_disks)++] = make_disk(&row, a);
-    }
-    if (lineno == 0)
-        pp_err(err, 0, "empty file");
-    else if (parsed == 0)
-        pp_err(err, 0, "no valid row");
-    return parsed > 0 ? parsed : -1;
+    struct disk_rows d = {a, is_whole, arg, arena_alloc(a, pp_count_lines(text) * sizeof **disks), 0};
+    int parsed = pp_each_row(text, 0, take_row, &d, err);
+    *disks = d.disks;
+    *n_disks = d.n;
+    return parsed;
 }
 
 /* ---- collector ------------------------------------------------------------ */

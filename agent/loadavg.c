@@ -12,31 +12,23 @@ static bool parse_ratio_field(struct pp_cur *c, uint64_t *running, uint64_t *tot
            pp_at_boundary(c);
 }
 
-int parse_loadavg(const char *text, struct loadavg *out, struct parse_err *err)
+/* pp_line_fn: all five fields are required, so a kernel format change fails loudly. */
+static int take_line(struct pp_cur *c, int lineno, void *arg, struct parse_err *err)
 {
-    memset(out, 0, sizeof *out);
-    const char *pos = text;
-    struct pp_cur c;
-    bool terminated;
-    if (!pp_next_line(&pos, &c, &terminated)) {
-        pp_err(err, 0, "empty file");
-        return -1;
-    }
-    if (!terminated) {
-        pp_err(err, 1, "truncated (no newline)");
-        return -1;
-    }
-    if (!pp_decimal(&c, &out->load1) || !pp_decimal(&c, &out->load5) ||
-        !pp_decimal(&c, &out->load15) || !parse_ratio_field(&c, &out->running, &out->total) ||
-        !pp_u64(&c, &out->last_pid) || !pp_at_end(&c)) {
-        pp_err(err, 1, "malformed line, expected \"L1 L5 L15 R/T PID\"");
-        return -1;
-    }
-    if (*pos != '\0') {
-        pp_err(err, 2, "unexpected second line");
+    struct loadavg *out = arg;
+    if (!pp_decimal(c, &out->load1) || !pp_decimal(c, &out->load5) ||
+        !pp_decimal(c, &out->load15) || !parse_ratio_field(c, &out->running, &out->total) ||
+        !pp_u64(c, &out->last_pid) || !pp_at_end(c)) {
+        pp_err(err, lineno, "malformed line, expected \"L1 L5 L15 R/T PID\"");
         return -1;
     }
     return 0;
+}
+
+int parse_loadavg(const char *text, struct loadavg *out, struct parse_err *err)
+{
+    memset(out, 0, sizeof *out);
+    return pp_single_line(text, take_line, out, err);
 }
 
 /* Reads /proc/loadavg and sets host.load1/5/15. */

@@ -52,9 +52,10 @@ static bool parse_kb_value(struct pp_cur *c, uint64_t *bytes)
     return true;
 }
 
-/* Handles one "Key: value" line, storing wanted keys into m. */
-static int take_line(struct pp_cur *c, Pvescope__Memory *m, int lineno, struct parse_err *err)
+/* pp_line_fn: every line must be "Key:", but only wanted keys are parsed further. */
+static int take_line(struct pp_cur *c, int lineno, void *arg, struct parse_err *err)
 {
+    Pvescope__Memory *m = arg;
     const char *colon = memchr(c->p, ':', (size_t)(c->end - c->p));
     if (!colon || colon == c->p) {
         pp_err(err, lineno, "malformed line (no \"Key:\")");
@@ -80,23 +81,8 @@ static int take_line(struct pp_cur *c, Pvescope__Memory *m, int lineno, struct p
 
 int parse_meminfo(const char *text, Pvescope__Memory *m, struct parse_err *err)
 {
-    const char *pos = text;
-    struct pp_cur line;
-    bool terminated;
-    int lineno = 0;
-    while (pp_next_line(&pos, &line, &terminated)) {
-        lineno++;
-        if (!terminated) {
-            pp_err(err, lineno, "truncated (last line has no newline)");
-            return -1;
-        }
-        if (take_line(&line, m, lineno, err) != 0)
-            return -1;
-    }
-    if (lineno == 0) {
-        pp_err(err, 0, "empty file");
+    if (pp_each_line(text, take_line, m, err) < 0)
         return -1;
-    }
     if (!m->has_total) {
         pp_err(err, 0, "no MemTotal");
         return -1;

@@ -5,7 +5,6 @@
  * collector, and the per-NIC firewall devices fwbr*, fwln*, fwpr* carry the
  * same packets again. Reporting them per host would multiply the series by
  * four per guest NIC (node_exporter's known blow-up on PVE hosts). */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,30 +80,31 @@ static Pvescope__NetDev *make_netdev(const char *name, const uint64_t v[NETDEV_C
     return d;
 }
 
-/* Counts the lines of text (an upper bound on the rows). */
-static size_t count_lines(const char *text)
-{
-    size_t n = 0;
-    for (const char *p = text; *p; p++)
-        n += *p == '\n';
-    return n + 1;
-}
+/* What parse_netdev hands each row: the filter, and the output array to fill. */
+struct netdev_rows {
+    struct arena *a;
+    const regex_t *exclude;
+    Pvescope__NetDev **devs;
+    size_t n;
+};
 
-/* Parses one row; returns true when valid, else counts it as bad in err. */
-static bool take_row(struct pp_cur *line, bool terminated, int lineno, char name[NETDEV_NAME_MAX + 1],
-                     uint64_t v[NETDEV_COUNTERS], struct parse_err *err)
+/* pp_row_fn: excluded rows still count as parsed, so only bad rows are warned about. */
+static bool take_row(struct pp_cur *line, void *arg, char *msg, size_t msgcap)
 {
-    if (terminated && parse_ifname(line, name)) {
-        if (parse_counters(line, v))
-            return true;
-        err->bad_rows++;
-        pp_err(err, lineno, "%s: expected %d unsigned counters", name, NETDEV_COUNTERS);
+    struct netdev_rows *d = arg;
+    char name[NETDEV_NAME_MAX + 1];
+    uint64_t v[NETDEV_COUNTERS];
+    if (!parse_ifname(line, name)) {
+        snprintf(msg, msgcap, "missing, too long or invalid interface name");
         return false;
     }
-    err->bad_rows++;
-    pp_err(err, lineno, "%s", terminated ? "missing, too long or invalid interface name"
-                                         : "truncated row (no newline)");
-    return false;
+    if (!parse_counters(line, v)) {
+        snprintf(msg, msgcap, "%s: expected %d unsigned counters", name, NETDEV_COUNTERS);
+        return false;
+    }
+    if (!d->exclude || regexec(d->exclude, name, 0, NULL, 0) != 0)
+        d->devs[d->n++] = make_netdev(name, v, d->a);
+    return true;
 }
 
 int parse_netdev(const char *text, struct arena *a, const regex_t *exclude,
@@ -117,23 +117,11 @@ int parse_netdev(const char *text, struct arena *a, const regex_t *exclude,
         pp_err(err, *pos ? 1 : 0, *pos ? "unexpected header" : "empty file");
         return -1;
     }
-    *devs = arena_alloc(a, count_lines(pos) * sizeof **devs);
-    struct pp_cur line;
-    bool terminated;
-    int lineno = 2, parsed = 0;
-    while (pp_next_line(&pos, &line, &terminated) && lineno < INT_MAX) {
-        char name[NETDEV_NAME_MAX + 1];
-        uint64_t v[NETDEV_COUNTERS];
-        if (!take_row(&line, terminated, ++lineno, name, v, err))
-            continue;
-        parsed++;
-        if (exclude && regexec(exclude, name, 0, NULL, 0) == 0)
-            continue;
-        (*devs)[(*n_devs)++] = make_netdev(name, v, a);
-    }
-    if (parsed == 0)
-        pp_err(err, 0, "no valid row");
-    return parsed > 0 ? parsed : -1;
+    struct netdev_rows d = {a, exclude, arena_alloc(a, pp_count_lines(pos) * sizeof **devs), 0};
+    int parsed = pp_each_row(pos, 2, take_row, &d, err);
+    *devs = d.devs;
+    *n_devs = d.n;
+    return parsed;
 }
 
 /* ---- collector ------------------------------------------------------------ */

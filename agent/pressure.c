@@ -30,10 +30,10 @@ static bool parse_psi_fields(struct pp_cur *c, double *avg10, uint64_t *total)
     return pp_literal(c, "total=") && pp_u64(c, total) && pp_at_end(c);
 }
 
-/* Handles one "some ..." or "full ..." line. */
-static int take_line(struct pp_cur *c, Pvescope__PressureResource *res, int lineno,
-                     struct parse_err *err)
+/* pp_line_fn: each kind may appear once, so a repeat is an error, not an update. */
+static int take_line(struct pp_cur *c, int lineno, void *arg, struct parse_err *err)
 {
+    Pvescope__PressureResource *res = arg;
     bool some = pp_literal(c, "some");
     if (!some && !pp_literal(c, "full")) {
         pp_err(err, lineno, "expected \"some\" or \"full\"");
@@ -57,23 +57,8 @@ static int take_line(struct pp_cur *c, Pvescope__PressureResource *res, int line
 
 int parse_pressure(const char *text, Pvescope__PressureResource *res, struct parse_err *err)
 {
-    const char *pos = text;
-    struct pp_cur line;
-    bool terminated;
-    int lineno = 0;
-    while (pp_next_line(&pos, &line, &terminated)) {
-        lineno++;
-        if (!terminated) {
-            pp_err(err, lineno, "truncated (last line has no newline)");
-            return -1;
-        }
-        if (take_line(&line, res, lineno, err) != 0)
-            return -1;
-    }
-    if (lineno == 0) {
-        pp_err(err, 0, "empty file");
+    if (pp_each_line(text, take_line, res, err) < 0)
         return -1;
-    }
     if (!res->has_some_total_us) {
         pp_err(err, 0, "no \"some\" line");
         return -1;

@@ -20,14 +20,17 @@
  *     output is then unspecified and must not be reported.
  *
  * The static inline helpers at the end are the tokenizer all parsers share,
- * and two collect()-side helpers (proc_read, proc_fail) that give every
- * collector the same error text: "<procfs>/<file> line N: what".
+ * the line walkers that apply the conventions above (pp_each_line,
+ * pp_single_line, pp_each_row), and two collect()-side helpers (proc_read,
+ * proc_fail) that give every collector the same error text:
+ * "<procfs>/<file> line N: what".
  *
  * Multi-row collectors that skipped bad rows still return 0, with ctx->err
  * describing the skipped rows (a warning, not a failure). */
 #ifndef PVESCOPE_PROC_PARSERS_H
 #define PVESCOPE_PROC_PARSERS_H
 
+#include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -329,6 +332,100 @@ static inline bool pp_decimal(struct pp_cur *c, double *out)
 {
     pp_skip_blanks(c);
     return pp_decimal_raw(c, out) && pp_at_boundary(c);
+}
+
+/* ---- line walkers ---------------------------------------------------------- */
+
+/* One complete line (1-based lineno) of a single-record file: 0, or -1 after pp_err. */
+typedef int (*pp_line_fn)(struct pp_cur *line, int lineno, void *arg, struct parse_err *err);
+
+/* Single-record files fail as a whole: the first truncated or rejected line (or
+ * no line at all) ends the walk with -1 and *err; else returns the line count. */
+static inline int pp_each_line(const char *text, pp_line_fn fn, void *arg, struct parse_err *err)
+{
+    const char *pos = text;
+    struct pp_cur line;
+    bool terminated;
+    int lineno = 0;
+    while (pp_next_line(&pos, &line, &terminated)) {
+        lineno++;
+        if (!terminated) {
+            pp_err(err, lineno, "truncated (last line has no newline)");
+            return -1;
+        }
+        if (fn(&line, lineno, arg, err) != 0)
+            return -1;
+    }
+    if (lineno == 0) {
+        pp_err(err, 0, "empty file");
+        return -1;
+    }
+    return lineno;
+}
+
+/* One-line files must be exactly one terminated line, and the line's own
+ * problem is reported before a stray second line's. Returns 0, or -1 with *err. */
+static inline int pp_single_line(const char *text, pp_line_fn fn, void *arg, struct parse_err *err)
+{
+    const char *pos = text;
+    struct pp_cur line;
+    bool terminated;
+    if (!pp_next_line(&pos, &line, &terminated)) {
+        pp_err(err, 0, "empty file");
+        return -1;
+    }
+    if (!terminated) {
+        pp_err(err, 1, "truncated (no newline)");
+        return -1;
+    }
+    if (fn(&line, 1, arg, err) != 0)
+        return -1;
+    if (*pos != '\0') {
+        pp_err(err, 2, "unexpected second line");
+        return -1;
+    }
+    return 0;
+}
+
+/* One terminated row of a multi-row file: true when it parsed (kept or filtered
+ * out), false with the reason in msg when it is to be skipped. */
+typedef bool (*pp_row_fn)(struct pp_cur *row, void *arg, char *msg, size_t msgcap);
+
+/* Multi-row files lose only their bad rows: each counts in err->bad_rows, the
+ * first is described in *err. Rows are numbered after the lineno header lines
+ * already consumed. Returns the rows parsed, or -1 when none ("empty file" when
+ * the file had no line at all, header included). */
+static inline int pp_each_row(const char *text, int lineno, pp_row_fn fn, void *arg,
+                              struct parse_err *err)
+{
+    const char *pos = text;
+    struct pp_cur row;
+    bool terminated;
+    int parsed = 0;
+    while (lineno < INT_MAX && pp_next_line(&pos, &row, &terminated)) {
+        char msg[sizeof err->msg];
+        lineno++;
+        if (!terminated)
+            snprintf(msg, sizeof msg, "truncated row (no newline)");
+        else if (fn(&row, arg, msg, sizeof msg)) {
+            parsed++;
+            continue;
+        }
+        err->bad_rows++;
+        pp_err(err, lineno, "%s", msg);
+    }
+    if (parsed == 0)
+        pp_err(err, 0, lineno == 0 ? "empty file" : "no valid row");
+    return parsed > 0 ? parsed : -1;
+}
+
+/* Lines of text plus one: an upper bound on the rows, so an output array is allocated once. */
+static inline size_t pp_count_lines(const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    return n + 1;
 }
 
 /* ---- helpers for the collect() side ------------------------------------- */

@@ -89,9 +89,10 @@ static int take_scalar(struct pp_cur *c, uint64_t max, uint64_t *v, bool *has,
     return 0;
 }
 
-/* Dispatches one line on its key; unknown keys are ignored. */
-static int take_line(struct pp_cur *c, struct proc_stat *out, int lineno, struct parse_err *err)
+/* pp_line_fn: dispatches on the key so unknown keys (intr, softirq, ...) stay harmless. */
+static int take_line(struct pp_cur *c, int lineno, void *arg, struct parse_err *err)
 {
+    struct proc_stat *out = arg;
     const char *w;
     size_t len;
     if (!pp_word(c, &w, &len)) {
@@ -127,23 +128,8 @@ static int take_line(struct pp_cur *c, struct proc_stat *out, int lineno, struct
 int parse_proc_stat(const char *text, struct proc_stat *out, struct parse_err *err)
 {
     memset(out, 0, sizeof *out);
-    const char *pos = text;
-    struct pp_cur line;
-    bool terminated;
-    int lineno = 0;
-    while (pp_next_line(&pos, &line, &terminated)) {
-        lineno++;
-        if (!terminated) {
-            pp_err(err, lineno, "truncated (last line has no newline)");
-            return -1;
-        }
-        if (take_line(&line, out, lineno, err) != 0)
-            return -1;
-    }
-    if (lineno == 0) {
-        pp_err(err, 0, "empty file");
+    if (pp_each_line(text, take_line, out, err) < 0)
         return -1;
-    }
     if (out->cpu_columns == 0 || out->cpu_count == 0) {
         pp_err(err, 0, "no %s line", out->cpu_columns == 0 ? "aggregate cpu" : "cpuN");
         return -1;

@@ -4,30 +4,22 @@
 #include "collector.h"
 #include "proc_parsers.h"
 
-int parse_uptime(const char *text, struct uptime *out, struct parse_err *err)
+/* pp_line_fn: both fields are required, so a kernel format change fails loudly. */
+static int take_line(struct pp_cur *c, int lineno, void *arg, struct parse_err *err)
 {
-    memset(out, 0, sizeof *out);
-    const char *pos = text;
-    struct pp_cur c;
-    bool terminated;
-    if (!pp_next_line(&pos, &c, &terminated)) {
-        pp_err(err, 0, "empty file");
-        return -1;
-    }
-    if (!terminated) {
-        pp_err(err, 1, "truncated (no newline)");
-        return -1;
-    }
-    if (!pp_decimal(&c, &out->uptime_seconds) || !pp_decimal(&c, &out->idle_seconds) ||
-        !pp_at_end(&c)) {
-        pp_err(err, 1, "malformed line, expected \"UPTIME IDLE\"");
-        return -1;
-    }
-    if (*pos != '\0') {
-        pp_err(err, 2, "unexpected second line");
+    struct uptime *out = arg;
+    if (!pp_decimal(c, &out->uptime_seconds) || !pp_decimal(c, &out->idle_seconds) ||
+        !pp_at_end(c)) {
+        pp_err(err, lineno, "malformed line, expected \"UPTIME IDLE\"");
         return -1;
     }
     return 0;
+}
+
+int parse_uptime(const char *text, struct uptime *out, struct parse_err *err)
+{
+    memset(out, 0, sizeof *out);
+    return pp_single_line(text, take_line, out, err);
 }
 
 /* Reads /proc/uptime and sets host.uptime_seconds. */
