@@ -3,13 +3,16 @@
  *
  * The loop is single-threaded: collectors run in registry order, the report
  * is packed, sealed and handed to nanomsg without blocking, then the thread
- * sleeps in sigtimedwait() until the next tick or a termination signal. */
+ * waits in ppoll() for the next tick, a termination signal (signalfd), or an
+ * aggregator becoming writable while it still owes that aggregator a report. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,21 +247,30 @@ static void seal_report(const Pvescope__Report *r, const struct cluster_key *key
     envelope_seal(key, &h, (const uint8_t *)packed->data, packed->len, out);
 }
 
-/* Sleeps until the monotonic deadline; returns false when asked to stop. */
-static bool wait_until(double deadline, const sigset_t *stop)
+/* Waits until the monotonic deadline, meanwhile handing a pending report to
+ * each endpoint as soon as it becomes writable. Returns false when a stop
+ * signal arrived on sigfd. */
+static bool wait_until(double deadline, int sigfd, struct sender *s)
 {
+    struct pollfd fds[1 + MAX_AGGREGATORS];
     for (;;) {
         double left = deadline - clock_monotonic();
         if (left <= 0)
             return true;
+        fds[0] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+        size_t n = 1 + sender_poll_fds(s, fds + 1);
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-        int sig = sigtimedwait(stop, NULL, &ts);
-        if (sig > 0) {
-            log_info("signal %d: stopping", sig);
+        int rc = ppoll(fds, n, &ts, NULL);
+        if (rc < 0 && errno != EINTR)
+            return true;
+        if (rc > 0 && (fds[0].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+                log_info("signal %u: stopping", si.ssi_signo);
             return false;
         }
-        if (errno != EAGAIN && errno != EINTR)
-            return true;
+        if (rc > 0)
+            sender_retry(s);
     }
 }
 
@@ -270,7 +282,7 @@ static int run_dump(struct reporter *rp, const char *node)
 }
 
 static int run_loop(struct agent_config *c, struct reporter *rp, const struct cluster_key *key,
-                    const char *cluster, const char *node, const sigset_t *stop)
+                    const char *cluster, const char *node, int sigfd)
 {
     char err[256];
     struct sender s;
@@ -304,7 +316,7 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
         double now = clock_monotonic();
         if (next < now)                      /* a slow cycle: skip, don't burst */
             next = now + c->interval;
-        if (!wait_until(next, stop))
+        if (!wait_until(next, sigfd, &s))
             break;
     }
     buf_free(&packed);
@@ -360,8 +372,8 @@ int main(int argc, char **argv)
         log_error("no --aggregator given (see --help)");
         return 2;
     }
-    /* Block the stop signals before nanomsg starts its threads, so only
-     * sigtimedwait() in this thread ever sees them. */
+    /* Block the stop signals before nanomsg starts its threads; they arrive
+     * only through the signalfd this thread polls. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -369,10 +381,16 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGHUP);
     sigprocmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    int sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
+    if (sigfd < 0) {
+        log_error("signalfd: %s", strerror(errno));
+        return 1;
+    }
 
     struct reporter rp;
     reporter_init(&rp, &c.paths, enabled);
-    int rc = c.dump ? run_dump(&rp, node) : run_loop(&c, &rp, &key, cluster, node, &stop);
+    int rc = c.dump ? run_dump(&rp, node) : run_loop(&c, &rp, &key, cluster, node, sigfd);
     reporter_free(&rp);
+    close(sigfd);
     return rc;
 }

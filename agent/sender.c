@@ -82,6 +82,13 @@ bool sender_open(struct sender *s, const char *const *urls, size_t n, size_t max
         }
         s->eps[i].url = urls[i];
         s->eps[i].sock = sock;
+        size_t sz = sizeof s->eps[i].sndfd;
+        if (nn_getsockopt(sock, NN_SOL_SOCKET, NN_SNDFD, &s->eps[i].sndfd, &sz) < 0) {
+            snprintf(err, errlen, "aggregator %s: NN_SNDFD: %s", urls[i], nn_strerror(nn_errno()));
+            nn_close(sock);
+            sender_close(s);
+            return false;
+        }
         s->n++;
     }
     return true;
@@ -91,19 +98,33 @@ bool sender_open(struct sender *s, const char *const *urls, size_t n, size_t max
 static bool try_send(struct sender_endpoint *ep, const void *msg, size_t len, int flags)
 {
     int rc = nn_send(ep->sock, msg, len, flags);
-    if (rc >= 0) {
-        if (ep->last_errno)
-            log_info("aggregator %s: sending again", ep->url);
-        ep->last_errno = 0;
-        ep->sent++;
-        return true;
+    if (rc < 0) {
+        int e = nn_errno();
+        if (e != ep->last_errno && e != EAGAIN)
+            log_warn("aggregator %s: send failed: %s", ep->url, nn_strerror(e));
+        ep->last_errno = e;
+        return false;
     }
-    int e = nn_errno();
-    if (e != ep->last_errno)
-        log_warn("aggregator %s: report dropped (%s); later drops are counted, not logged",
-                 ep->url, e == EAGAIN ? "not connected or send buffer full" : nn_strerror(e));
-    ep->last_errno = e;
-    return false;
+    if (ep->drop_logged)
+        log_info("aggregator %s: sending again", ep->url);
+    ep->drop_logged = false;
+    ep->last_errno = 0;
+    ep->sent++;
+    return true;
+}
+
+/* Called when a pending report is superseded or abandoned. */
+static void drop_pending(struct sender_endpoint *ep)
+{
+    if (!ep->pending)
+        return;
+    ep->pending = false;
+    ep->dropped++;
+    if (!ep->drop_logged)
+        log_warn("aggregator %s: report dropped (%s); further drops are counted, not logged",
+                 ep->url, ep->last_errno == EAGAIN ? "not connected or send buffer full"
+                                                    : nn_strerror(ep->last_errno));
+    ep->drop_logged = true;
 }
 
 static bool fits(struct sender *s, size_t len)
@@ -121,14 +142,36 @@ size_t sender_send_all(struct sender *s, const void *msg, size_t len)
 {
     if (!fits(s, len))
         return 0;
+    buf_reset(&s->current);
+    buf_append(&s->current, msg, len);
     size_t ok = 0;
     for (size_t i = 0; i < s->n; i++) {
-        if (try_send(&s->eps[i], msg, len, NN_DONTWAIT))
+        struct sender_endpoint *ep = &s->eps[i];
+        drop_pending(ep);
+        if (try_send(ep, msg, len, NN_DONTWAIT))
             ok++;
         else
-            s->eps[i].dropped++;
+            ep->pending = true;
     }
     return ok;
+}
+
+size_t sender_poll_fds(const struct sender *s, struct pollfd *fds)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->eps[i].pending)
+            fds[n++] = (struct pollfd){.fd = s->eps[i].sndfd, .events = POLLIN};
+    return n;
+}
+
+void sender_retry(struct sender *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct sender_endpoint *ep = &s->eps[i];
+        if (ep->pending && try_send(ep, s->current.data, s->current.len, NN_DONTWAIT))
+            ep->pending = false;
+    }
 }
 
 bool sender_send_all_wait(struct sender *s, const void *msg, size_t len, int timeout_ms)
@@ -151,8 +194,11 @@ bool sender_send_all_wait(struct sender *s, const void *msg, size_t len, int tim
 
 void sender_close(struct sender *s)
 {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
+        drop_pending(&s->eps[i]);
         nn_close(s->eps[i].sock);
+    }
+    buf_free(&s->current);
     free(s->eps);
     memset(s, 0, sizeof *s);
 }

@@ -2,16 +2,21 @@
  *
  * One nanomsg PUSH socket per aggregator: connecting one socket to several
  * endpoints would load-balance, and every aggregator must get every report.
- * Sends never block collection (NN_DONTWAIT): a report that cannot be handed
- * to the transport right now is dropped and counted, because the next one
- * carries the same cumulative counters and supersedes it. nanomsg reconnects
- * by itself (with backoff, see sender.c). */
+ * Sends never block collection (NN_DONTWAIT). A report an endpoint cannot take
+ * right now (not connected yet, buffers full) stays pending for that endpoint
+ * and goes out as soon as the endpoint is writable (the main loop polls
+ * sender_poll_fds); when the next report arrives first, the pending one is
+ * dropped and counted: the next carries the same cumulative counters.
+ * nanomsg reconnects by itself (with backoff, see sender.c). */
 #ifndef PVESCOPE_SENDER_H
 #define PVESCOPE_SENDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
+
+#include "buf.h"
 
 struct sender_endpoint {
     const char *url;
@@ -19,6 +24,9 @@ struct sender_endpoint {
     uint64_t sent;
     uint64_t dropped;
     int last_errno;               /* to log a change of state once */
+    bool pending;                 /* holds sender.current, not yet taken */
+    bool drop_logged;             /* one log line per outage, not per drop */
+    int sndfd;                    /* NN_SNDFD: readable while a send would succeed */
 };
 
 struct sender {
@@ -26,6 +34,7 @@ struct sender {
     size_t n;
     size_t max_message_bytes;     /* the aggregators' NN_RCVMAXSIZE */
     uint64_t oversize;            /* reports never sent because they were too big */
+    struct buf current;           /* the latest report, for pending endpoints */
 };
 
 /* Creates and connects one socket per url. Returns false with a reason in err
@@ -33,8 +42,17 @@ struct sender {
 bool sender_open(struct sender *s, const char *const *urls, size_t n, size_t max_message_bytes,
                  char *err, size_t errlen);
 
-/* Hands msg to every endpoint without blocking. Returns how many accepted it. */
+/* Hands msg to every endpoint without blocking; endpoints that cannot take
+ * it now keep it pending (a report still pending from before is dropped).
+ * Returns how many endpoints took it at once. */
 size_t sender_send_all(struct sender *s, const void *msg, size_t len);
+
+/* Fills fds (room for s->n) with the endpoints that have a pending report;
+ * returns how many. Poll them for POLLIN, then call sender_retry(). */
+size_t sender_poll_fds(const struct sender *s, struct pollfd *fds);
+
+/* Tries every pending endpoint again without blocking. */
+void sender_retry(struct sender *s);
 
 /* For --once: retries every endpoint until it accepts msg or timeout_ms
  * passes. Returns true when every endpoint accepted it. */
