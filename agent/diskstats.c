@@ -17,6 +17,8 @@
 #endif
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,11 +204,79 @@ int parse_diskstats(const char *text, struct arena *a, disk_is_whole_fn is_whole
 
 /* ---- collector ------------------------------------------------------------ */
 
-/* disk_is_whole_fn over an open <sysfs>/block directory. */
-static bool sysfs_is_whole(const char *name, void *arg)
+/* What sysfs says about one device: looked up once, not every cycle (an
+ * fstatat per row and a dm/name read per dm device were most of the
+ * collector's cost). Rows come in the same order every cycle, so entry k
+ * normally describes the k-th row handed to is_whole; any mismatch means the
+ * device set changed and the cache is rebuilt from there. Every
+ * DEVICE_REFRESH_CYCLES the cache is dropped anyway, to notice dm renames. */
+#define DEVICE_REFRESH_CYCLES 40
+
+struct device_info {
+    char name[DISK_NAME_MAX + 1];
+    bool whole;
+    char *dm_name;                /* malloc'd; NULL when none or not dm */
+};
+
+struct diskstats_state {
+    struct device_info *devs;
+    size_t n, cap;
+    size_t next;                  /* index the next is_whole call should hit */
+    unsigned cycles;
+    int dfd;                      /* <sysfs>/block, or -1: name heuristic */
+    const struct collector_ctx *ctx;
+};
+
+static void forget_from(struct diskstats_state *st, size_t k)
 {
-    struct stat st;
-    return fstatat(*(const int *)arg, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    for (size_t i = k; i < st->n; i++)
+        free(st->devs[i].dm_name);
+    st->n = k;
+}
+
+/* True for "dm-" followed by digits. */
+static bool is_dm(const char *name) { return prefix_digits(name, "dm-"); }
+
+/* <sysfs>/block/dm-N/dm/name when readable and printable, else NULL. */
+static char *read_dm_name(const struct collector_ctx *ctx, const char *dev)
+{
+    char rel[DISK_NAME_MAX + 32], name[DM_NAME_MAX + 2];
+    snprintf(rel, sizeof rel, "block/%s/dm/name", dev);
+    if (read_line_at(ctx->sysfs, rel, name, sizeof name) != 0 || name[0] == '\0')
+        return NULL;
+    for (const char *p = name; *p; p++)
+        if (*p < ' ' || *p > '~')
+            return NULL;
+    return strdup(name);
+}
+
+static struct device_info *lookup_device(struct diskstats_state *st, const char *name)
+{
+    size_t k = st->next++;
+    if (k < st->n && strcmp(st->devs[k].name, name) == 0)
+        return &st->devs[k];
+    forget_from(st, k);
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 64;
+        struct device_info *d = realloc(st->devs, cap * sizeof *d);
+        if (!d)
+            abort();
+        st->devs = d;
+        st->cap = cap;
+    }
+    struct device_info *di = &st->devs[st->n++];
+    snprintf(di->name, sizeof di->name, "%s", name);
+    struct stat sb;
+    di->whole = st->dfd >= 0 ? fstatat(st->dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0
+                             : !diskstats_name_is_partition(name);
+    di->dm_name = di->whole && is_dm(name) ? read_dm_name(st->ctx, name) : NULL;
+    return di;
+}
+
+/* disk_is_whole_fn backed by the device cache. */
+static bool cached_is_whole(const char *name, void *arg)
+{
+    return lookup_device(arg, name)->whole;
 }
 
 /* Opens <sysfs>/block, or returns -1 (then the name heuristic is used). */
@@ -218,45 +288,60 @@ static int open_sys_block(const struct collector_ctx *ctx)
     return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* True for "dm-" followed by digits. */
-static bool is_dm(const char *name) { return prefix_digits(name, "dm-"); }
-
-/* Sets d->dm_name from <sysfs>/block/<name>/dm/name when readable and
- * printable; a missing name is not an error. */
-static void fill_dm_name(Pvescope__Disk *d, struct collector_ctx *ctx)
+static int diskstats_init(void **state, struct collector_ctx *ctx)
 {
-    char rel[DISK_NAME_MAX + 32], name[DM_NAME_MAX + 2];
-    snprintf(rel, sizeof rel, "block/%s/dm/name", d->name);
-    if (read_line_at(ctx->sysfs, rel, name, sizeof name) != 0 || name[0] == '\0')
-        return;
-    size_t len = strlen(name);
-    for (size_t i = 0; i < len; i++)
-        if (name[i] < ' ' || name[i] > '~')
+    struct diskstats_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return collector_fail(ctx, "out of memory");
+    st->dfd = open_sys_block(ctx);
+    *state = st;
+    return 0;
+}
+
+static void diskstats_fini(void *state)
+{
+    struct diskstats_state *st = state;
+    forget_from(st, 0);
+    free(st->devs);
+    if (st->dfd >= 0)
+        close(st->dfd);
+    free(st);
+}
+
+/* Copies the cached dm names onto the kept disks (both lists are in row order). */
+static void attach_dm_names(const struct diskstats_state *st, Pvescope__Report *r, struct arena *a)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_disks; i++) {
+        while (k < st->n && strcmp(st->devs[k].name, r->disks[i]->name) != 0)
+            k++;
+        if (k == st->n)
             return;
-    d->dm_name = arena_strndup(ctx->arena, name, len);
+        if (st->devs[k].dm_name)
+            r->disks[i]->dm_name = arena_strdup(a, st->devs[k].dm_name);
+    }
 }
 
 /* Reads /proc/diskstats into r->disks. Bad rows are skipped and described in
  * ctx->err while the collector still succeeds with the good ones. */
 static int diskstats_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
-    (void)state;
+    struct diskstats_state *st = state;
     if (proc_read(ctx, "diskstats") != 0)
         return -1;
-    int dfd = open_sys_block(ctx);
+    if (++st->cycles % DEVICE_REFRESH_CYCLES == 0)
+        forget_from(st, 0);
+    st->next = 0;
+    st->ctx = ctx;
     struct parse_err e = {0};
-    int rc = parse_diskstats(ctx->scratch->data, ctx->arena, dfd >= 0 ? sysfs_is_whole : NULL,
-                             &dfd, &r->disks, &r->n_disks, &e);
-    if (dfd >= 0)
-        close(dfd);
+    int rc = parse_diskstats(ctx->scratch->data, ctx->arena, cached_is_whole, st, &r->disks,
+                             &r->n_disks, &e);
     if (rc < 0) {
         r->disks = NULL;
         r->n_disks = 0;
         return proc_fail(ctx, "diskstats", &e);
     }
-    for (size_t i = 0; i < r->n_disks; i++)
-        if (is_dm(r->disks[i]->name))
-            fill_dm_name(r->disks[i], ctx);
+    attach_dm_names(st, r, ctx->arena);
     if (e.bad_rows > 0)
         proc_fail(ctx, "diskstats", &e);   /* partial success: message only */
     return 0;
@@ -266,5 +351,7 @@ const struct collector collector_diskstats = {
     .name = "diskstats",
     .help = "Per-disk and per-dm-device I/O counters from /proc/diskstats (partitions, loop, ram, zram excluded)",
     .default_enabled = true,
+    .init = diskstats_init,
     .collect = diskstats_collect,
+    .fini = diskstats_fini,
 };

@@ -241,9 +241,47 @@ static void test_parse_text_with_callback(void **unused)
     arena_free(&a);
 }
 
+/* The device cache follows a changing device set: reordered, shrunk, grown
+ * back, and across its periodic refresh. */
+static void expect_disks(const struct fx *f, const char *const *names, const char *const *dm, size_t n)
+{
+    assert_int_equal(f->r.n_disks, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(f->r.disks[i]->name, names[i]);
+        if (dm[i])
+            assert_string_equal(f->r.disks[i]->dm_name, dm[i]);
+        else
+            assert_null(f->r.disks[i]->dm_name);
+    }
+}
+
+static void t_device_cache_follows_changes(void **state)
+{
+    (void)state;
+    static const char *const full[] = {"nvme0n1", "nvme1n1", "sda", "dm-0", "dm-1", "dm-2",
+                                       "dm-3", "dm-4", "dm-5", "zd0"};
+    static const char *const full_dm[] = {NULL, NULL, NULL, "pve-swap", "pve-root", "pve-data_tmeta",
+                                          "pve-data_tdata", "pve-data-tpool", "pve-vm--100--disk--0", NULL};
+    static const char *const changed[] = {"dm-3", "dm-0", "sda", "nvme1n1", "nvme0n1"};
+    static const char *const changed_dm[] = {"pve-data_tdata", "pve-swap", NULL, NULL, NULL};
+    struct fx f;
+    fx_open(&f, &collector_diskstats, FX_HOST1_PROC, FX_HOST1_SYS);
+    for (int cycle = 0; cycle < 90; cycle++) {          /* crosses two cache refreshes */
+        bool alt = cycle % 3 == 1;
+        f.ctx.procfs = alt ? FIXTURES "/host1-changed/proc" : FX_HOST1_PROC;
+        assert_int_equal(fx_collect(&f), 0);
+        if (alt)
+            expect_disks(&f, changed, changed_dm, 5);
+        else
+            expect_disks(&f, full, full_dm, 10);
+    }
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_device_cache_follows_changes),
         cmocka_unit_test(test_collect_host1),
         cmocka_unit_test(test_collect_edge_skips_bad_rows),
         cmocka_unit_test(test_collect_missing_file),
