@@ -41,7 +41,7 @@ chmod 600 "$state/keyring"
   --ingest.listen='tcp://[::]:9716' 2>>"$state/aggregator.log" &
 echo $! > "$state/aggregator.pid"
 "$bin/pvescope-agent" --key-file="$state/cluster.key" --cluster="$cluster" --node="$node" \
-  --aggregator=tcp://localhost:9716 2>>"$state/agent.log" &
+  --aggregator=tcp://127.0.0.1:9716 2>>"$state/agent.log" &
 echo $! > "$state/agent.pid"
 
 # The first report goes out at once; wait until it is on /metrics.
