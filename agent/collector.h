@@ -19,6 +19,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "fileio.h"
 #include "pvescope.pb-c.h"
 
 struct collector_ctx {
@@ -27,6 +28,7 @@ struct collector_ctx {
     const char *pve;         /* --path.pve, default /etc/pve */
     struct arena *arena;     /* memory for report contents; reset after each send */
     struct buf *scratch;     /* reusable file buffer; contents undefined on entry */
+    struct file_cache *files;/* open files kept across cycles; NULL = read uncached */
     double now_monotonic;    /* seconds, CLOCK_MONOTONIC, same for all collectors in a cycle */
     char err[256];           /* set by a collector that returns -1 */
 };

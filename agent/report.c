@@ -33,6 +33,7 @@ static struct collector_ctx make_ctx(struct reporter *rp)
         .pve = rp->paths.pve,
         .arena = &rp->arena,
         .scratch = &rp->scratch,
+        .files = &rp->files,
         .now_monotonic = clock_monotonic(),
     };
     return ctx;
@@ -49,6 +50,7 @@ size_t reporter_init(struct reporter *rp, const struct reporter_paths *paths, co
     rp->warnings_total = xcalloc(rp->n, sizeof *rp->warnings_total);
     rp->last_error = xcalloc(rp->n, sizeof *rp->last_error);
     arena_init(&rp->arena, 64 * 1024);
+    file_cache_init(&rp->files);
     size_t live = 0;
     for (size_t i = 0; i < rp->n; i++) {
         const struct collector *c = collector_registry[i];
@@ -133,5 +135,6 @@ void reporter_free(struct reporter *rp)
     free(rp->last_error);
     arena_free(&rp->arena);
     buf_free(&rp->scratch);
+    file_cache_free(&rp->files);
     memset(rp, 0, sizeof *rp);
 }

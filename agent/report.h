@@ -27,6 +27,7 @@ struct reporter {
     char (*last_error)[256];           /* last logged error, to log changes once */
     struct arena arena;
     struct buf scratch;
+    struct file_cache files;
 };
 
 /* enabled[i] selects registry entry i. Collectors whose init fails are

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,6 +49,92 @@ int read_file_at(const char *root, const char *rel, struct buf *b)
     close(fd);
     b->data[b->len] = '\0';
     return rc;
+}
+
+/* Reads all of fd from offset 0 into b. Returns 0 or a negative errno. */
+static int pread_all(int fd, struct buf *b)
+{
+    buf_reset(b);
+    for (;;) {
+        buf_reserve(b, 4096);
+        ssize_t n = pread(fd, b->data + b->len, b->cap - b->len - 1, (off_t)b->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+        if (b->len > FILEIO_MAX_BYTES)
+            return -EFBIG;
+    }
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+void file_cache_init(struct file_cache *fc) { memset(fc, 0, sizeof *fc); }
+
+void file_cache_free(struct file_cache *fc)
+{
+    for (size_t i = 0; i < fc->n; i++) {
+        close(fc->files[i].fd);
+        free(fc->files[i].path);
+    }
+    fc->n = 0;
+}
+
+static struct cached_file *cache_lookup(struct file_cache *fc, const char *path)
+{
+    for (size_t i = 0; i < fc->n; i++)
+        if (strcmp(fc->files[i].path, path) == 0)
+            return &fc->files[i];
+    return NULL;
+}
+
+/* Opens path into a new cache slot; NULL (with *err) when it cannot be
+ * opened or the cache is full (then the caller reads it uncached). */
+static struct cached_file *cache_open(struct file_cache *fc, const char *path, int *err)
+{
+    *err = 0;
+    if (fc->n == FILE_CACHE_MAX)
+        return NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *err = -errno;
+        return NULL;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        abort();
+    fc->files[fc->n] = (struct cached_file){copy, fd};
+    return &fc->files[fc->n++];
+}
+
+static void cache_evict(struct file_cache *fc, struct cached_file *f)
+{
+    close(f->fd);
+    free(f->path);
+    *f = fc->files[--fc->n];
+}
+
+int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b)
+{
+    char path[4096];
+    buf_reset(b);
+    if (!path_join(path, sizeof path, root, rel))
+        return -ENAMETOOLONG;
+    struct cached_file *f = cache_lookup(fc, path);
+    if (f) {
+        if (pread_all(f->fd, b) == 0)
+            return 0;
+        cache_evict(fc, f);                 /* stale (device gone?): reopen once */
+    }
+    int err;
+    f = cache_open(fc, path, &err);
+    if (err)
+        return err;
+    return f ? pread_all(f->fd, b) : read_file_at(root, rel, b);
 }
 
 int read_line_at(const char *root, const char *rel, char *out, size_t cap)

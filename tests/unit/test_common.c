@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fileio.h"
 #include "flags.h"
 #include "keyring.h"
 #include "seal.h"
@@ -208,13 +210,63 @@ static void t_seal_open(void **state)
     buf_free(&plain);
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");      /* truncates in place: same inode, like /proc */
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void t_file_cache(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pvescope-fc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[160];
+    snprintf(path, sizeof path, "%s/stat", dir);
+    struct file_cache fc;
+    file_cache_init(&fc);
+    struct buf b = BUF_INIT;
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b), -ENOENT);
+    assert_int_equal(fc.n, 0);                               /* a miss is not cached */
+    write_text(path, "cpu 1 2 3\n");
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b), 0);
+    assert_string_equal(b.data, "cpu 1 2 3\n");
+    assert_int_equal(fc.n, 1);
+    write_text(path, "cpu 4 5 6 7\n");                      /* re-read from offset 0 */
+    assert_int_equal(file_cache_read(&fc, dir, "/stat", &b), 0);
+    assert_string_equal(b.data, "cpu 4 5 6 7\n");
+    assert_int_equal(fc.n, 1);
+    /* More files than the cache holds are still read, uncached. */
+    for (int i = 0; i < FILE_CACHE_MAX + 3; i++) {
+        char rel[32], full[200], want[32];
+        snprintf(rel, sizeof rel, "f%d", i);
+        snprintf(full, sizeof full, "%s/%s", dir, rel);
+        snprintf(want, sizeof want, "file %d\n", i);
+        write_text(full, want);
+        assert_int_equal(file_cache_read(&fc, dir, rel, &b), 0);
+        assert_string_equal(b.data, want);
+    }
+    assert_int_equal(fc.n, FILE_CACHE_MAX);
+    for (int i = 0; i < FILE_CACHE_MAX + 3; i++) {
+        char full[200];
+        snprintf(full, sizeof full, "%s/f%d", dir, i);
+        unlink(full);
+    }
+    file_cache_free(&fc);
+    buf_free(&b);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_parse_duration), cmocka_unit_test(t_parse_bytes),
         cmocka_unit_test(t_flag_value), cmocka_unit_test(t_buf_numbers),
         cmocka_unit_test(t_key_roundtrip), cmocka_unit_test(t_key_file_create),
-        cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open),
+        cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open), cmocka_unit_test(t_file_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
