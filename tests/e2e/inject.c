@@ -9,10 +9,15 @@
  *   inject sealed-garbage URL SEAL-OPTS    authenticated, but the plaintext is not a Report (decode)
  *   inject invalid-report URL SEAL-OPTS    the Report names another node than the header (invalid_report)
  *   inject limits         URL SEAL-OPTS [--disks N]  a Report with N disks (default 4097: limits)
+ *   inject raw            URL FILE         the bytes of FILE (e.g. an envelope saved with --save)
  *
  * SEAL-OPTS: --key-file F --cluster C --node N --seq S [--sent-ms T | --sent-offset-ms D]
- *            [--boot-id B] [--mem-total BYTES]
- * Common:    [--timeout-ms 5000] [--linger-ms 300]
+ *            [--boot-id B] [--mem-total BYTES] [--save FILE (write the envelope sent)]
+ * Common:    [--timeout-ms 5000] [--linger-ms 300] [--expect-cut MS]
+ *
+ * --expect-cut MS: after the send, wait up to MS for the aggregator to cut the
+ * connection (nanomsg's hard size limit); exit 0 only if it did. Reconnection
+ * is disabled for the run so the cut stays visible as one broken connection.
  *
  * The send is blocking with NN_SNDTIMEO: the tool exits 1 unless the transport
  * took the message within the timeout. nanomsg 1.1.5 does not implement
@@ -34,7 +39,7 @@
 #include "seal.h"
 
 struct opts {
-    const char *key_file, *cluster, *node, *boot_id;
+    const char *key_file, *cluster, *node, *boot_id, *save;
     uint64_t seq;
     bool has_seq;
     int64_t sent_ms;
@@ -42,7 +47,7 @@ struct opts {
     int64_t sent_offset_ms;
     uint64_t mem_total;
     uint64_t disks;
-    int timeout_ms, linger_ms;
+    int timeout_ms, linger_ms, expect_cut_ms;
 };
 
 static void usage(FILE *out)
@@ -51,8 +56,9 @@ static void usage(FILE *out)
           "  garbage URL [BYTES] | oversize URL BYTES\n"
           "  sealed | wrong-version | sealed-garbage | invalid-report | limits  URL\n"
           "      --key-file F --cluster C --node N --seq S [--sent-ms T | --sent-offset-ms D]\n"
-          "      [--boot-id B] [--mem-total BYTES] [--disks N (limits)]\n"
-          "  common: [--timeout-ms 5000] [--linger-ms 300]\n", out);
+          "      [--boot-id B] [--mem-total BYTES] [--disks N (limits)] [--save FILE]\n"
+          "  raw URL FILE\n"
+          "  common: [--timeout-ms 5000] [--linger-ms 300] [--expect-cut MS]\n", out);
 }
 
 static void die(const char *fmt, const char *arg)
@@ -121,6 +127,8 @@ static void parse_opts(int argc, char **argv, int first, struct opts *o)
             o->node = v;
         else if (strcmp(name, "--boot-id") == 0)
             o->boot_id = v;
+        else if (strcmp(name, "--save") == 0)
+            o->save = v;
         else if (strcmp(name, "--seq") == 0) {
             o->seq = parse_u64(name, v);
             o->has_seq = true;
@@ -137,6 +145,8 @@ static void parse_opts(int argc, char **argv, int first, struct opts *o)
             o->timeout_ms = (int)parse_u64(name, v);
         else if (strcmp(name, "--linger-ms") == 0)
             o->linger_ms = (int)parse_u64(name, v);
+        else if (strcmp(name, "--expect-cut") == 0)
+            o->expect_cut_ms = (int)parse_u64(name, v);
         else
             die("unknown option %s", name);
     }
@@ -168,6 +178,13 @@ static bool ipv4_literal_url(const char *url)
     return inet_pton(AF_INET, tmp, &a) == 1;
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 static int push(const char *url, const void *msg, size_t len, const struct opts *o)
 {
     int sock = nn_socket(AF_SP, NN_PUSH);
@@ -175,11 +192,15 @@ static int push(const char *url, const void *msg, size_t len, const struct opts 
         fprintf(stderr, "inject: nn_socket: %s\n", nn_strerror(nn_errno()));
         return 1;
     }
-    int zero = 0, tmo = o->timeout_ms;
+    int zero = 0, tmo = o->timeout_ms, no_reconnect = 3600 * 1000;
     /* IPv6 only where needed: nanomsg 1.1.5 asserts on IPv4 literals with
      * NN_IPV4ONLY=0 (see agent/sender.c). */
     if ((!ipv4_literal_url(url) && nn_setsockopt(sock, NN_SOL_SOCKET, NN_IPV4ONLY, &zero, sizeof zero) < 0) ||
-        nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo) < 0 || nn_connect(sock, url) < 0) {
+        nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo) < 0 ||
+        (o->expect_cut_ms &&
+         (nn_setsockopt(sock, NN_SOL_SOCKET, NN_RECONNECT_IVL, &no_reconnect, sizeof no_reconnect) < 0 ||
+          nn_setsockopt(sock, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, &no_reconnect, sizeof no_reconnect) < 0)) ||
+        nn_connect(sock, url) < 0) {
         fprintf(stderr, "inject: %s: %s\n", url, nn_strerror(nn_errno()));
         nn_close(sock);
         return 1;
@@ -191,9 +212,18 @@ static int push(const char *url, const void *msg, size_t len, const struct opts 
         nn_close(sock);
         return 1;
     }
-    struct timespec ts = {o->linger_ms / 1000, (long)(o->linger_ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    if (o->expect_cut_ms) {
+        for (int waited = 0; nn_get_statistic(sock, NN_STAT_BROKEN_CONNECTIONS) == 0; waited += 10) {
+            if (waited >= o->expect_cut_ms) {
+                fprintf(stderr, "inject: the connection was not cut within %d ms\n", o->expect_cut_ms);
+                nn_close(sock);
+                return 1;
+            }
+            sleep_ms(10);
+        }
+        fprintf(stderr, "inject: the peer cut the connection after the send\n");
+    }
+    sleep_ms(o->linger_ms);
     nn_close(sock);
     return 0;
 }
@@ -236,10 +266,8 @@ static void build_report(const char *kind, const struct opts *o, struct buf *out
             abort();
         for (size_t i = 0; i < n; i++) {
             pvescope__disk__init(&disks[i]);
-            snprintf(names[i], sizeof names[i], "sd%zu", i);
+            snprintf(names[i], sizeof names[i], "d%zu", i);   /* small: ~9 bytes a disk */
             disks[i].name = names[i];
-            disks[i].has_reads_completed = true;
-            disks[i].reads_completed = i;
             disk_ptrs[i] = &disks[i];
         }
         r.n_disks = n;
@@ -289,7 +317,17 @@ static int run_sealed(const char *kind, const char *url, const struct opts *o)
         env.len = pvescope__envelope__pack(e, (uint8_t *)env.data);
         pvescope__envelope__free_unpacked(e, NULL);
     }
-    int rc = push(url, env.data, env.len, o);
+    int rc = 0;
+    if (o->save) {
+        FILE *f = fopen(o->save, "wb");
+        bool ok = f && fwrite(env.data, 1, env.len, f) == env.len;
+        if ((f && fclose(f) != 0) || !ok) {
+            fprintf(stderr, "inject: cannot write %s: %s\n", o->save, strerror(errno));
+            rc = 1;
+        }
+    }
+    if (rc == 0)
+        rc = push(url, env.data, env.len, o);
     if (rc == 0)
         fprintf(stderr, "inject: sent %s envelope of %zu bytes (report %zu bytes, cluster %s, seq %" PRIu64
                         ", sent %" PRId64 " ms) to %s\n",
@@ -331,6 +369,25 @@ int main(int argc, char **argv)
         int rc = push(url, b.data, b.len, &o);
         if (rc == 0)
             fprintf(stderr, "inject: sent %s of %zu bytes to %s\n", kind, b.len, url);
+        buf_free(&b);
+        return rc;
+    }
+    if (strcmp(kind, "raw") == 0) {
+        if (argc < 4)
+            die("%s needs FILE", kind);
+        parse_opts(argc, argv, 4, &o);
+        struct buf b = BUF_INIT;
+        FILE *f = fopen(argv[3], "rb");
+        if (!f)
+            die("cannot open %s", argv[3]);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            buf_append(&b, chunk, n);
+        fclose(f);
+        int rc = push(url, b.data ? b.data : "", b.len, &o);
+        if (rc == 0)
+            fprintf(stderr, "inject: sent %zu raw bytes of %s to %s\n", b.len, argv[3], url);
         buf_free(&b);
         return rc;
     }
