@@ -126,8 +126,8 @@ static void write_dynamic(struct buf *out, enum family_id f, const struct scrape
             snprintf(labels, sizeof labels, "reason=\"%s\"", reject_reason_label[r]);
             dyn_sample(out, f, labels, (double)in->rejected[r]);
         }
-    } else if (f == FAM_SELF_BROKEN_CONN) {
-        dyn_sample(out, f, NULL, (double)in->broken_connections);
+    } else if (f == FAM_SELF_CLOSED_CONN) {
+        dyn_sample(out, f, NULL, (double)in->closed_connections);
     } else if (f == FAM_SELF_BUILD_INFO) {
         dyn_sample(out, f, "version=\"" PVESCOPE_VERSION "\"", 1);
     }

@@ -79,7 +79,7 @@ struct scrape_input {
     size_t n_nodes;
     uint64_t received;
     uint64_t rejected[REJECT__COUNT];
-    uint64_t broken_connections;
+    uint64_t closed_connections;
 };
 
 /* Writes a complete exposition of in to out. */

@@ -83,7 +83,7 @@
   FAMILY(SELF_NODE_ACCEPTED, "pvescope_node_reports_accepted_total", COUNTER, DYN, "Reports accepted from the node since the aggregator started.") \
   FAMILY(SELF_RECEIVED, "pvescope_reports_received_total", COUNTER, DYN, "Messages received on the ingest socket.") \
   FAMILY(SELF_REJECTED, "pvescope_reports_rejected_total", COUNTER, DYN, "Messages rejected at ingest, by reason.") \
-  FAMILY(SELF_BROKEN_CONN, "pvescope_ingest_connections_broken_total", COUNTER, DYN, "Ingest connections that broke, including those nanomsg cut for exceeding the hard size limit.") \
+  FAMILY(SELF_CLOSED_CONN, "pvescope_ingest_connections_closed_total", COUNTER, DYN, "Ingest connections that ended: agents restarting or exiting, and connections nanomsg cut for a message over 4x --ingest.max-message-bytes.") \
   FAMILY(SELF_BUILD_INFO, "pvescope_build_info", GAUGE, DYN, "Aggregator version, value 1.")
 
 enum family_id {

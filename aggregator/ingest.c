@@ -237,7 +237,7 @@ void ingest_run(struct ingest *ig, atomic_bool *stop)
     while (!atomic_load(stop)) {
         void *msg = NULL;
         int n = nn_recv(ig->sock, &msg, NN_MSG, 0);
-        store_set_broken_connections(ig->store, nn_get_statistic(ig->sock, NN_STAT_BROKEN_CONNECTIONS));
+        store_set_closed_connections(ig->store, nn_get_statistic(ig->sock, NN_STAT_BROKEN_CONNECTIONS));
         if (n < 0) {
             int e = nn_errno();
             if (e == ETIMEDOUT || e == EAGAIN || e == EINTR)

@@ -140,10 +140,10 @@ void store_count_reject(struct store *s, enum reject_reason why)
     pthread_mutex_unlock(&s->lock);
 }
 
-void store_set_broken_connections(struct store *s, uint64_t n)
+void store_set_closed_connections(struct store *s, uint64_t n)
 {
     pthread_mutex_lock(&s->lock);
-    s->broken_connections = n;
+    s->closed_connections = n;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -182,7 +182,7 @@ void store_snapshot(struct store *s, double now, struct store_snapshot *out)
     out->in.n_nodes = n;
     out->in.received = s->received;
     memcpy(out->in.rejected, s->rejected, sizeof s->rejected);
-    out->in.broken_connections = s->broken_connections;
+    out->in.closed_connections = s->closed_connections;
     pthread_mutex_unlock(&s->lock);
 }
 

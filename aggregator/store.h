@@ -38,7 +38,7 @@ struct store {
     double stale_after;
     uint64_t received;
     uint64_t rejected[REJECT__COUNT];
-    uint64_t broken_connections;
+    uint64_t closed_connections;
 };
 
 void store_init(struct store *s, double stale_after, size_t max_nodes);
@@ -65,7 +65,7 @@ bool store_publish(struct store *s, const struct report_origin *o, struct node_r
 
 void store_count_received(struct store *s);
 void store_count_reject(struct store *s, enum reject_reason why);
-void store_set_broken_connections(struct store *s, uint64_t n);
+void store_set_closed_connections(struct store *s, uint64_t n);
 
 /* A scrape's consistent view; release with store_snapshot_release(). */
 struct store_snapshot {

@@ -46,7 +46,7 @@ E2E_WATCH=(aggregator agent)
 KEYS=() SERIES=()
 for r in "${REASONS[@]}"; do KEYS+=("$r"); SERIES+=("pvescope_reports_rejected_total{reason=\"$r\"}"); done
 KEYS+=(broken received good_up good_acc inj_acc)
-SERIES+=("pvescope_ingest_connections_broken_total" "pvescope_reports_received_total"
+SERIES+=("pvescope_ingest_connections_closed_total" "pvescope_reports_received_total"
          "pve_up{id=\"node/$GOOD\"}" "pvescope_node_reports_accepted_total{id=\"node/$GOOD\",cluster=\"$CLUSTER\"}"
          "pvescope_node_reports_accepted_total{id=\"node/$INJ\",cluster=\"$CLUSTER\"}")
 declare -A S=() B=()
@@ -90,7 +90,7 @@ SEALED=(--key-file "$T/c1.key" --cluster "$CLUSTER" --node "$INJ")
 #
 # Every inject run opens one connection and closes it when done; nanomsg
 # counts a connection closed by the peer as broken, so each run moves
-# pvescope_ingest_connections_broken_total by exactly 1.
+# pvescope_ingest_connections_closed_total by exactly 1.
 settle_and_check() {
     local acc=${S[good_acc]}
     e2e_wait_for "one more accepted report from $GOOD" 15 at_least good_acc $(( acc + 1 ))
@@ -146,7 +146,7 @@ expect_reject oversize "$(( MAXB * 4 )) random bytes (exactly nanomsg's hard lim
 # end, so one cut connection shows as +1 or +2 (+2 observed).
 save_baseline
 inject oversize $(( MAXB * 5 )) --expect-cut $(( $(e2e_secs 10) * 1000 ))
-e2e_wait_for "pvescope_ingest_connections_broken_total +1 after a $(( MAXB * 5 ))-byte message" 20 \
+e2e_wait_for "pvescope_ingest_connections_closed_total +1 after a $(( MAXB * 5 ))-byte message" 20 \
     at_least broken $(( B[broken] + 1 ))
 # Let the sender's close be processed too: two more good reports.
 e2e_wait_for "two more accepted reports from $GOOD" 15 at_least good_acc $(( S[good_acc] + 2 ))
