@@ -36,6 +36,7 @@ extern const struct family_desc family_table[FAM__COUNT];
     R(BAD_TAG, "bad_tag")                 /* no key of the cluster opens it */ \
     R(REPLAY, "replay")                   /* seq not increasing, or sent time out of window */ \
     R(INVALID_REPORT, "invalid_report")   /* authenticated, but inconsistent with its header */ \
+    R(NODE_CONFLICT, "node_conflict")     /* node name already live in another cluster */ \
     R(LIMITS, "limits")                   /* too many devices, nodes, or too long labels */
 
 enum reject_reason {

@@ -26,19 +26,14 @@ void store_free(struct store *s)
     pthread_mutex_destroy(&s->lock);
 }
 
-static int cmp_key(const char *node_a, const char *cluster_a, const struct node_entry *b)
-{
-    int c = strcmp(node_a, b->node);
-    return c ? c : strcmp(cluster_a, b->cluster);
-}
 
-/* Binary search; returns the index of the entry or where it would go. */
-static size_t find(const struct store *s, const char *cluster, const char *node, bool *found)
+/* Binary search by node name; returns the entry's index or where it would go. */
+static size_t find(const struct store *s, const char *node, bool *found)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_key(node, cluster, &s->nodes[mid]);
+        int c = strcmp(node, s->nodes[mid].node);
         if (c == 0) {
             *found = true;
             return mid;
@@ -83,21 +78,32 @@ static struct node_entry *insert(struct store *s, size_t at, const char *cluster
     return e;
 }
 
-bool store_origin_is_new(struct store *s, const struct report_origin *o)
+enum origin_verdict store_check_origin(struct store *s, const struct report_origin *o, double now)
 {
     pthread_mutex_lock(&s->lock);
     bool found;
-    size_t i = find(s, o->cluster, o->node, &found);
-    bool is_new = true;
+    size_t i = find(s, o->node, &found);
+    enum origin_verdict v = ORIGIN_NEW;
     if (found) {
         const struct node_entry *e = &s->nodes[i];
-        if (strcmp(e->boot_id, o->boot_id) == 0)
-            is_new = o->seq > e->last_seq;
+        if (strcmp(e->cluster, o->cluster) != 0)
+            v = now - e->last_seen <= s->stale_after ? ORIGIN_CONFLICT : ORIGIN_NEW;
+        else if (strcmp(e->boot_id, o->boot_id) == 0)
+            v = o->seq > e->last_seq ? ORIGIN_NEW : ORIGIN_REPLAY;
         else
-            is_new = o->sent_unix_ms > e->last_sent_ms;
+            v = o->sent_unix_ms > e->last_sent_ms ? ORIGIN_NEW : ORIGIN_REPLAY;
     }
     pthread_mutex_unlock(&s->lock);
-    return is_new;
+    return v;
+}
+
+/* A stale node name taken over by another cluster (a reinstalled node). */
+static void move_to_cluster(struct node_entry *e, const char *cluster)
+{
+    snprintf(e->cluster, sizeof e->cluster, "%s", cluster);
+    free(e->cluster_label);
+    e->cluster_label = label_pair("cluster", "", cluster);
+    e->accepted = 0;
 }
 
 bool store_publish(struct store *s, const struct report_origin *o, struct node_render *nr, double now)
@@ -105,14 +111,15 @@ bool store_publish(struct store *s, const struct report_origin *o, struct node_r
     struct node_render *old = NULL;
     pthread_mutex_lock(&s->lock);
     bool found;
-    const char *cluster = o->cluster, *node = o->node;
-    size_t i = find(s, cluster, node, &found);
+    size_t i = find(s, o->node, &found);
     if (!found && s->n >= s->max_nodes) {
         pthread_mutex_unlock(&s->lock);
         node_render_unref(nr);
         return false;
     }
-    struct node_entry *e = found ? &s->nodes[i] : insert(s, i, cluster, node);
+    struct node_entry *e = found ? &s->nodes[i] : insert(s, i, o->cluster, o->node);
+    if (strcmp(e->cluster, o->cluster) != 0)
+        move_to_cluster(e, o->cluster);
     old = e->render;
     e->render = nr;
     e->last_seen = now;

@@ -32,7 +32,7 @@ struct node_entry {
 
 struct store {
     pthread_mutex_t lock;
-    struct node_entry *nodes;       /* sorted by (node, cluster) */
+    struct node_entry *nodes;       /* sorted by node name (unique across clusters) */
     size_t n, cap;
     size_t max_nodes;
     double stale_after;
@@ -54,10 +54,19 @@ struct report_origin {
     const char *agent_version;      /* may be NULL */
 };
 
-/* Replay check: true when o is newer than anything accepted from its node:
- * a higher seq within the same boot, or a later send time after a reboot (so
- * reports of an earlier boot cannot be replayed). Records nothing. */
-bool store_origin_is_new(struct store *s, const struct report_origin *o);
+enum origin_verdict {
+    ORIGIN_NEW,         /* newer than anything accepted from this node */
+    ORIGIN_REPLAY,      /* not newer: same boot and seq not higher, or an earlier boot */
+    ORIGIN_CONFLICT,    /* the node name is live in another cluster */
+};
+
+/* Where o stands in its node's history, at monotonic time now. Node names
+ * are unique across clusters (series are labelled id="node/<name>" as the
+ * exporter does, without a cluster): a name reporting from a second cluster
+ * is refused while the first is fresh and takes over once it is stale.
+ * Within a cluster, newer means a higher seq in the same boot, or a later
+ * send time after a reboot (so earlier boots cannot be replayed). */
+enum origin_verdict store_check_origin(struct store *s, const struct report_origin *o, double now);
 
 /* Installs a node's new render (taking over its reference) and replay state.
  * Returns false when the node is new and the node limit is reached. */

@@ -17,7 +17,7 @@ CLUSTER=c1
 GOOD=good-node
 INJ=inj-node
 MAXB=65536                      # --ingest.max-message-bytes; nanomsg's hard limit is 4x
-REASONS=(oversize decode version bad_header unknown_cluster bad_tag replay invalid_report limits)
+REASONS=(oversize decode version bad_header unknown_cluster bad_tag replay invalid_report node_conflict limits)
 
 for b in "$AGENT" "$AGGREGATOR" "$INJECT"; do [[ -x $b ]] || e2e_fail "not executable: $b"; done
 e2e_require_cmd python3 curl
@@ -30,10 +30,12 @@ e2e_new_key "$AGENT" "$T/c1.key"
 e2e_new_key "$AGENT" "$T/c1-next.key"
 e2e_new_key "$AGENT" "$T/wrong.key"
 e2e_new_key "$AGENT" "$T/nokey.key"
+e2e_new_key "$AGENT" "$T/c2.key"
 {
     echo "# e2e key ring"
     printf '%s %s\n' "$CLUSTER" "$(cat "$T/c1.key")"
     printf '%s %s\n' "$CLUSTER" "$(cat "$T/c1-next.key")"
+    printf '%s %s\n' "c2" "$(cat "$T/c2.key")"
 } >"$T/keyring"
 
 e2e_start_aggregator "$AGGREGATOR" "$T/keyring" --ingest.max-message-bytes=$MAXB --stale-after=30s
@@ -45,7 +47,7 @@ E2E_WATCH=(aggregator agent)
 # ---- reading the counters ---------------------------------------------------
 KEYS=() SERIES=()
 for r in "${REASONS[@]}"; do KEYS+=("$r"); SERIES+=("pvescope_reports_rejected_total{reason=\"$r\"}"); done
-KEYS+=(broken received good_up good_acc inj_acc)
+KEYS+=(closed received good_up good_acc inj_acc)
 SERIES+=("pvescope_ingest_connections_closed_total" "pvescope_reports_received_total"
          "pve_up{id=\"node/$GOOD\"}" "pvescope_node_reports_accepted_total{id=\"node/$GOOD\",cluster=\"$CLUSTER\"}"
          "pvescope_node_reports_accepted_total{id=\"node/$INJ\",cluster=\"$CLUSTER\"}")
@@ -89,7 +91,7 @@ SEALED=(--key-file "$T/c1.key" --cluster "$CLUSTER" --node "$INJ")
 # accepted count went up.
 #
 # Every inject run opens one connection and closes it when done; nanomsg
-# counts a connection closed by the peer as broken, so each run moves
+# counts a connection closed by the peer as closed, so each run moves
 # pvescope_ingest_connections_closed_total by exactly 1.
 settle_and_check() {
     local acc=${S[good_acc]}
@@ -97,7 +99,7 @@ settle_and_check() {
     declare -A want=()
     local kv k
     for kv in "$@"; do want[${kv%%=*}]=${kv#*=}; done
-    for k in "${REASONS[@]}" broken inj_acc; do
+    for k in "${REASONS[@]}" closed inj_acc; do
         local d=${want[$k]:-0}
         if (( S[$k] != B[$k] + d )); then
             e2e_log "counters before: $(for x in "${KEYS[@]}"; do printf '%s=%s ' "$x" "${B[$x]}"; done)"
@@ -117,8 +119,8 @@ expect_reject() {
     save_baseline
     inject "$@"
     e2e_wait_for "$reason counter +1 after: $desc" 20 at_least "$reason" $(( B[$reason] + 1 ))
-    e2e_wait_for "the inject connection closed" 20 at_least broken $(( B[broken] + 1 ))
-    settle_and_check "$reason=1" broken=1
+    e2e_wait_for "the inject connection closed" 20 at_least closed $(( B[closed] + 1 ))
+    settle_and_check "$reason=1" closed=1
     e2e_log "OK  $desc -> reason=$reason +1 (good-node accepted ${B[good_acc]} -> ${S[good_acc]})"
 }
 
@@ -128,8 +130,8 @@ expect_accept() {
     save_baseline
     inject "$@"
     e2e_wait_for "$INJ accepted +1 after: $desc" 20 at_least inj_acc $(( B[inj_acc] + 1 ))
-    e2e_wait_for "the inject connection closed" 20 at_least broken $(( B[broken] + 1 ))
-    settle_and_check inj_acc=1 broken=1
+    e2e_wait_for "the inject connection closed" 20 at_least closed $(( B[closed] + 1 ))
+    settle_and_check inj_acc=1 closed=1
     e2e_log "OK  $desc -> accepted (inj-node accepted ${S[inj_acc]})"
 }
 
@@ -141,24 +143,26 @@ expect_reject oversize "$(( MAXB * 4 )) random bytes (exactly nanomsg's hard lim
 # Above nanomsg's hard limit (4x) the message never reaches the aggregator's
 # code: nanomsg cuts the connection. inject --expect-cut checks from its side
 # that the aggregator cut it (reconnection off, so there is no second
-# connection), and only the broken-connection counter moves. nanomsg 1.1.5
+# connection), and only the closed-connection counter moves. nanomsg 1.1.5
 # counts the cut when it happens and once more when the sender then closes its
 # end, so one cut connection shows as +1 or +2 (+2 observed).
 save_baseline
 inject oversize $(( MAXB * 5 )) --expect-cut $(( $(e2e_secs 10) * 1000 ))
 e2e_wait_for "pvescope_ingest_connections_closed_total +1 after a $(( MAXB * 5 ))-byte message" 20 \
-    at_least broken $(( B[broken] + 1 ))
+    at_least closed $(( B[closed] + 1 ))
 # Let the sender's close be processed too: two more good reports.
 e2e_wait_for "two more accepted reports from $GOOD" 15 at_least good_acc $(( S[good_acc] + 2 ))
-cut=$(( S[broken] - B[broken] ))
-(( cut == 1 || cut == 2 )) || e2e_fail "broken connections went from ${B[broken]} to ${S[broken]} for one cut connection"
-settle_and_check broken=$cut
-e2e_log "OK  $(( MAXB * 5 )) bytes (5x) -> connection cut, broken connections ${B[broken]} -> ${S[broken]}, no reason counted"
+cut=$(( S[closed] - B[closed] ))
+(( cut == 1 || cut == 2 )) || e2e_fail "closed connections went from ${B[closed]} to ${S[closed]} for one cut connection"
+settle_and_check closed=$cut
+e2e_log "OK  $(( MAXB * 5 )) bytes (5x) -> connection cut, closed connections ${B[closed]} -> ${S[closed]}, no reason counted"
 
 expect_reject bad_tag "report sealed with a wrong key for cluster $CLUSTER" \
     sealed --key-file "$T/wrong.key" --cluster "$CLUSTER" --node "$INJ" --seq 100
 expect_reject unknown_cluster "report for a cluster without a key" \
     sealed --key-file "$T/nokey.key" --cluster nokey --node "$INJ" --seq 100
+expect_reject node_conflict "valid report from cluster c2 claiming $GOOD, live in $CLUSTER" \
+    sealed --key-file "$T/c2.key" --cluster c2 --node "$GOOD" --seq 100
 
 MEM=4294967296
 expect_accept "valid sealed report, seq 1000" sealed "${SEALED[@]}" --seq 1000 --mem-total $MEM --save "$T/seq1000.env"

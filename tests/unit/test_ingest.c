@@ -101,14 +101,16 @@ static void build(const struct msg_spec *m, struct buf *wire)
     free(disks);
 }
 
-static int send_spec(struct fixture *f, const struct msg_spec *m)
+static int send_spec_at(struct fixture *f, const struct msg_spec *m, double now_mono)
 {
     struct buf wire = BUF_INIT;
     build(m, &wire);
-    int rc = ingest_process(&f->ig, (const uint8_t *)wire.data, wire.len, 100.0, NOW_MS);
+    int rc = ingest_process(&f->ig, (const uint8_t *)wire.data, wire.len, now_mono, NOW_MS);
     buf_free(&wire);
     return rc;
 }
+
+static int send_spec(struct fixture *f, const struct msg_spec *m) { return send_spec_at(f, m, 100.0); }
 
 static void t_accept_and_rotation(void **state)
 {
@@ -246,6 +248,33 @@ static void t_reject_keeps_state(void **state)
     buf_free(&after);
 }
 
+/* Series are labelled id="node/<name>" only, so one node name cannot report
+ * for two clusters at once; a stale name is taken over. */
+static void t_node_name_conflict(void **state)
+{
+    struct fixture *f = *state;
+    struct msg_spec prod = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 0, 0};
+    struct msg_spec lab = {&f->lab, "lab", "pve1", NULL, NULL, 1, 0, 0, 0};
+    assert_int_equal(send_spec_at(f, &prod, 100.0), -1);
+    assert_int_equal(send_spec_at(f, &lab, 130.0), REJECT_NODE_CONFLICT);    /* prod still fresh */
+    assert_int_equal(f->store.n, 1);
+    assert_string_equal(f->store.nodes[0].cluster, "prod");
+    assert_int_equal(send_spec_at(f, &lab, 161.0), -1);                       /* prod stale (60 s) */
+    assert_int_equal(f->store.n, 1);
+    assert_string_equal(f->store.nodes[0].cluster, "lab");
+    prod.seq = 2;
+    assert_int_equal(send_spec_at(f, &prod, 162.0), REJECT_NODE_CONFLICT);   /* now lab owns it */
+    struct store_snapshot snap;
+    store_snapshot(&f->store, 162.0, &snap);
+    struct buf out = BUF_INIT;
+    expo_write(&out, &snap.in);
+    store_snapshot_release(&snap);
+    assert_non_null(strstr(out.data, "pvescope_node_reports_accepted_total{id=\"node/pve1\",cluster=\"lab\"} 1\n"));
+    assert_null(strstr(out.data, "cluster=\"prod\""));
+    assert_non_null(strstr(out.data, "pvescope_reports_rejected_total{reason=\"node_conflict\"} 2\n"));
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_garbage_oversize_version, setup, teardown),
         cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reject_keeps_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_node_name_conflict, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
