@@ -40,7 +40,7 @@ int parse_boot_id(const char *text, char out[BOOT_ID_LEN + 1], struct parse_err 
 static int bootid_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     (void)state;
-    if (proc_read(ctx, BOOT_ID_REL) != 0)
+    if (proc_read(ctx, BOOT_ID_REL, FILE_ONE_RECORD) != 0)
         return -1;
     char id[BOOT_ID_LEN + 1];
     struct parse_err e = {0};

@@ -327,7 +327,7 @@ static void attach_dm_names(const struct diskstats_state *st, Pvescope__Report *
 static int diskstats_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     struct diskstats_state *st = state;
-    if (proc_read(ctx, "diskstats") != 0)
+    if (proc_read(ctx, "diskstats", FILE_MULTI_RECORD) != 0)
         return -1;
     if (++st->cycles % DEVICE_REFRESH_CYCLES == 0)
         forget_from(st, 0);

@@ -35,7 +35,7 @@ int parse_loadavg(const char *text, struct loadavg *out, struct parse_err *err)
 static int loadavg_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     (void)state;
-    if (proc_read(ctx, "loadavg") != 0)
+    if (proc_read(ctx, "loadavg", FILE_ONE_RECORD) != 0)
         return -1;
     struct loadavg la;
     struct parse_err e = {0};

@@ -182,22 +182,21 @@ static void default_cluster_name(const char *pve, const char *node, char *out, s
     buf_free(&b);
 }
 
-static uint64_t self_rss_bytes(void)
+/* Resident memory of this process (the real /proc, whatever --path.procfs says). */
+static uint64_t self_rss_bytes(struct reporter *rp)
 {
-    FILE *f = fopen("/proc/self/statm", "re");
     unsigned long long size = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
+    if (file_cache_read(&rp->files, "/proc", "self/statm", &rp->scratch, FILE_ONE_RECORD) != 0 ||
+        sscanf(rp->scratch.data, "%llu %llu", &size, &resident) != 2)
+        return 0;
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* Fills the agent's self-report: resource use and transport counters. */
-static void add_agent_self(Pvescope__Report *r, struct arena *a, const struct sender *s,
+static void add_agent_self(Pvescope__Report *r, struct reporter *rp, const struct sender *s,
                            const struct agent_config *c, int64_t start_unix)
 {
+    struct arena *a = &rp->arena;
     Pvescope__AgentSelf *self = arena_alloc(a, sizeof *self);
     pvescope__agent_self__init(self);
     self->version = PVESCOPE_VERSION;
@@ -208,7 +207,7 @@ static void add_agent_self(Pvescope__Report *r, struct arena *a, const struct se
                             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     }
     self->has_rss_bytes = true;
-    self->rss_bytes = self_rss_bytes();
+    self->rss_bytes = self_rss_bytes(rp);
     self->has_start_time_unix = true;
     self->start_time_unix = start_unix;
     self->has_interval_seconds = true;
@@ -300,7 +299,7 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
              node, cluster, s.n, c->interval);
     for (double next = clock_monotonic();;) {
         Pvescope__Report *r = reporter_collect(rp, node);
-        add_agent_self(r, &rp->arena, &s, c, start_unix);
+        add_agent_self(r, rp, &s, c, start_unix);
         seal_report(r, key, cluster, seq++, &packed, &env);
         if (c->once) {
             bool ok = sender_send_all_wait(&s, env.data, env.len, (int)(c->once_timeout * 1000));

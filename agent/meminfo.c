@@ -94,7 +94,7 @@ int parse_meminfo(const char *text, Pvescope__Memory *m, struct parse_err *err)
 static int meminfo_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     (void)state;
-    if (proc_read(ctx, "meminfo") != 0)
+    if (proc_read(ctx, "meminfo", FILE_ONE_RECORD) != 0)
         return -1;
     Pvescope__Memory *m = arena_alloc(ctx->arena, sizeof *m);
     pvescope__memory__init(m);

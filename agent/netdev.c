@@ -147,7 +147,7 @@ static int netdev_init(void **state, struct collector_ctx *ctx)
  * ctx->err while the collector still succeeds with the good ones. */
 static int netdev_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
-    if (proc_read(ctx, "net/dev") != 0)
+    if (proc_read(ctx, "net/dev", FILE_MULTI_RECORD) != 0)
         return -1;
     struct parse_err e = {0};
     if (parse_netdev(ctx->scratch->data, ctx->arena, state, &r->netdevs, &r->n_netdevs, &e) < 0) {

@@ -6,6 +6,7 @@
  * an error, the collector then reports nothing. A missing or malformed file
  * inside an existing directory fails the collector, and nothing is reported. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -87,7 +88,7 @@ static Pvescope__PressureResource *read_resource(struct collector_ctx *ctx, cons
 {
     char rel[32];
     snprintf(rel, sizeof rel, "pressure/%s", name);
-    if (proc_read(ctx, rel) != 0)
+    if (proc_read(ctx, rel, FILE_ONE_RECORD) != 0)
         return NULL;
     Pvescope__PressureResource *res = arena_alloc(ctx->arena, sizeof *res);
     pvescope__pressure_resource__init(res);
@@ -99,13 +100,33 @@ static Pvescope__PressureResource *read_resource(struct collector_ctx *ctx, cons
     return res;
 }
 
+/* Whether the kernel has PSI is fixed at boot (CONFIG_PSI, psi=0), so it is
+ * checked once here rather than with a stat() every cycle. */
+struct pressure_state {
+    bool present;
+};
+
+static int pressure_init(void **state, struct collector_ctx *ctx)
+{
+    int present = psi_present(ctx);
+    if (present < 0)
+        return -1;
+    struct pressure_state *st = malloc(sizeof *st);
+    if (!st)
+        return collector_fail(ctx, "out of memory");
+    st->present = present == 1;
+    *state = st;
+    return 0;
+}
+
+static void pressure_fini(void *state) { free(state); }
+
 /* Reads the three PSI files and attaches host.pressure when all parse. */
 static int pressure_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
-    (void)state;
-    int present = psi_present(ctx);
-    if (present <= 0)
-        return present;          /* 0: kernel without PSI, nothing to report */
+    const struct pressure_state *st = state;
+    if (!st->present)
+        return 0;                /* kernel without PSI: nothing to report */
     Pvescope__Pressure *p = arena_alloc(ctx->arena, sizeof *p);
     pvescope__pressure__init(p);
     if (!(p->cpu = read_resource(ctx, "cpu")) || !(p->io = read_resource(ctx, "io")) ||
@@ -119,5 +140,7 @@ const struct collector collector_pressure = {
     .name = "pressure",
     .help = "Pressure stall information (cpu, io, memory: total stall time and avg10) from /proc/pressure",
     .default_enabled = true,
+    .init = pressure_init,
     .collect = pressure_collect,
+    .fini = pressure_fini,
 };

@@ -432,11 +432,11 @@ static inline size_t pp_count_lines(const char *text)
 
 /* ---- helpers for the collect() side ------------------------------------- */
 
-/* Reads <ctx->procfs>/<rel> into ctx->scratch. Returns 0, or -1 with ctx->err
+/* Reads <ctx->procfs>/<rel> into ctx->scratch (see enum file_shape). Returns 0, or -1 with ctx->err
  * naming the file and the errno text. */
-static inline int proc_read(struct collector_ctx *ctx, const char *rel)
+static inline int proc_read(struct collector_ctx *ctx, const char *rel, enum file_shape shape)
 {
-    int rc = ctx->files ? file_cache_read(ctx->files, ctx->procfs, rel, ctx->scratch)
+    int rc = ctx->files ? file_cache_read(ctx->files, ctx->procfs, rel, ctx->scratch, shape)
                         : read_file_at(ctx->procfs, rel, ctx->scratch);
     if (rc < 0)
         return collector_fail(ctx, "%s/%s: %s", ctx->procfs, rel, strerror(-rc));

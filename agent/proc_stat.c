@@ -228,7 +228,7 @@ static void fill_host(Pvescope__Host *h, const struct proc_stat *s, struct arena
 static int stat_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     struct stat_state *st = state;
-    if (proc_read(ctx, "stat") != 0)
+    if (proc_read(ctx, "stat", FILE_ONE_RECORD) != 0)
         return -1;
     struct proc_stat cur;
     struct parse_err e = {0};

@@ -205,24 +205,60 @@ bool members_parse_local(const char *text, struct members_local *out, char *err,
     return true;
 }
 
+/* The last .members text and what it said: the file changes only when the
+ * cluster does, so an unchanged text is not parsed again. */
+struct pve_state {
+    struct buf text;
+    struct members_local m;
+    bool valid;
+};
+
+static int pve_init(void **state, struct collector_ctx *ctx)
+{
+    struct pve_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return collector_fail(ctx, "out of memory");
+    *state = st;
+    return 0;
+}
+
+static void pve_fini(void *state)
+{
+    struct pve_state *st = state;
+    buf_free(&st->text);
+    free(st);
+}
+
+/* Parses ctx->scratch unless it equals the last text. */
+static int pve_parse_if_changed(struct pve_state *st, struct collector_ctx *ctx)
+{
+    const struct buf *b = ctx->scratch;
+    if (st->valid && b->len == st->text.len && memcmp(b->data, st->text.data, b->len) == 0)
+        return 0;
+    char why[128];
+    st->valid = members_parse_local(b->data, &st->m, why, sizeof why);
+    buf_reset(&st->text);
+    buf_append(&st->text, b->data, b->len);
+    return st->valid ? 0 : collector_fail(ctx, "%s/.members: %s", ctx->pve, why);
+}
+
 static int pve_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
-    (void)state;
-    int rc = read_file_at(ctx->pve, ".members", ctx->scratch);
+    struct pve_state *st = state;
+    int rc = ctx->files ? file_cache_read(ctx->files, ctx->pve, ".members", ctx->scratch, FILE_MULTI_RECORD)
+                        : read_file_at(ctx->pve, ".members", ctx->scratch);
     if (rc == -ENOENT)
         return 0;                 /* not a Proxmox node (or pmxcfs not mounted) */
     if (rc < 0)
         return collector_fail(ctx, "%s/.members: %s", ctx->pve, strerror(-rc));
-    struct members_local m;
-    char why[128];
-    if (!members_parse_local(ctx->scratch->data, &m, why, sizeof why))
-        return collector_fail(ctx, "%s/.members: %s", ctx->pve, why);
+    if (pve_parse_if_changed(st, ctx) != 0)
+        return -1;
     Pvescope__PveLocal *pl = arena_alloc(ctx->arena, sizeof *pl);
     pvescope__pve_local__init(pl);
-    if (m.cluster_name[0])
-        pl->cluster_name = arena_strdup(ctx->arena, m.cluster_name);
-    pl->has_nodeid = m.has_nodeid;
-    pl->nodeid = m.nodeid;
+    if (st->m.cluster_name[0])
+        pl->cluster_name = arena_strdup(ctx->arena, st->m.cluster_name);
+    pl->has_nodeid = st->m.has_nodeid;
+    pl->nodeid = st->m.nodeid;
     r->pve = pl;
     return 0;
 }
@@ -231,5 +267,7 @@ const struct collector collector_pve = {
     .name = "pve",
     .help = "cluster name and node id from /etc/pve/.members",
     .default_enabled = true,
+    .init = pve_init,
     .collect = pve_collect,
+    .fini = pve_fini,
 };

@@ -26,7 +26,7 @@ int parse_uptime(const char *text, struct uptime *out, struct parse_err *err)
 static int uptime_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     (void)state;
-    if (proc_read(ctx, "uptime") != 0)
+    if (proc_read(ctx, "uptime", FILE_ONE_RECORD) != 0)
         return -1;
     struct uptime u;
     struct parse_err e = {0};

@@ -52,12 +52,13 @@ int read_file_at(const char *root, const char *rel, struct buf *b)
 }
 
 /* Reads all of fd from offset 0 into b. Returns 0 or a negative errno. */
-static int pread_all(int fd, struct buf *b)
+static int pread_all(int fd, struct buf *b, enum file_shape shape)
 {
     buf_reset(b);
     for (;;) {
         buf_reserve(b, 4096);
-        ssize_t n = pread(fd, b->data + b->len, b->cap - b->len - 1, (off_t)b->len);
+        size_t room = b->cap - b->len - 1;
+        ssize_t n = pread(fd, b->data + b->len, room, (off_t)b->len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -68,6 +69,8 @@ static int pread_all(int fd, struct buf *b)
         b->len += (size_t)n;
         if (b->len > FILEIO_MAX_BYTES)
             return -EFBIG;
+        if (shape == FILE_ONE_RECORD && (size_t)n < room)
+            break;                    /* all of it came in one read: no EOF read needed */
     }
     b->data[b->len] = '\0';
     return 0;
@@ -118,7 +121,8 @@ static void cache_evict(struct file_cache *fc, struct cached_file *f)
     *f = fc->files[--fc->n];
 }
 
-int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b)
+int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b,
+                    enum file_shape shape)
 {
     char path[4096];
     buf_reset(b);
@@ -126,7 +130,7 @@ int file_cache_read(struct file_cache *fc, const char *root, const char *rel, st
         return -ENAMETOOLONG;
     struct cached_file *f = cache_lookup(fc, path);
     if (f) {
-        if (pread_all(f->fd, b) == 0)
+        if (pread_all(f->fd, b, shape) == 0)
             return 0;
         cache_evict(fc, f);                 /* stale (device gone?): reopen once */
     }
@@ -134,7 +138,7 @@ int file_cache_read(struct file_cache *fc, const char *root, const char *rel, st
     f = cache_open(fc, path, &err);
     if (err)
         return err;
-    return f ? pread_all(f->fd, b) : read_file_at(root, rel, b);
+    return f ? pread_all(f->fd, b, shape) : read_file_at(root, rel, b);
 }
 
 int read_line_at(const char *root, const char *rel, char *out, size_t cap)

@@ -41,9 +41,18 @@ struct file_cache {
 void file_cache_init(struct file_cache *fc);
 void file_cache_free(struct file_cache *fc);
 
+/* How a file hands out its content. Kernel files that print one record
+ * (single_open seq files: /proc/stat, meminfo, loadavg, uptime, the pressure files;
+ * sysctl values; sysfs attributes) return all of it in the first read when
+ * the buffer is large enough, so a short read is the end and the extra read
+ * that would return 0 is skipped. Multi-record seq files (diskstats, net/dev)
+ * may return a short read before the end and must be read until 0. */
+enum file_shape { FILE_MULTI_RECORD, FILE_ONE_RECORD };
+
 /* Like read_file_at(), through the cache. Missing files are not cached (they
  * may appear later); beyond FILE_CACHE_MAX files, reads are uncached. */
-int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b);
+int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b,
+                    enum file_shape shape);
 
 /* Reads the first line of a small file (sysfs attribute) without its newline. */
 int read_line_at(const char *root, const char *rel, char *out, size_t cap);

@@ -228,14 +228,14 @@ static void t_file_cache(void **state)
     struct file_cache fc;
     file_cache_init(&fc);
     struct buf b = BUF_INIT;
-    assert_int_equal(file_cache_read(&fc, dir, "stat", &b), -ENOENT);
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b, FILE_MULTI_RECORD), -ENOENT);
     assert_int_equal(fc.n, 0);                               /* a miss is not cached */
     write_text(path, "cpu 1 2 3\n");
-    assert_int_equal(file_cache_read(&fc, dir, "stat", &b), 0);
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b, FILE_ONE_RECORD), 0);
     assert_string_equal(b.data, "cpu 1 2 3\n");
     assert_int_equal(fc.n, 1);
     write_text(path, "cpu 4 5 6 7\n");                      /* re-read from offset 0 */
-    assert_int_equal(file_cache_read(&fc, dir, "/stat", &b), 0);
+    assert_int_equal(file_cache_read(&fc, dir, "/stat", &b, FILE_ONE_RECORD), 0);
     assert_string_equal(b.data, "cpu 4 5 6 7\n");
     assert_int_equal(fc.n, 1);
     /* More files than the cache holds are still read, uncached. */
@@ -245,7 +245,7 @@ static void t_file_cache(void **state)
         snprintf(full, sizeof full, "%s/%s", dir, rel);
         snprintf(want, sizeof want, "file %d\n", i);
         write_text(full, want);
-        assert_int_equal(file_cache_read(&fc, dir, rel, &b), 0);
+        assert_int_equal(file_cache_read(&fc, dir, rel, &b, FILE_MULTI_RECORD), 0);
         assert_string_equal(b.data, want);
     }
     assert_int_equal(fc.n, FILE_CACHE_MAX);

@@ -70,14 +70,57 @@ static void t_malformed(void **state)
     assert_false(members_parse_local(text, &m, err, sizeof err));               /* too long */
 }
 
-static Pvescope__Report *collect_pve(const char *root, struct arena *a, struct buf *scratch, int *rc)
+/* One cycle of the "pve" collector with root as --path.pve (a fresh
+ * collector each time unless state is given). */
+static Pvescope__Report *collect_pve_state(void *state, const char *root, struct arena *a,
+                                           struct buf *scratch, int *rc)
 {
     struct collector_ctx ctx = {.procfs = "/nonexistent", .sysfs = "/nonexistent", .pve = root,
                                 .arena = a, .scratch = scratch};
     Pvescope__Report *r = arena_alloc(a, sizeof *r);
     pvescope__report__init(r);
-    *rc = collector_pve.collect(NULL, &ctx, r);
+    *rc = collector_pve.collect(state, &ctx, r);
     return r;
+}
+
+static Pvescope__Report *collect_pve(const char *root, struct arena *a, struct buf *scratch, int *rc)
+{
+    void *state;
+    struct collector_ctx ctx = {.arena = a, .scratch = scratch};
+    assert_int_equal(collector_pve.init(&state, &ctx), 0);
+    Pvescope__Report *r = collect_pve_state(state, root, a, scratch, rc);
+    collector_pve.fini(state);
+    return r;
+}
+
+/* One collector across cycles: a changed file is parsed again, an
+ * unchanged one gives the same answer, a broken one fails and recovers. */
+static void t_collector_follows_changes(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 4096);
+    struct buf scratch = BUF_INIT;
+    void *st;
+    struct collector_ctx ctx = {.arena = &a, .scratch = &scratch};
+    assert_int_equal(collector_pve.init(&st, &ctx), 0);
+    static const struct { const char *root; int rc; uint32_t nodeid; } steps[] = {
+        {FIXTURES "/pve-cluster", 0, 1}, {FIXTURES "/pve-cluster", 0, 1},
+        {FIXTURES "/pve-isolated", 0, 6}, {FIXTURES "/pve-broken", -1, 0},
+        {FIXTURES "/pve-isolated", 0, 6}, {FIXTURES "/pve-cluster", 0, 1},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        int rc;
+        Pvescope__Report *r = collect_pve_state(st, steps[i].root, &a, &scratch, &rc);
+        assert_int_equal(rc, steps[i].rc);
+        if (rc == 0)
+            assert_int_equal(r->pve->nodeid, steps[i].nodeid);
+        else
+            assert_null(r->pve);
+    }
+    collector_pve.fini(st);
+    arena_free(&a);
+    buf_free(&scratch);
 }
 
 static void t_collector(void **state)
@@ -114,6 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_cluster), cmocka_unit_test(t_nodelist_before_nodename),
         cmocka_unit_test(t_standalone), cmocka_unit_test(t_malformed), cmocka_unit_test(t_collector),
+        cmocka_unit_test(t_collector_follows_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
