@@ -96,11 +96,7 @@ static void node_sample(struct buf *b, enum family_id f, const struct scrape_nod
 {
     buf_puts(b, family_table[f].name);
     buf_putc(b, '{');
-    buf_puts(b, n->id_label);
-    if (f != FAM_PVE_UP) {
-        buf_putc(b, ',');
-        buf_puts(b, n->cluster_label);
-    }
+    buf_puts(b, n->labels);
     buf_puts(b, "} ");
     buf_put_double(b, v);
     buf_putc(b, '\n');

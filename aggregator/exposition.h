@@ -36,7 +36,6 @@ extern const struct family_desc family_table[FAM__COUNT];
     R(BAD_TAG, "bad_tag")                 /* no key of the cluster opens it */ \
     R(REPLAY, "replay")                   /* seq not increasing, or sent time out of window */ \
     R(INVALID_REPORT, "invalid_report")   /* authenticated, but inconsistent with its header */ \
-    R(NODE_CONFLICT, "node_conflict")     /* node name already live in another cluster */ \
     R(LIMITS, "limits")                   /* too many devices, nodes, or too long labels */
 
 enum reject_reason {
@@ -66,8 +65,8 @@ struct node_render {
 
 /* One node as a scrape sees it (copied out of the store under its lock). */
 struct scrape_node {
-    const char *id_label;              /* escaped: id="node/<name>" */
-    const char *cluster_label;         /* escaped: cluster="<name>" */
+    const char *labels;                /* escaped: id="node/<name>",pve_cluster="<cluster>" */
+    const char *node, *cluster;        /* raw names (status page) */
     const char *agent_version;         /* as the agent reported it (status page) */
     struct node_render *render;        /* NULL never; a reference held */
     double age_seconds;
@@ -76,7 +75,7 @@ struct scrape_node {
 };
 
 struct scrape_input {
-    const struct scrape_node *nodes;   /* sorted by id */
+    const struct scrape_node *nodes;   /* sorted by (cluster, node) */
     size_t n_nodes;
     uint64_t received;
     uint64_t rejected[REJECT__COUNT];

@@ -97,9 +97,9 @@ static enum MHD_Result serve_status(struct http_server *h, struct MHD_Connection
     for (size_t i = 0; i < snap.in.n_nodes; i++) {
         const struct scrape_node *n = &snap.in.nodes[i];
         buf_puts(&b, "<tr><td>");
-        html_escape(&b, n->id_label);
+        html_escape(&b, n->node);
         buf_puts(&b, "</td><td>");
-        html_escape(&b, n->cluster_label);
+        html_escape(&b, n->cluster);
         buf_printf(&b, "</td><td>%s</td><td>%.1f</td><td>%llu</td><td>", n->fresh ? "up" : "stale",
                    n->age_seconds, (unsigned long long)n->accepted);
         html_escape(&b, n->agent_version);

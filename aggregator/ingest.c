@@ -148,16 +148,9 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
 {
     struct report_origin o = {env->cluster, env->node, env->boot_id ? env->boot_id : "", env->seq,
                               env->sent_unix_ms, NULL};
-    switch (store_check_origin(ig->store, &o, now_mono)) {
-    case ORIGIN_REPLAY:
+    if (!store_origin_is_new(ig->store, &o))
         return reject(ig, REJECT_REPLAY, now_mono, "node %s/%s: seq %llu is not newer than the last accepted",
                       env->cluster, env->node, (unsigned long long)env->seq);
-    case ORIGIN_CONFLICT:
-        return reject(ig, REJECT_NODE_CONFLICT, now_mono, "node %s/%s: a node of that name is reporting "
-                      "for another cluster (node names must be unique per aggregator)", env->cluster, env->node);
-    case ORIGIN_NEW:
-        break;
-    }
     struct budget budget = {ig->plain.len * DECODE_BUDGET_FACTOR + 4096};
     ProtobufCAllocator alloc = {budget_alloc, budget_free, &budget};
     Pvescope__Report *r = pvescope__report__unpack(&alloc, ig->plain.len, (const uint8_t *)ig->plain.data);
@@ -170,12 +163,9 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
         pvescope__report__free_unpacked(r, &alloc);
         return reject(ig, (enum reject_reason)bad, now_mono, "node %s/%s: %s", env->cluster, env->node, why);
     }
-    struct buf id = BUF_INIT;
-    buf_puts(&id, "id=\"node/");
-    expo_escape_label(&id, env->node);
-    buf_putc(&id, '"');
-    struct node_render *nr = render_report(r, id.data);
-    buf_free(&id);
+    char *labels = node_labels(env->cluster, env->node);
+    struct node_render *nr = render_report(r, labels);
+    free(labels);
     o.agent_version = r->agent ? r->agent->version : NULL;
     bool published = store_publish(ig->store, &o, nr, now_mono);
     pvescope__report__free_unpacked(r, &alloc);

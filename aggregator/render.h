@@ -8,9 +8,9 @@
 #include "exposition.h"
 #include "pvescope.pb-c.h"
 
-/* Renders a validated report; id_label is the escaped pair id="node/<n>".
- * Returns a node_render holding one reference. */
-struct node_render *render_report(const Pvescope__Report *r, const char *id_label);
+/* Renders a validated report; labels are the node's escaped label pairs
+ * (node_labels()). Returns a node_render holding one reference. */
+struct node_render *render_report(const Pvescope__Report *r, const char *labels);
 
 void node_render_ref(struct node_render *nr);
 void node_render_unref(struct node_render *nr);

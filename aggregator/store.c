@@ -19,21 +19,26 @@ void store_free(struct store *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         node_render_unref(s->nodes[i].render);
-        free(s->nodes[i].id_label);
-        free(s->nodes[i].cluster_label);
+        free(s->nodes[i].labels);
     }
     free(s->nodes);
     pthread_mutex_destroy(&s->lock);
 }
 
 
-/* Binary search by node name; returns the entry's index or where it would go. */
-static size_t find(const struct store *s, const char *node, bool *found)
+static int cmp_key(const char *cluster, const char *node, const struct node_entry *e)
+{
+    int c = strcmp(cluster, e->cluster);
+    return c ? c : strcmp(node, e->node);
+}
+
+/* Binary search by (cluster, node); returns the index or where it would go. */
+static size_t find(const struct store *s, const char *cluster, const char *node, bool *found)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(node, s->nodes[mid].node);
+        int c = cmp_key(cluster, node, &s->nodes[mid]);
         if (c == 0) {
             *found = true;
             return mid;
@@ -47,13 +52,13 @@ static size_t find(const struct store *s, const char *node, bool *found)
     return lo;
 }
 
-static char *label_pair(const char *name, const char *prefix, const char *value)
+char *node_labels(const char *cluster, const char *node)
 {
     struct buf b = BUF_INIT;
-    buf_puts(&b, name);
-    buf_puts(&b, "=\"");
-    buf_puts(&b, prefix);
-    expo_escape_label(&b, value);
+    buf_puts(&b, "id=\"node/");
+    expo_escape_label(&b, node);
+    buf_puts(&b, "\",pve_cluster=\"");
+    expo_escape_label(&b, cluster);
     buf_putc(&b, '"');
     return buf_steal(&b, NULL);
 }
@@ -73,37 +78,25 @@ static struct node_entry *insert(struct store *s, size_t at, const char *cluster
     memset(e, 0, sizeof *e);
     snprintf(e->cluster, sizeof e->cluster, "%s", cluster);
     snprintf(e->node, sizeof e->node, "%s", node);
-    e->id_label = label_pair("id", "node/", node);
-    e->cluster_label = label_pair("cluster", "", cluster);
+    e->labels = node_labels(cluster, node);
     return e;
 }
 
-enum origin_verdict store_check_origin(struct store *s, const struct report_origin *o, double now)
+bool store_origin_is_new(struct store *s, const struct report_origin *o)
 {
     pthread_mutex_lock(&s->lock);
     bool found;
-    size_t i = find(s, o->node, &found);
-    enum origin_verdict v = ORIGIN_NEW;
+    size_t i = find(s, o->cluster, o->node, &found);
+    bool is_new = true;
     if (found) {
         const struct node_entry *e = &s->nodes[i];
-        if (strcmp(e->cluster, o->cluster) != 0)
-            v = now - e->last_seen <= s->stale_after ? ORIGIN_CONFLICT : ORIGIN_NEW;
-        else if (strcmp(e->boot_id, o->boot_id) == 0)
-            v = o->seq > e->last_seq ? ORIGIN_NEW : ORIGIN_REPLAY;
+        if (strcmp(e->boot_id, o->boot_id) == 0)
+            is_new = o->seq > e->last_seq;
         else
-            v = o->sent_unix_ms > e->last_sent_ms ? ORIGIN_NEW : ORIGIN_REPLAY;
+            is_new = o->sent_unix_ms > e->last_sent_ms;
     }
     pthread_mutex_unlock(&s->lock);
-    return v;
-}
-
-/* A stale node name taken over by another cluster (a reinstalled node). */
-static void move_to_cluster(struct node_entry *e, const char *cluster)
-{
-    snprintf(e->cluster, sizeof e->cluster, "%s", cluster);
-    free(e->cluster_label);
-    e->cluster_label = label_pair("cluster", "", cluster);
-    e->accepted = 0;
+    return is_new;
 }
 
 bool store_publish(struct store *s, const struct report_origin *o, struct node_render *nr, double now)
@@ -111,15 +104,13 @@ bool store_publish(struct store *s, const struct report_origin *o, struct node_r
     struct node_render *old = NULL;
     pthread_mutex_lock(&s->lock);
     bool found;
-    size_t i = find(s, o->node, &found);
+    size_t i = find(s, o->cluster, o->node, &found);
     if (!found && s->n >= s->max_nodes) {
         pthread_mutex_unlock(&s->lock);
         node_render_unref(nr);
         return false;
     }
     struct node_entry *e = found ? &s->nodes[i] : insert(s, i, o->cluster, o->node);
-    if (strcmp(e->cluster, o->cluster) != 0)
-        move_to_cluster(e, o->cluster);
     old = e->render;
     e->render = nr;
     e->last_seen = now;
@@ -160,8 +151,8 @@ void store_snapshot(struct store *s, double now, struct store_snapshot *out)
     pthread_mutex_lock(&s->lock);
     size_t label_bytes = 0;
     for (size_t i = 0; i < s->n; i++)
-        label_bytes += strlen(s->nodes[i].id_label) + strlen(s->nodes[i].cluster_label) +
-                       strlen(s->nodes[i].agent_version) + 3;
+        label_bytes += strlen(s->nodes[i].labels) + strlen(s->nodes[i].node) +
+                       strlen(s->nodes[i].cluster) + strlen(s->nodes[i].agent_version) + 4;
     out->nodes = calloc(s->n ? s->n : 1, sizeof *out->nodes);
     out->labels = malloc(label_bytes ? label_bytes : 1);
     if (!out->nodes || !out->labels)
@@ -173,9 +164,11 @@ void store_snapshot(struct store *s, double now, struct store_snapshot *out)
         if (!e->render)
             continue;
         struct scrape_node *sn = &out->nodes[n++];
-        sn->id_label = strcpy(p, e->id_label);
+        sn->labels = strcpy(p, e->labels);
         p += strlen(p) + 1;
-        sn->cluster_label = strcpy(p, e->cluster_label);
+        sn->node = strcpy(p, e->node);
+        p += strlen(p) + 1;
+        sn->cluster = strcpy(p, e->cluster);
         p += strlen(p) + 1;
         sn->agent_version = strcpy(p, e->agent_version);
         p += strlen(p) + 1;

@@ -19,8 +19,7 @@
 struct node_entry {
     char cluster[NODE_NAME_MAX];
     char node[NODE_NAME_MAX];
-    char *id_label;                 /* id="node/<node>" escaped */
-    char *cluster_label;            /* cluster="<cluster>" escaped */
+    char *labels;                   /* id="node/<node>",pve_cluster="<cluster>", escaped */
     struct node_render *render;     /* latest report; NULL until the first */
     double last_seen;               /* monotonic seconds of the last accepted report */
     uint64_t accepted;
@@ -32,7 +31,7 @@ struct node_entry {
 
 struct store {
     pthread_mutex_t lock;
-    struct node_entry *nodes;       /* sorted by node name (unique across clusters) */
+    struct node_entry *nodes;       /* sorted by (cluster, node) */
     size_t n, cap;
     size_t max_nodes;
     double stale_after;
@@ -54,19 +53,14 @@ struct report_origin {
     const char *agent_version;      /* may be NULL */
 };
 
-enum origin_verdict {
-    ORIGIN_NEW,         /* newer than anything accepted from this node */
-    ORIGIN_REPLAY,      /* not newer: same boot and seq not higher, or an earlier boot */
-    ORIGIN_CONFLICT,    /* the node name is live in another cluster */
-};
+/* Replay check: true when o is newer than anything accepted from its node
+ * (cluster, node): a higher seq within the same boot, or a later send time
+ * after a reboot (so reports of an earlier boot cannot be replayed). */
+bool store_origin_is_new(struct store *s, const struct report_origin *o);
 
-/* Where o stands in its node's history, at monotonic time now. Node names
- * are unique across clusters (series are labelled id="node/<name>" as the
- * exporter does, without a cluster): a name reporting from a second cluster
- * is refused while the first is fresh and takes over once it is stale.
- * Within a cluster, newer means a higher seq in the same boot, or a later
- * send time after a reboot (so earlier boots cannot be replayed). */
-enum origin_verdict store_check_origin(struct store *s, const struct report_origin *o, double now);
+/* The escaped label pairs every series of a node carries:
+ * id="node/<node>",pve_cluster="<cluster>". malloc'd. */
+char *node_labels(const char *cluster, const char *node);
 
 /* Installs a node's new render (taking over its reference) and replay state.
  * Returns false when the node is new and the node limit is reached. */

@@ -36,8 +36,8 @@ e2e_start agent "$AGENT" --aggregator="$AGG_INGEST" --interval=1s --key-file="$T
     --cluster="$CLUSTER" --node="$NODE"
 E2E_WATCH=(aggregator agent)
 
-e2e_wait_for "pve_up{id=\"node/$NODE\"} 1 on /metrics" 30 \
-    e2e_metric_is "$METRICS" "pve_up{id=\"node/$NODE\"}" 1
+e2e_wait_for "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"} 1 on /metrics" 30 \
+    e2e_metric_is "$METRICS" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 1
 e2e_log "node $NODE is up on /metrics"
 
 # ---- promtool check metrics -----------------------------------------------
@@ -69,7 +69,7 @@ python3 "$E2E_TOOL" gunzip "$T/body.gz" "$T/gunzipped.txt" || e2e_fail "the gzip
 python3 "$E2E_TOOL" families "$T/plain.txt" >"$T/plain.families"
 python3 "$E2E_TOOL" families "$T/gunzipped.txt" >"$T/gz.families"
 diff -u "$T/plain.families" "$T/gz.families" || e2e_fail "gzip body has other families than the plain one"
-e2e_metric_is "$T/gunzipped.txt" "pve_up{id=\"node/$NODE\"}" 1 || e2e_fail "gzip body lacks pve_up 1 for $NODE"
+e2e_metric_is "$T/gunzipped.txt" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 1 || e2e_fail "gzip body lacks pve_up 1 for $NODE"
 if grep -qi '^content-encoding' "$T/plain.hdr"; then
     cat "$T/plain.hdr"
     e2e_fail "a request without Accept-Encoding got a Content-Encoding"
@@ -126,7 +126,7 @@ e2e_log "prometheus ready at $PROM"
 promql() { python3 "$E2E_TOOL" promql "$PROM" "$1"; }
 promql_is() { [[ $(promql "$1" 2>/dev/null) == "$2" ]]; }
 
-e2e_wait_for "Prometheus: pve_up{id=\"node/$NODE\"} == 1" 30 promql_is "pve_up{id=\"node/$NODE\"}" 1
+e2e_wait_for "Prometheus: pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"} == 1" 30 promql_is "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 1
 e2e_wait_for "Prometheus: up{job=\"$JOB\"} == 1" 10 promql_is "up{job=\"$JOB\"}" 1
 
 # Integers compared exactly (python: no float rounding in bash).
@@ -134,14 +134,14 @@ int_equal() { python3 -c 'import sys; from decimal import Decimal as D; sys.exit
 
 mem_kb=$(awk '$1 == "MemTotal:" {print $2}' /proc/meminfo)
 want_mem=$(( mem_kb * 1024 ))
-got_mem=$(promql "pve_memory_size_bytes{id=\"node/$NODE\"}") || e2e_fail "query pve_memory_size_bytes failed"
+got_mem=$(promql "pve_memory_size_bytes{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}") || e2e_fail "query pve_memory_size_bytes failed"
 int_equal "$got_mem" "$want_mem" ||
     e2e_fail "pve_memory_size_bytes in Prometheus is $got_mem, MemTotal*1024 is $want_mem"
-direct_mem=$(e2e_metric "$METRICS" "pve_memory_size_bytes{id=\"node/$NODE\"}")
+direct_mem=$(e2e_metric "$METRICS" "pve_memory_size_bytes{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}")
 [[ $direct_mem == "$want_mem" ]] || e2e_fail "pve_memory_size_bytes on /metrics is $direct_mem, expected $want_mem"
 
 want_cpus=$(grep -c '^cpu[0-9]' /proc/stat)
-got_cpus=$(promql "pve_cpu_usage_limit{id=\"node/$NODE\"}") || e2e_fail "query pve_cpu_usage_limit failed"
+got_cpus=$(promql "pve_cpu_usage_limit{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}") || e2e_fail "query pve_cpu_usage_limit failed"
 int_equal "$got_cpus" "$want_cpus" ||
     e2e_fail "pve_cpu_usage_limit in Prometheus is $got_cpus, /proc/stat has $want_cpus cpuN lines"
 got_up=$(promql "up{job=\"$JOB\"}")
@@ -158,8 +158,8 @@ e2e_stop_checked agent 0
 check_stale_direct() {
     curl -sS --max-time 10 -o "$T/stale.txt" "$METRICS" || return 1
     local up age
-    { read -r up; read -r age; } < <(e2e_metric "$T/stale.txt" "pve_up{id=\"node/$NODE\"}" \
-        "pvescope_node_report_age_seconds{id=\"node/$NODE\",cluster=\"$CLUSTER\"}")
+    { read -r up; read -r age; } < <(e2e_metric "$T/stale.txt" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" \
+        "pvescope_node_report_age_seconds{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}")
     case $up in
     1) python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= $STALE else 1)" "$age" ||
            e2e_fail "pve_up is 1 with a report age of ${age}s > stale-after ${STALE}s"
@@ -167,22 +167,22 @@ check_stale_direct() {
     0) python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > $STALE else 1)" "$age" ||
            e2e_fail "pve_up is 0 with a report age of only ${age}s <= stale-after ${STALE}s"
        return 0 ;;
-    *) e2e_fail "pve_up{id=\"node/$NODE\"} is '$up' on /metrics after the agent stopped" ;;
+    *) e2e_fail "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"} is '$up' on /metrics after the agent stopped" ;;
     esac
 }
 MARGIN=$(( STALE + 7 ))            # stale window + margin (scaled in slow builds)
-e2e_wait_for "/metrics: pve_up{id=\"node/$NODE\"} 0 after the agent stopped" $MARGIN check_stale_direct
+e2e_wait_for "/metrics: pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"} 0 after the agent stopped" $MARGIN check_stale_direct
 e2e_log "/metrics: pve_up 0 $(e2e_elapsed "$t_kill")s after SIGTERM to the agent"
 
-e2e_wait_for "Prometheus: pve_up{id=\"node/$NODE\"} == 0" $MARGIN promql_is "pve_up{id=\"node/$NODE\"}" 0
-e2e_wait_for "Prometheus: pve_memory_size_bytes{id=\"node/$NODE\"} has no series" $MARGIN \
-    promql_is "pve_memory_size_bytes{id=\"node/$NODE\"}" absent
+e2e_wait_for "Prometheus: pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"} == 0" $MARGIN promql_is "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 0
+e2e_wait_for "Prometheus: pve_memory_size_bytes{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"} has no series" $MARGIN \
+    promql_is "pve_memory_size_bytes{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" absent
 e2e_log "Prometheus: pve_up 0 and pve_memory_size_bytes gone $(e2e_elapsed "$t_kill")s after SIGTERM"
 
 # Direct: only the liveness/self families still name the node; the exposition
 # stays valid.
 curl -sS --max-time 10 -o "$T/stale.txt" "$METRICS" || e2e_fail "GET /metrics failed"
-[[ $(e2e_metric "$T/stale.txt" "pve_memory_size_bytes{id=\"node/$NODE\"}") == absent ]] ||
+[[ $(e2e_metric "$T/stale.txt" "pve_memory_size_bytes{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}") == absent ]] ||
     e2e_fail "/metrics still has pve_memory_size_bytes for the stale node"
 left=$(python3 "$E2E_TOOL" series "$T/stale.txt" | grep -F "id=\"node/$NODE\"" | sed 's/{.*//' | sort -u | tr '\n' ' ')
 [[ $left == "pve_up pvescope_node_report_age_seconds pvescope_node_reports_accepted_total " ]] ||

@@ -17,7 +17,7 @@ CLUSTER=c1
 GOOD=good-node
 INJ=inj-node
 MAXB=65536                      # --ingest.max-message-bytes; nanomsg's hard limit is 4x
-REASONS=(oversize decode version bad_header unknown_cluster bad_tag replay invalid_report node_conflict limits)
+REASONS=(oversize decode version bad_header unknown_cluster bad_tag replay invalid_report limits)
 
 for b in "$AGENT" "$AGGREGATOR" "$INJECT"; do [[ -x $b ]] || e2e_fail "not executable: $b"; done
 e2e_require_cmd python3 curl
@@ -49,8 +49,8 @@ KEYS=() SERIES=()
 for r in "${REASONS[@]}"; do KEYS+=("$r"); SERIES+=("pvescope_reports_rejected_total{reason=\"$r\"}"); done
 KEYS+=(closed received good_up good_acc inj_acc)
 SERIES+=("pvescope_ingest_connections_closed_total" "pvescope_reports_received_total"
-         "pve_up{id=\"node/$GOOD\"}" "pvescope_node_reports_accepted_total{id=\"node/$GOOD\",cluster=\"$CLUSTER\"}"
-         "pvescope_node_reports_accepted_total{id=\"node/$INJ\",cluster=\"$CLUSTER\"}")
+         "pve_up{id=\"node/$GOOD\",pve_cluster=\"$CLUSTER\"}" "pvescope_node_reports_accepted_total{id=\"node/$GOOD\",pve_cluster=\"$CLUSTER\"}"
+         "pvescope_node_reports_accepted_total{id=\"node/$INJ\",pve_cluster=\"$CLUSTER\"}")
 declare -A S=() B=()
 
 # snap — one /metrics scrape into S[key]; absent counters read as 0.
@@ -69,14 +69,14 @@ snap_or_fail() { snap || e2e_fail "cannot read $METRICS"; }
 save_baseline() { snap_or_fail; B=(); local k; for k in "${!S[@]}"; do B[$k]=${S[$k]}; done; }
 at_least() { snap && (( S[$1] >= $2 )); }
 
-e2e_wait_for "pve_up{id=\"node/$GOOD\"} 1" 30 e2e_metric_is "$METRICS" "pve_up{id=\"node/$GOOD\"}" 1
+e2e_wait_for "pve_up{id=\"node/$GOOD\",pve_cluster=\"$CLUSTER\"} 1" 30 e2e_metric_is "$METRICS" "pve_up{id=\"node/$GOOD\",pve_cluster=\"$CLUSTER\"}" 1
 snap_or_fail
 for r in "${REASONS[@]}"; do
     (( S[$r] == 0 )) || e2e_fail "reject counter $r is ${S[$r]} before any injection"
 done
 e2e_log "good-node is up; no rejects so far (received ${S[received]}, accepted ${S[good_acc]})"
 # The agent's own transport counters, as its latest report tells them.
-DROPPED_SERIES="pvescope_agent_reports_dropped_total{id=\"node/$GOOD\",endpoint=\"$AGG_INGEST\"}"
+DROPPED_SERIES="pvescope_agent_reports_dropped_total{id=\"node/$GOOD\",pve_cluster=\"$CLUSTER\",endpoint=\"$AGG_INGEST\"}"
 dropped_start=$(e2e_metric "$METRICS" "$DROPPED_SERIES")
 [[ $dropped_start =~ ^[0-9]+$ ]] || e2e_fail "$DROPPED_SERIES is '$dropped_start'"
 
@@ -107,7 +107,7 @@ settle_and_check() {
             e2e_fail "$k went from ${B[$k]} to ${S[$k]}, expected +$d"
         fi
     done
-    (( S[good_up] == 1 )) || e2e_fail "pve_up{id=\"node/$GOOD\"} is ${S[good_up]}"
+    (( S[good_up] == 1 )) || e2e_fail "pve_up{id=\"node/$GOOD\",pve_cluster=\"$CLUSTER\"} is ${S[good_up]}"
     (( S[good_acc] > B[good_acc] )) || e2e_fail "$GOOD accepted count did not increase"
     (( S[received] > B[received] )) || e2e_fail "pvescope_reports_received_total did not increase"
 }
@@ -161,13 +161,19 @@ expect_reject bad_tag "report sealed with a wrong key for cluster $CLUSTER" \
     sealed --key-file "$T/wrong.key" --cluster "$CLUSTER" --node "$INJ" --seq 100
 expect_reject unknown_cluster "report for a cluster without a key" \
     sealed --key-file "$T/nokey.key" --cluster nokey --node "$INJ" --seq 100
-expect_reject node_conflict "valid report from cluster c2 claiming $GOOD, live in $CLUSTER" \
-    sealed --key-file "$T/c2.key" --cluster c2 --node "$GOOD" --seq 100
+# The same node name in another keyed cluster is another node: both are served,
+# told apart by pve_cluster, and the first is not disturbed.
+inject sealed --key-file "$T/c2.key" --cluster c2 --node "$GOOD" --seq 100
+e2e_wait_for "pve_up{id=\"node/$GOOD\",pve_cluster=\"c2\"} 1" 20 \
+    e2e_metric_is "$METRICS" "pve_up{id=\"node/$GOOD\",pve_cluster=\"c2\"}" 1
+e2e_metric_is "$METRICS" "pve_up{id=\"node/$GOOD\",pve_cluster=\"$CLUSTER\"}" 1 ||
+    e2e_fail "$GOOD of $CLUSTER disturbed by $GOOD of c2"
+e2e_log "OK  $GOOD reporting for c2 as well -> two nodes, one per pve_cluster"
 
 MEM=4294967296
 expect_accept "valid sealed report, seq 1000" sealed "${SEALED[@]}" --seq 1000 --mem-total $MEM --save "$T/seq1000.env"
-got=$(e2e_metric "$METRICS" "pve_memory_size_bytes{id=\"node/$INJ\"}")
-[[ $got == "$MEM" ]] || e2e_fail "pve_memory_size_bytes{id=\"node/$INJ\"} is $got, the report said $MEM"
+got=$(e2e_metric "$METRICS" "pve_memory_size_bytes{id=\"node/$INJ\",pve_cluster=\"$CLUSTER\"}")
+[[ $got == "$MEM" ]] || e2e_fail "pve_memory_size_bytes{id=\"node/$INJ\",pve_cluster=\"$CLUSTER\"} is $got, the report said $MEM"
 expect_reject replay "the same envelope again, byte for byte" raw "$T/seq1000.env"
 expect_reject replay "a fresh envelope with the same seq 1000" sealed "${SEALED[@]}" --seq 1000
 expect_reject replay "seq 1001 sent 1 hour ago" sealed "${SEALED[@]}" --seq 1001 --sent-offset-ms -3600000

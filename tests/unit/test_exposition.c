@@ -117,24 +117,24 @@ static void t_render(void **state)
 static void t_scrape_staleness(void **state)
 {
     (void)state;
-    struct node_render *a = render_report(sample_report(), "id=\"node/pve1\"");
-    struct node_render *b = render_report(sample_report(), "id=\"node/pve2\"");
+    struct node_render *a = render_report(sample_report(), "id=\"node/pve1\",pve_cluster=\"prod\"");
+    struct node_render *b = render_report(sample_report(), "id=\"node/pve2\",pve_cluster=\"prod\"");
     struct scrape_node nodes[2] = {
-        {"id=\"node/pve1\"", "cluster=\"prod\"", "0.1.0", a, 2.5, true, 7},
-        {"id=\"node/pve2\"", "cluster=\"prod\"", "0.1.0", b, 75, false, 3},
+        {"id=\"node/pve1\",pve_cluster=\"prod\"", "pve1", "prod", "0.1.0", a, 2.5, true, 7},
+        {"id=\"node/pve2\",pve_cluster=\"prod\"", "pve2", "prod", "0.1.0", b, 75, false, 3},
     };
     struct scrape_input in = {nodes, 2, 12, {0}, 0};
     in.rejected[REJECT_BAD_TAG] = 2;
     struct buf out = BUF_INIT;
     expo_write(&out, &in);
     const char *t = out.data;
-    assert_non_null(strstr(t, "pve_up{id=\"node/pve1\"} 1\n"));
-    assert_non_null(strstr(t, "pve_up{id=\"node/pve2\"} 0\n"));
-    assert_non_null(strstr(t, "pve_memory_size_bytes{id=\"node/pve1\"}"));
-    assert_null(strstr(t, "pve_memory_size_bytes{id=\"node/pve2\"}"));      /* stale: vanished */
-    assert_null(strstr(t, "device=\"nvme0n1\"} 512000\npve_node_disk_read_bytes_total{id=\"node/pve2\""));
-    assert_non_null(strstr(t, "pvescope_node_report_age_seconds{id=\"node/pve2\",cluster=\"prod\"} 75\n"));
-    assert_non_null(strstr(t, "pvescope_node_reports_accepted_total{id=\"node/pve1\",cluster=\"prod\"} 7\n"));
+    assert_non_null(strstr(t, "pve_up{id=\"node/pve1\",pve_cluster=\"prod\"} 1\n"));
+    assert_non_null(strstr(t, "pve_up{id=\"node/pve2\",pve_cluster=\"prod\"} 0\n"));
+    assert_non_null(strstr(t, "pve_memory_size_bytes{id=\"node/pve1\",pve_cluster=\"prod\"}"));
+    assert_null(strstr(t, "pve_memory_size_bytes{id=\"node/pve2\",pve_cluster=\"prod\"}"));      /* stale: vanished */
+    assert_null(strstr(t, "pve_node_disk_read_bytes_total{id=\"node/pve2\""));
+    assert_non_null(strstr(t, "pvescope_node_report_age_seconds{id=\"node/pve2\",pve_cluster=\"prod\"} 75\n"));
+    assert_non_null(strstr(t, "pvescope_node_reports_accepted_total{id=\"node/pve1\",pve_cluster=\"prod\"} 7\n"));
     assert_non_null(strstr(t, "pvescope_reports_received_total 12\n"));
     assert_non_null(strstr(t, "pvescope_reports_rejected_total{reason=\"bad_tag\"} 2\n"));
     /* each family header exactly once */

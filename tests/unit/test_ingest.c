@@ -240,38 +240,44 @@ static void t_reject_keeps_state(void **state)
     expo_write(&after, &snap.in);
     store_snapshot_release(&snap);
     /* Only the reject counters differ. */
-    assert_non_null(strstr(after.data, "pve_memory_usage_bytes{id=\"node/pve1\"} 600\n"));
-    assert_non_null(strstr(before.data, "pve_memory_usage_bytes{id=\"node/pve1\"} 600\n"));
+    assert_non_null(strstr(after.data, "pve_memory_usage_bytes{id=\"node/pve1\",pve_cluster=\"prod\"} 600\n"));
+    assert_non_null(strstr(before.data, "pve_memory_usage_bytes{id=\"node/pve1\",pve_cluster=\"prod\"} 600\n"));
     assert_non_null(strstr(after.data, "pvescope_reports_rejected_total{reason=\"bad_tag\"} 1\n"));
     assert_non_null(strstr(after.data, "pvescope_reports_rejected_total{reason=\"replay\"} 1\n"));
     buf_free(&before);
     buf_free(&after);
 }
 
-/* Series are labelled id="node/<name>" only, so one node name cannot report
- * for two clusters at once; a stale name is taken over. */
-static void t_node_name_conflict(void **state)
+/* The same node name in two clusters: two nodes, told apart by pve_cluster,
+ * never duplicate series. */
+static void t_same_node_name_two_clusters(void **state)
 {
     struct fixture *f = *state;
     struct msg_spec prod = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 0, 0};
     struct msg_spec lab = {&f->lab, "lab", "pve1", NULL, NULL, 1, 0, 0, 0};
-    assert_int_equal(send_spec_at(f, &prod, 100.0), -1);
-    assert_int_equal(send_spec_at(f, &lab, 130.0), REJECT_NODE_CONFLICT);    /* prod still fresh */
-    assert_int_equal(f->store.n, 1);
-    assert_string_equal(f->store.nodes[0].cluster, "prod");
-    assert_int_equal(send_spec_at(f, &lab, 161.0), -1);                       /* prod stale (60 s) */
-    assert_int_equal(f->store.n, 1);
-    assert_string_equal(f->store.nodes[0].cluster, "lab");
+    assert_int_equal(send_spec(f, &prod), -1);
+    assert_int_equal(send_spec(f, &lab), -1);
+    assert_int_equal(send_spec(f, &lab), REJECT_REPLAY);       /* replay state is per (cluster, node) */
     prod.seq = 2;
-    assert_int_equal(send_spec_at(f, &prod, 162.0), REJECT_NODE_CONFLICT);   /* now lab owns it */
+    assert_int_equal(send_spec(f, &prod), -1);
+    assert_int_equal(f->store.n, 2);
     struct store_snapshot snap;
-    store_snapshot(&f->store, 162.0, &snap);
+    store_snapshot(&f->store, 100.0, &snap);
     struct buf out = BUF_INIT;
     expo_write(&out, &snap.in);
     store_snapshot_release(&snap);
-    assert_non_null(strstr(out.data, "pvescope_node_reports_accepted_total{id=\"node/pve1\",cluster=\"lab\"} 1\n"));
-    assert_null(strstr(out.data, "cluster=\"prod\""));
-    assert_non_null(strstr(out.data, "pvescope_reports_rejected_total{reason=\"node_conflict\"} 2\n"));
+    const char *lines[] = {
+        "pve_up{id=\"node/pve1\",pve_cluster=\"lab\"} 1\n",
+        "pve_up{id=\"node/pve1\",pve_cluster=\"prod\"} 1\n",
+        "pve_memory_usage_bytes{id=\"node/pve1\",pve_cluster=\"lab\"} 600\n",
+        "pvescope_node_reports_accepted_total{id=\"node/pve1\",pve_cluster=\"prod\"} 2\n",
+        "pvescope_node_reports_accepted_total{id=\"node/pve1\",pve_cluster=\"lab\"} 1\n",
+    };
+    for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++) {
+        const char *at = strstr(out.data, lines[k]);
+        assert_non_null(at);
+        assert_null(strstr(at + 1, lines[k]));                  /* exactly once */
+    }
     buf_free(&out);
 }
 
@@ -284,7 +290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_garbage_oversize_version, setup, teardown),
         cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reject_keeps_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_node_name_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_same_node_name_two_clusters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
