@@ -56,8 +56,11 @@ void expo_family_header(struct buf *b, enum family_id f);
 /* Pre-rendered samples of one node: family f's lines are
  * text.data[start[f] .. start[f]+len[f]). Immutable once published;
  * shared between the store and scrapes by reference count. */
+struct decoded_report;
+
 struct node_render {
     atomic_int refs;
+    struct decoded_report *report;     /* the report rendered; NULL for merged renders */
     struct buf text;
     uint32_t start[FAM__COUNT];
     uint32_t len[FAM__COUNT];

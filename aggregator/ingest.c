@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "names.h"
+#include "decode.h"
 #include "render.h"
 
 /* nanomsg drops (without telling us) anything above its own limit; we set it
@@ -69,35 +70,6 @@ static bool valid_boot_id(const char *s)
     return n < 40 && strspn(s, "0123456789abcdefABCDEF-") == n;
 }
 
-/* Allocator that refuses to exceed a byte budget; every block carries its
- * size so free can give the budget back. */
-struct budget {
-    size_t left;
-};
-
-static void *budget_alloc(void *data, size_t n)
-{
-    struct budget *b = data;
-    if (n > b->left || n > SIZE_MAX - 16)
-        return NULL;
-    size_t *p = malloc(n + 16);
-    if (!p)
-        return NULL;
-    b->left -= n;
-    p[0] = n;
-    return (char *)p + 16;
-}
-
-static void budget_free(void *data, void *ptr)
-{
-    if (!ptr)
-        return;
-    struct budget *b = data;
-    size_t *p = (size_t *)((char *)ptr - 16);
-    b->left += p[0];
-    free(p);
-}
-
 static bool open_with_cluster_keys(struct ingest *ig, const Pvescope__Envelope *env)
 {
     for (size_t i = 0; i < ig->keyring->len; i++) {
@@ -151,24 +123,23 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
     if (!store_origin_is_new(ig->store, &o))
         return reject(ig, REJECT_REPLAY, now_mono, "node %s/%s: seq %llu is not newer than the last accepted",
                       env->cluster, env->node, (unsigned long long)env->seq);
-    struct budget budget = {ig->plain.len * DECODE_BUDGET_FACTOR + 4096};
-    ProtobufCAllocator alloc = {budget_alloc, budget_free, &budget};
-    Pvescope__Report *r = pvescope__report__unpack(&alloc, ig->plain.len, (const uint8_t *)ig->plain.data);
-    if (!r)
+    struct decoded_report *d = decoded_report_unpack((const uint8_t *)ig->plain.data, ig->plain.len,
+                                                     ig->plain.len * DECODE_BUDGET_FACTOR + 4096);
+    if (!d)
         return reject(ig, REJECT_DECODE, now_mono, "node %s/%s: sealed report is not a Report",
                       env->cluster, env->node);
     char why[160];
-    int bad = check_report(r, env, why, sizeof why);
+    int bad = check_report(d->r, env, why, sizeof why);
     if (bad >= 0) {
-        pvescope__report__free_unpacked(r, &alloc);
+        decoded_report_free(d);
         return reject(ig, (enum reject_reason)bad, now_mono, "node %s/%s: %s", env->cluster, env->node, why);
     }
     char *labels = node_labels(env->cluster, env->node);
-    struct node_render *nr = render_report(r, labels);
+    struct node_render *nr = render_report(d->r, labels);
     free(labels);
-    o.agent_version = r->agent ? r->agent->version : NULL;
+    nr->report = d;                         /* kept for the scrape-time merge */
+    o.agent_version = d->r->agent ? d->r->agent->version : NULL;
     bool published = store_publish(ig->store, &o, nr, now_mono);
-    pvescope__report__free_unpacked(r, &alloc);
     if (!published)
         return reject(ig, REJECT_LIMITS, now_mono, "node %s/%s: node limit reached", env->cluster, env->node);
     return -1;

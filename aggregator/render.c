@@ -1,6 +1,8 @@
 /* render.c — see render.h. */
 #include "render.h"
 
+#include "decode.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +361,7 @@ void node_render_unref(struct node_render *nr)
 {
     if (nr && atomic_fetch_sub_explicit(&nr->refs, 1, memory_order_acq_rel) == 1) {
         buf_free(&nr->text);
+        decoded_report_free(nr->report);
         free(nr);
     }
 }
