@@ -104,12 +104,9 @@ static void node_sample(struct buf *b, enum family_id f, const struct scrape_nod
 
 static void write_dynamic(struct buf *out, enum family_id f, const struct scrape_input *in)
 {
-    expo_family_header(out, f);
     for (size_t i = 0; i < in->n_nodes; i++) {
         const struct scrape_node *n = &in->nodes[i];
-        if (f == FAM_PVE_UP)
-            node_sample(out, f, n, n->fresh ? 1 : 0);
-        else if (f == FAM_SELF_NODE_AGE)
+        if (f == FAM_SELF_NODE_AGE)
             node_sample(out, f, n, round(n->age_seconds * 1000) / 1000);   /* ms is plenty */
         else if (f == FAM_SELF_NODE_ACCEPTED)
             node_sample(out, f, n, (double)n->accepted);
@@ -129,27 +126,29 @@ static void write_dynamic(struct buf *out, enum family_id f, const struct scrape
     }
 }
 
-static void write_node_family(struct buf *out, enum family_id f, const struct scrape_input *in)
+static void append_chunk(struct buf *out, const struct node_render *r, enum family_id f)
 {
-    bool any = false;
-    for (size_t i = 0; i < in->n_nodes && !any; i++)
-        any = in->nodes[i].fresh && in->nodes[i].render->len[f] > 0;
-    if (!any)
-        return;
-    expo_family_header(out, f);
-    for (size_t i = 0; i < in->n_nodes; i++) {
-        const struct node_render *r = in->nodes[i].render;
-        if (in->nodes[i].fresh && r->len[f])
-            buf_append(out, r->text.data + r->start[f], r->len[f]);
-    }
+    if (r->len[f])
+        buf_append(out, r->text.data + r->start[f], r->len[f]);
 }
 
 void expo_write(struct buf *out, const struct scrape_input *in)
 {
-    for (int f = 0; f < FAM__COUNT; f++) {
+    for (int i = 0; i < FAM__COUNT; i++) {
+        enum family_id f = (enum family_id)i;
+        size_t mark = out->len;
+        expo_family_header(out, f);
+        size_t body = out->len;
         if (family_table[f].source == FS_DYN)
-            write_dynamic(out, (enum family_id)f, in);
-        else
-            write_node_family(out, (enum family_id)f, in);
+            write_dynamic(out, f, in);
+        for (size_t n = 0; n < in->n_nodes; n++)
+            if (in->nodes[n].fresh)
+                append_chunk(out, in->nodes[n].render, f);
+        for (size_t m = 0; m < in->n_merged; m++)
+            append_chunk(out, in->merged[m], f);
+        if (out->len == body) {             /* no samples: no header either */
+            out->len = mark;
+            out->data[mark] = '\0';
+        }
     }
 }

@@ -15,7 +15,7 @@
 #include "families.h"
 
 enum family_type { FT_GAUGE, FT_COUNTER };
-enum family_source { FS_DYN, FS_NODE };
+enum family_source { FS_DYN, FS_NODE, FS_MERGE };
 
 struct family_desc {
     const char *name;
@@ -83,6 +83,8 @@ struct scrape_input {
     uint64_t received;
     uint64_t rejected[REJECT__COUNT];
     uint64_t closed_connections;
+    struct node_render *const *merged; /* one per cluster (merge.c); may be NULL */
+    size_t n_merged;
 };
 
 /* Writes a complete exposition of in to out. */

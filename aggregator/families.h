@@ -1,12 +1,35 @@
 /* families.h — every metric family the aggregator serves, in output order.
  *
  * FAMILY(id, name, type, source, help)
- *   source: DYN  computed at scrape time from the store (liveness, self metrics)
- *           NODE pre-rendered per node at ingest time from its latest report
+ *   source: DYN   computed at scrape time from the store (self metrics)
+ *           NODE  pre-rendered per node at ingest time from its latest report
+ *           MERGE rendered at scrape time from the merge of a cluster's reports
+ *                 (merge.c: members, inventory, placement, guest runtime)
+ * A family may get samples from NODE and MERGE both (pve_cpu_usage_ratio has
+ * node series from the node's report and guest series from the merge). The
+ * help texts of exporter-compatible families are the exporter's, verbatim.
  * docs/metrics.md documents each; tests/unit/test_docs.c checks that it does. */
 #define PVESCOPE_FAMILIES(FAMILY) \
-  FAMILY(PVE_UP, "pve_up", GAUGE, DYN, "Node/VM/CT-Status is online/running") \
-  FAMILY(PVE_NODE_INFO, "pve_node_info", GAUGE, NODE, "Node info") \
+  FAMILY(PVE_UP, "pve_up", GAUGE, MERGE, "Node/VM/CT-Status is online/running") \
+  FAMILY(PVE_NODE_INFO, "pve_node_info", GAUGE, MERGE, "Node info") \
+  FAMILY(PVE_CLUSTER_INFO, "pve_cluster_info", GAUGE, MERGE, "Cluster info") \
+  FAMILY(PVE_VERSION_INFO, "pve_version_info", GAUGE, MERGE, "Proxmox VE version info") \
+  FAMILY(PVE_GUEST_INFO, "pve_guest_info", GAUGE, MERGE, "VM/CT info") \
+  FAMILY(PVE_STORAGE_INFO, "pve_storage_info", GAUGE, MERGE, "Storage info") \
+  FAMILY(PVE_STORAGE_SHARED, "pve_storage_shared", GAUGE, MERGE, "Whether or not the storage is shared among cluster nodes") \
+  FAMILY(PVE_ONBOOT_STATUS, "pve_onboot_status", GAUGE, MERGE, "Proxmox vm config onboot value") \
+  FAMILY(PVE_LOCK_STATE, "pve_lock_state", GAUGE, MERGE, "The guest's current config lock (for types 'qemu' and 'lxc')") \
+  FAMILY(PVE_HA_STATE, "pve_ha_state", GAUGE, MERGE, "HA service status (for HA managed VMs).") \
+  FAMILY(PVE_DISK_SIZE_BYTES, "pve_disk_size_bytes", GAUGE, MERGE, "Storage size in bytes (for type 'storage'), root image size for VMs (for types 'qemu' and 'lxc').") \
+  FAMILY(PVE_DISK_USAGE_BYTES, "pve_disk_usage_bytes", GAUGE, MERGE, "Used disk space in bytes (for type 'storage'), used root image space for VMs (for types 'qemu' and 'lxc').") \
+  FAMILY(PVE_NET_RX_TOTAL, "pve_network_receive_bytes_total", COUNTER, MERGE, "The amount of traffic in bytes that was sent to the guest over the network since it was started. (for types 'qemu' and 'lxc')") \
+  FAMILY(PVE_NET_TX_TOTAL, "pve_network_transmit_bytes_total", COUNTER, MERGE, "The amount of traffic in bytes that was sent from the guest over the network since it was started. (for types 'qemu' and 'lxc')") \
+  FAMILY(PVE_DISK_READ_TOTAL, "pve_disk_read_bytes_total", COUNTER, MERGE, "The amount of bytes the guest read from its block devices since the guest was started. This info is not available for all storage types. (for types 'qemu' and 'lxc')") \
+  FAMILY(PVE_DISK_WRITTEN_TOTAL, "pve_disk_written_bytes_total", COUNTER, MERGE, "The amount of bytes the guest wrote to its block devices since the guest was started. This info is not available for all storage types. (for types 'qemu' and 'lxc')") \
+  FAMILY(PVE_NET_RX_DEPRECATED, "pve_network_receive_bytes", GAUGE, MERGE, "The amount of traffic in bytes that was sent to the guest over the network since it was started. (for types 'qemu' and 'lxc') DEPRECATED: Use pve_network_receive_bytes_total instead.") \
+  FAMILY(PVE_NET_TX_DEPRECATED, "pve_network_transmit_bytes", GAUGE, MERGE, "The amount of traffic in bytes that was sent from the guest over the network since it was started. (for types 'qemu' and 'lxc') DEPRECATED: Use pve_network_transmit_bytes_total instead.") \
+  FAMILY(PVE_DISK_READ_DEPRECATED, "pve_disk_read_bytes", GAUGE, MERGE, "The amount of bytes the guest read from its block devices since the guest was started. This info is not available for all storage types. (for types 'qemu' and 'lxc') DEPRECATED: Use pve_disk_read_bytes_total instead.") \
+  FAMILY(PVE_DISK_WRITE_DEPRECATED, "pve_disk_write_bytes", GAUGE, MERGE, "The amount of bytes the guest wrote to its block devices since the guest was started. This info is not available for all storage types. (for types 'qemu' and 'lxc') DEPRECATED: Use pve_disk_written_bytes_total instead.") \
   FAMILY(PVE_CPU_USAGE_RATIO, "pve_cpu_usage_ratio", GAUGE, NODE, "CPU utilization (for types 'node', 'qemu' and 'lxc').") \
   FAMILY(PVE_CPU_USAGE_LIMIT, "pve_cpu_usage_limit", GAUGE, NODE, "Number of available CPUs (for types 'node', 'qemu' and 'lxc').") \
   FAMILY(PVE_MEMORY_USAGE_BYTES, "pve_memory_usage_bytes", GAUGE, NODE, "Used memory in bytes (for types 'node', 'qemu' and 'lxc').") \

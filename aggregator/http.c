@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "gzip.h"
 #include "log.h"
+#include "merge.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~8x anyway */
@@ -20,6 +21,7 @@
 struct http_server {
     struct MHD_Daemon *daemon;
     struct store *store;
+    struct merge_opts merge;
 };
 
 /* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
@@ -53,7 +55,7 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     struct store_snapshot snap;
     store_snapshot(h->store, clock_monotonic(), &snap);
     struct buf text = BUF_INIT;
-    expo_write(&text, &snap.in);
+    scrape_write(&text, &snap.in, &h->merge);
     store_snapshot_release(&snap);
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     if (accepts_gzip(ae)) {
@@ -165,7 +167,8 @@ static bool split_listen(const char *listen, char *host, size_t hcap, char *port
     return true;
 }
 
-struct http_server *http_start(const char *listen, struct store *store, char *err, size_t errlen)
+struct http_server *http_start(const char *listen, struct store *store, const struct merge_opts *merge,
+                               char *err, size_t errlen)
 {
     char host[256], port[16];
     if (!split_listen(listen, host, sizeof host, port, sizeof port)) {
@@ -184,6 +187,7 @@ struct http_server *http_start(const char *listen, struct store *store, char *er
     if (!h)
         abort();
     h->store = store;
+    h->merge = *merge;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= host[0] ? MHD_USE_IPv6 : MHD_USE_DUAL_STACK;

@@ -9,12 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "merge.h"
 #include "store.h"
 
 struct http_server;
 
 /* listen: ":9715", "0.0.0.0:9715", "[::1]:9715", "localhost:9715". */
-struct http_server *http_start(const char *listen, struct store *store, char *err, size_t errlen);
+struct http_server *http_start(const char *listen, struct store *store, const struct merge_opts *merge,
+                               char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */
 unsigned http_port(const struct http_server *h);
 void http_stop(struct http_server *h);

@@ -25,6 +25,7 @@ struct aggregator_config {
     double max_clock_skew;
     uint64_t max_message_bytes;
     uint64_t max_nodes;
+    struct merge_opts merge;
 };
 
 static void usage(FILE *out)
@@ -40,6 +41,8 @@ static void usage(FILE *out)
           "  --ingest.max-message-bytes=1MiB  larger reports are rejected (reason oversize)\n"
           "  --ingest.max-clock-skew=5m       reports sent further from this clock are rejected\n"
           "  --ingest.max-nodes=10000         distinct nodes kept\n"
+          "  --compat.deprecated-gauges       also serve the exporter's deprecated gauges\n"
+          "                                   (pve_network_receive_bytes, ...; dashboard 10347 uses them)\n"
           "  --log.level=info                 error, warn, info or debug\n"
           "  --help, --version\n", out);
 }
@@ -89,6 +92,10 @@ static void parse_args(int argc, char **argv, struct aggregator_config *c)
         if (flag_bool(argv[i], "help") || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             exit(0);
+        }
+        if (flag_bool(argv[i], "compat.deprecated-gauges")) {
+            c->merge.deprecated_gauges = true;
+            continue;
         }
         if (flag_bool(argv[i], "version")) {
             printf("pvescope-aggregator %s\n", PVESCOPE_VERSION);
@@ -150,7 +157,7 @@ int main(int argc, char **argv)
     int rc = 1;
     struct http_server *http = NULL;
     if (!ingest_listen(&ig, c.ingest_listen, err, sizeof err) ||
-        !(http = http_start(c.web_listen, &store, err, sizeof err))) {
+        !(http = http_start(c.web_listen, &store, &c.merge, err, sizeof err))) {
         log_error("%s", err);
         goto out;
     }

@@ -7,31 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct render_ctx {
-    struct node_render *nr;
-    const char *id_label;
-    enum family_id open;
-};
-
-static void fam_open(struct render_ctx *c, enum family_id f)
+struct node_render *node_render_new(void)
 {
-    c->open = f;
-    c->nr->start[f] = (uint32_t)c->nr->text.len;
+    struct node_render *nr = calloc(1, sizeof *nr);
+    if (!nr)
+        abort();
+    atomic_init(&nr->refs, 1);
+    return nr;
 }
 
-static void fam_close(struct render_ctx *c)
+void nr_begin(struct node_render *nr, enum family_id f) { nr->start[f] = (uint32_t)nr->text.len; }
+
+void nr_end(struct node_render *nr, enum family_id f)
 {
-    enum family_id f = c->open;
-    c->nr->len[f] = (uint32_t)(c->nr->text.len - c->nr->start[f]);
+    nr->len[f] = (uint32_t)(nr->text.len - nr->start[f]);
 }
 
-/* Writes `name{id="node/x"[,extra]} ` — the caller appends the value. */
-static void sample_head(struct render_ctx *c, const char *extra)
+/* Writes `name{labels[,extra]} ` — the caller appends the value. */
+static void sample_head(struct node_render *nr, enum family_id f, const char *labels, const char *extra)
 {
-    struct buf *b = &c->nr->text;
-    buf_puts(b, family_table[c->open].name);
+    struct buf *b = &nr->text;
+    buf_puts(b, family_table[f].name);
     buf_putc(b, '{');
-    buf_puts(b, c->id_label);
+    buf_puts(b, labels);
     if (extra && *extra) {
         buf_putc(b, ',');
         buf_puts(b, extra);
@@ -39,18 +37,44 @@ static void sample_head(struct render_ctx *c, const char *extra)
     buf_puts(b, "} ");
 }
 
+void nr_sample(struct node_render *nr, enum family_id f, const char *labels, const char *extra, double v)
+{
+    sample_head(nr, f, labels, extra);
+    buf_put_double(&nr->text, v);
+    buf_putc(&nr->text, '\n');
+}
+
+void nr_sample_u64(struct node_render *nr, enum family_id f, const char *labels, const char *extra,
+                   uint64_t v)
+{
+    sample_head(nr, f, labels, extra);
+    buf_put_u64(&nr->text, v);
+    buf_putc(&nr->text, '\n');
+}
+
+/* One report's rendering: the node's labels and the family being written. */
+struct render_ctx {
+    struct node_render *nr;
+    const char *labels;
+    enum family_id open;
+};
+
+static void fam_open(struct render_ctx *c, enum family_id f)
+{
+    c->open = f;
+    nr_begin(c->nr, f);
+}
+
+static void fam_close(struct render_ctx *c) { nr_end(c->nr, c->open); }
+
 static void sample_f(struct render_ctx *c, const char *extra, double v)
 {
-    sample_head(c, extra);
-    buf_put_double(&c->nr->text, v);
-    buf_putc(&c->nr->text, '\n');
+    nr_sample(c->nr, c->open, c->labels, extra, v);
 }
 
 static void sample_u(struct render_ctx *c, const char *extra, uint64_t v)
 {
-    sample_head(c, extra);
-    buf_put_u64(&c->nr->text, v);
-    buf_putc(&c->nr->text, '\n');
+    nr_sample_u64(c->nr, c->open, c->labels, extra, v);
 }
 
 /* One family with one sample, when the field is present. */
@@ -70,20 +94,6 @@ static void single_u(struct render_ctx *c, enum family_id f, bool has, uint64_t 
     fam_open(c, f);
     sample_u(c, NULL, v);
     fam_close(c);
-}
-
-static void render_node_info(struct render_ctx *c, const Pvescope__Report *r)
-{
-    struct buf labels = BUF_INIT;
-    buf_puts(&labels, "level=\"\",name=\"");
-    expo_escape_label(&labels, r->node);
-    buf_puts(&labels, "\",nodeid=\"");
-    buf_put_u64(&labels, r->pve && r->pve->has_nodeid ? r->pve->nodeid : 0);
-    buf_putc(&labels, '"');
-    fam_open(c, FAM_PVE_NODE_INFO);
-    sample_f(c, labels.data, 1);
-    fam_close(c);
-    buf_free(&labels);
 }
 
 static void render_cpu(struct render_ctx *c, const Pvescope__Host *h)
@@ -338,15 +348,11 @@ static void render_agent(struct render_ctx *c, const Pvescope__AgentSelf *a)
     buf_free(&l);
 }
 
-struct node_render *render_report(const Pvescope__Report *r, const char *id_label)
+struct node_render *render_report(const Pvescope__Report *r, const char *labels)
 {
-    struct node_render *nr = calloc(1, sizeof *nr);
-    if (!nr)
-        abort();
-    atomic_init(&nr->refs, 1);
-    struct render_ctx c = {nr, id_label, FAM_PVE_UP};
+    struct node_render *nr = node_render_new();
+    struct render_ctx c = {nr, labels, FAM_PVE_UP};
     buf_reserve(&nr->text, 4096);
-    render_node_info(&c, r);
     render_host(&c, r->host);
     render_disks(&c, r);
     render_netdevs(&c, r);

@@ -12,6 +12,16 @@
  * (node_labels()). Returns a node_render holding one reference. */
 struct node_render *render_report(const Pvescope__Report *r, const char *labels);
 
+/* Building a node_render family by family (render.c, merge.c): begin, any
+ * number of samples of that family, end; each family written once. */
+struct node_render *node_render_new(void);
+void nr_begin(struct node_render *nr, enum family_id f);
+void nr_end(struct node_render *nr, enum family_id f);
+/* Appends `name{labels[,extra]} value`; labels and extra are escaped pairs. */
+void nr_sample(struct node_render *nr, enum family_id f, const char *labels, const char *extra, double v);
+void nr_sample_u64(struct node_render *nr, enum family_id f, const char *labels, const char *extra,
+                   uint64_t v);
+
 void node_render_ref(struct node_render *nr);
 void node_render_unref(struct node_render *nr);
 

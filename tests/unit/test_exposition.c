@@ -12,6 +12,10 @@
 #include <zlib.h>
 
 #include "exposition.h"
+#include "merge.h"
+
+static const struct merge_opts no_compat = {false};
+#include "decode.h"
 #include "gzip.h"
 #include "render.h"
 
@@ -84,12 +88,23 @@ static Pvescope__Report *sample_report(void)
     return &r;
 }
 
+/* A decoded copy of r, as ingest keeps it with a node's render. */
+static struct decoded_report *decoded_copy(const Pvescope__Report *r)
+{
+    size_t n = pvescope__report__get_packed_size(r);
+    uint8_t *b = malloc(n);
+    pvescope__report__pack(r, b);
+    struct decoded_report *d = decoded_report_unpack(b, n, 1 << 20);
+    free(b);
+    assert_non_null(d);
+    return d;
+}
+
 static void t_render(void **state)
 {
     (void)state;
     struct node_render *nr = render_report(sample_report(), "id=\"node/pve1\"");
     const char *t = nr->text.data;
-    assert_non_null(strstr(t, "pve_node_info{id=\"node/pve1\",level=\"\",name=\"pve1\",nodeid=\"4\"} 1\n"));
     assert_non_null(strstr(t, "pve_cpu_usage_ratio{id=\"node/pve1\"} 0.25\n"));
     assert_non_null(strstr(t, "pve_cpu_usage_limit{id=\"node/pve1\"} 16\n"));
     assert_non_null(strstr(t, "pve_memory_size_bytes{id=\"node/pve1\"} 135055532032\n"));
@@ -119,17 +134,22 @@ static void t_scrape_staleness(void **state)
     (void)state;
     struct node_render *a = render_report(sample_report(), "id=\"node/pve1\",pve_cluster=\"prod\"");
     struct node_render *b = render_report(sample_report(), "id=\"node/pve2\",pve_cluster=\"prod\"");
+    a->report = decoded_copy(sample_report());      /* the merge reads node ids from reports */
+    b->report = decoded_copy(sample_report());
     struct scrape_node nodes[2] = {
         {"id=\"node/pve1\",pve_cluster=\"prod\"", "pve1", "prod", "0.1.0", a, 2.5, true, 7},
         {"id=\"node/pve2\",pve_cluster=\"prod\"", "pve2", "prod", "0.1.0", b, 75, false, 3},
     };
-    struct scrape_input in = {nodes, 2, 12, {0}, 0};
+    struct scrape_input in = {nodes, 2, 12, {0}, 0, NULL, 0};
     in.rejected[REJECT_BAD_TAG] = 2;
     struct buf out = BUF_INIT;
-    expo_write(&out, &in);
+    scrape_write(&out, &in, &no_compat);
     const char *t = out.data;
     assert_non_null(strstr(t, "pve_up{id=\"node/pve1\",pve_cluster=\"prod\"} 1\n"));
     assert_non_null(strstr(t, "pve_up{id=\"node/pve2\",pve_cluster=\"prod\"} 0\n"));
+    /* node_info stays for a stale node (the exporter lists offline nodes too) */
+    assert_non_null(strstr(t, "pve_node_info{id=\"node/pve1\",pve_cluster=\"prod\",level=\"\",name=\"pve1\",nodeid=\"4\"} 1\n"));
+    assert_non_null(strstr(t, "pve_node_info{id=\"node/pve2\",pve_cluster=\"prod\",level=\"\",name=\"pve2\",nodeid=\"4\"} 1\n"));
     assert_non_null(strstr(t, "pve_memory_size_bytes{id=\"node/pve1\",pve_cluster=\"prod\"}"));
     assert_null(strstr(t, "pve_memory_size_bytes{id=\"node/pve2\",pve_cluster=\"prod\"}"));      /* stale: vanished */
     assert_null(strstr(t, "pve_node_disk_read_bytes_total{id=\"node/pve2\""));

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "merge.h"
+
+static const struct merge_opts no_compat = {false};
 #include "seal.h"
 
 #define NOW_MS 1763700000000LL
@@ -227,7 +230,7 @@ static void t_reject_keeps_state(void **state)
     struct store_snapshot snap;
     store_snapshot(&f->store, 100.0, &snap);
     struct buf before = BUF_INIT;
-    expo_write(&before, &snap.in);
+    scrape_write(&before, &snap.in, &no_compat);
     store_snapshot_release(&snap);
     m.key = &f->wrong;
     m.seq = 2;
@@ -237,7 +240,7 @@ static void t_reject_keeps_state(void **state)
     assert_int_equal(send_spec(f, &m), REJECT_REPLAY);
     store_snapshot(&f->store, 100.0, &snap);
     struct buf after = BUF_INIT;
-    expo_write(&after, &snap.in);
+    scrape_write(&after, &snap.in, &no_compat);
     store_snapshot_release(&snap);
     /* Only the reject counters differ. */
     assert_non_null(strstr(after.data, "pve_memory_usage_bytes{id=\"node/pve1\",pve_cluster=\"prod\"} 600\n"));
@@ -264,7 +267,7 @@ static void t_same_node_name_two_clusters(void **state)
     struct store_snapshot snap;
     store_snapshot(&f->store, 100.0, &snap);
     struct buf out = BUF_INIT;
-    expo_write(&out, &snap.in);
+    scrape_write(&out, &snap.in, &no_compat);
     store_snapshot_release(&snap);
     const char *lines[] = {
         "pve_up{id=\"node/pve1\",pve_cluster=\"lab\"} 1\n",

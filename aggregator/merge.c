@@ -1,0 +1,546 @@
+/* merge.c — one cluster's view, merged from its nodes' latest reports.
+ *
+ * Every node's agent sends the same cluster-wide files (.members, .vmlist,
+ * storage.cfg) plus what only it knows (its guests' configs and runtime). The
+ * merge picks one authoritative copy of the cluster-wide files and joins the
+ * rest to it, the way prometheus-pve-exporter's families expect:
+ *   - nodes: every .members node, reporting or not; pve_up is 1 only for a
+ *     node that reports (fresh) and that .members calls online;
+ *   - guests: every .vmlist guest, running or not; configuration from its
+ *     node's report (or, for a node that is down, from any node that read it),
+ *     runtime only from the node .vmlist places it on, so a guest caught
+ *     mid-migration appears once;
+ *   - storages: storage.cfg entries, one series per node they are enabled on.
+ * It runs at scrape time because freshness changes with time, not with
+ * reports. Everything a report says is untrusted text: labels are escaped. */
+#include "merge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "render.h"
+
+/* The exporter's fixed state lists (pve-exporter.md §2.2). */
+static const char *const lock_states[] = {"backup", "clone", "create", "migrate", "rollback",
+                                          "snapshot", "snapshot-delete", "suspended", "suspending"};
+static const char *const ha_states[] = {"stopped", "request_stop", "request_start",
+                                        "request_start_balance", "started", "fence", "recovery",
+                                        "migrate", "relocate", "freeze", "error"};
+
+/* One cluster's input: its store nodes (fresh or stale) in node-name order. */
+struct cluster_in {
+    const char *cluster;
+    const struct scrape_node *nodes;
+    size_t n;
+};
+
+static const Pvescope__Report *report_of(const struct scrape_node *n)
+{
+    return n->render->report ? n->render->report->r : NULL;
+}
+
+/* The fresh report whose cluster-wide view to trust: a quorate partition
+ * over a non-quorate one, then the newest .vmlist. */
+static const Pvescope__Report *authoritative(const struct cluster_in *c)
+{
+    const Pvescope__Report *best = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        const Pvescope__Report *r = report_of(&c->nodes[i]);
+        if (!c->nodes[i].fresh || !r || !r->cluster)
+            continue;
+        if (!best) {
+            best = r;
+            continue;
+        }
+        bool q = r->cluster->has_quorate && r->cluster->quorate;
+        bool bq = best->cluster->has_quorate && best->cluster->quorate;
+        if (q != bq ? q : r->cluster->vmlist_version > best->cluster->vmlist_version)
+            best = r;
+    }
+    return best;
+}
+
+static const struct scrape_node *find_node(const struct cluster_in *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->nodes[i].node, name) == 0)
+            return &c->nodes[i];
+    return NULL;
+}
+
+static const Pvescope__ClusterMember *find_member(const Pvescope__Report *auth, const char *name)
+{
+    if (!auth || !auth->cluster)
+        return NULL;
+    for (size_t i = 0; i < auth->cluster->n_members; i++)
+        if (strcmp(auth->cluster->members[i]->name, name) == 0)
+            return auth->cluster->members[i];
+    return NULL;
+}
+
+/* Appends `id="<prefix><id>",pve_cluster="<cluster>"` to b. */
+static void id_labels(struct buf *b, const char *prefix, const char *id, const char *cluster)
+{
+    buf_puts(b, "id=\"");
+    buf_puts(b, prefix);
+    expo_escape_label(b, id);
+    buf_puts(b, "\",pve_cluster=\"");
+    expo_escape_label(b, cluster);
+    buf_putc(b, '"');
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every node name of the cluster: .members and reporting nodes, sorted, unique. */
+static const char **node_names(const struct cluster_in *c, const Pvescope__Report *auth, size_t *n)
+{
+    size_t cap = c->n + (auth && auth->cluster ? auth->cluster->n_members : 0);
+    const char **names = malloc((cap ? cap : 1) * sizeof *names);
+    if (!names)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++)
+        names[k++] = c->nodes[i].node;
+    for (size_t i = 0; auth && auth->cluster && i < auth->cluster->n_members; i++)
+        names[k++] = auth->cluster->members[i]->name;
+    qsort(names, k, sizeof *names, cmp_str);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
+            names[u++] = names[i];
+    *n = u;
+    return names;
+}
+
+static bool node_is_up(const struct scrape_node *sn, const Pvescope__ClusterMember *m)
+{
+    return sn && sn->fresh && (!m || !m->has_online || m->online);
+}
+
+static uint32_t node_id_of(const struct scrape_node *sn, const Pvescope__ClusterMember *m)
+{
+    if (m && m->has_nodeid)
+        return m->nodeid;
+    const Pvescope__Report *r = sn ? report_of(sn) : NULL;
+    return r && r->pve && r->pve->has_nodeid ? r->pve->nodeid : 0;
+}
+
+static void render_nodes(struct node_render *nr, const struct cluster_in *c, const Pvescope__Report *auth,
+                         enum family_id f)
+{
+    size_t n;
+    const char **names = node_names(c, auth, &n);
+    struct buf labels = BUF_INIT, extra = BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        const struct scrape_node *sn = find_node(c, names[i]);
+        const Pvescope__ClusterMember *m = find_member(auth, names[i]);
+        buf_reset(&labels);
+        id_labels(&labels, "node/", names[i], c->cluster);
+        if (f == FAM_PVE_UP) {
+            nr_sample(nr, f, labels.data, NULL, node_is_up(sn, m) ? 1 : 0);
+            continue;
+        }
+        buf_reset(&extra);
+        buf_puts(&extra, "level=\"\",name=\"");
+        expo_escape_label(&extra, names[i]);
+        buf_puts(&extra, "\",nodeid=\"");
+        buf_put_u64(&extra, node_id_of(sn, m));
+        buf_putc(&extra, '"');
+        nr_sample(nr, f, labels.data, extra.data, 1);
+    }
+    buf_free(&labels);
+    buf_free(&extra);
+    free(names);
+}
+
+/* ---- cluster ------------------------------------------------------------- */
+
+static void render_cluster(struct node_render *nr, const struct cluster_in *c, const Pvescope__Report *auth,
+                           enum family_id f)
+{
+    const Pvescope__ClusterView *v = auth ? auth->cluster : NULL;
+    if (!v || !v->name)
+        return;                               /* standalone: the exporter has no cluster object */
+    struct buf labels = BUF_INIT, extra = BUF_INIT;
+    id_labels(&labels, "cluster/", v->name, c->cluster);
+    bool quorate = v->has_quorate && v->quorate;
+    if (f == FAM_PVE_UP) {
+        nr_sample(nr, f, labels.data, NULL, quorate ? 1 : 0);
+    } else if (f == FAM_PVE_CLUSTER_INFO) {
+        buf_printf(&extra, "nodes=\"%u\",quorate=\"%d\",version=\"%u\"", v->expected_nodes, quorate ? 1 : 0,
+                   v->config_version);
+        nr_sample(nr, f, labels.data, extra.data, 1);
+    }
+    buf_free(&labels);
+    buf_free(&extra);
+}
+
+static void render_version(struct node_render *nr, const struct cluster_in *c, const Pvescope__Report *auth)
+{
+    const Pvescope__ClusterView *v = auth ? auth->cluster : NULL;
+    if (!v || !v->pve_version)
+        return;
+    struct buf labels = BUF_INIT;
+    buf_puts(&labels, "pve_cluster=\"");
+    expo_escape_label(&labels, c->cluster);
+    buf_puts(&labels, "\",release=\"");
+    expo_escape_label(&labels, v->pve_release ? v->pve_release : "");
+    buf_puts(&labels, "\",repoid=\"");
+    expo_escape_label(&labels, v->pve_repoid ? v->pve_repoid : "");
+    buf_puts(&labels, "\",version=\"");
+    expo_escape_label(&labels, v->pve_version);
+    buf_putc(&labels, '"');
+    nr_sample(nr, FAM_PVE_VERSION_INFO, labels.data, NULL, 1);
+    buf_free(&labels);
+}
+
+/* ---- guests -------------------------------------------------------------- */
+
+/* One .vmlist guest joined with its configuration and runtime. */
+struct merged_guest {
+    const Pvescope__GuestConfig *place;     /* the .vmlist entry */
+    const Pvescope__GuestConfig *cfg;       /* has_config entry, or NULL */
+    const Pvescope__GuestRuntime *rt;       /* from the placement node, or NULL */
+    char *labels;                           /* id="qemu/100",pve_cluster="..." */
+    char name[96];                          /* PVE's default when the config is unknown */
+};
+
+static const Pvescope__GuestConfig *config_in(const Pvescope__Report *r, uint32_t vmid)
+{
+    for (size_t i = 0; r && i < r->n_guests; i++)
+        if (r->guests[i]->vmid == vmid && r->guests[i]->has_config)
+            return r->guests[i];
+    return NULL;
+}
+
+static const Pvescope__GuestRuntime *runtime_in(const Pvescope__Report *r, uint32_t vmid, const char *type)
+{
+    for (size_t i = 0; r && i < r->n_guest_runtime; i++)
+        if (r->guest_runtime[i]->vmid == vmid && strcmp(r->guest_runtime[i]->type, type) == 0)
+            return r->guest_runtime[i];
+    return NULL;
+}
+
+/* The guest's configuration: from its own node if that reports, else from
+ * any fresh node that read it (agents read the configs of offline nodes). */
+static const Pvescope__GuestConfig *find_config(const struct cluster_in *c, const struct scrape_node *home,
+                                                uint32_t vmid)
+{
+    const Pvescope__GuestConfig *cfg = home && home->fresh ? config_in(report_of(home), vmid) : NULL;
+    for (size_t i = 0; !cfg && i < c->n; i++)
+        if (c->nodes[i].fresh)
+            cfg = config_in(report_of(&c->nodes[i]), vmid);
+    return cfg;
+}
+
+static void join_guest(struct merged_guest *g, const struct cluster_in *c, const Pvescope__GuestConfig *place)
+{
+    const struct scrape_node *home = place->node ? find_node(c, place->node) : NULL;
+    g->place = place;
+    g->cfg = find_config(c, home, place->vmid);
+    g->rt = home && home->fresh ? runtime_in(report_of(home), place->vmid, place->type) : NULL;
+    bool lxc = strcmp(place->type, "lxc") == 0;
+    if (g->cfg && g->cfg->name)
+        snprintf(g->name, sizeof g->name, "%s", g->cfg->name);
+    else
+        snprintf(g->name, sizeof g->name, lxc ? "CT%u" : "VM %u", place->vmid);
+    char id[48];
+    snprintf(id, sizeof id, "%s/%u", lxc ? "lxc" : "qemu", place->vmid);
+    struct buf b = BUF_INIT;
+    id_labels(&b, "", id, c->cluster);
+    g->labels = buf_steal(&b, NULL);
+}
+
+static bool running(const struct merged_guest *g) { return g->rt && g->rt->has_running && g->rt->running; }
+
+static void guest_info(struct node_render *nr, const struct merged_guest *g)
+{
+    struct buf extra = BUF_INIT;
+    buf_puts(&extra, "node=\"");
+    expo_escape_label(&extra, g->place->node ? g->place->node : "");
+    buf_puts(&extra, "\",name=\"");
+    expo_escape_label(&extra, g->name);
+    buf_puts(&extra, "\",type=\"");
+    expo_escape_label(&extra, g->place->type);
+    buf_puts(&extra, "\",template=\"");
+    buf_puts(&extra, g->cfg && g->cfg->has_template_ && g->cfg->template_ ? "1" : "0");
+    buf_puts(&extra, "\",tags=\"");
+    expo_escape_label(&extra, g->cfg && g->cfg->tags ? g->cfg->tags : "");
+    buf_putc(&extra, '"');
+    nr_sample(nr, FAM_PVE_GUEST_INFO, g->labels, extra.data, 1);
+    buf_free(&extra);
+}
+
+/* One series per state, 1 for the current one (the exporter's layout). */
+static void state_set(struct node_render *nr, enum family_id f, const struct merged_guest *g,
+                      const char *const *states, size_t n, const char *current)
+{
+    for (size_t i = 0; i < n; i++) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "state=\"%s\"", states[i]);
+        nr_sample(nr, f, g->labels, extra, current && strcmp(current, states[i]) == 0 ? 1 : 0);
+    }
+}
+
+static void onboot(struct node_render *nr, const struct merged_guest *g)
+{
+    if (!g->cfg || !g->cfg->has_onboot)
+        return;                               /* the exporter emits it only when set */
+    struct buf extra = BUF_INIT;
+    buf_puts(&extra, "node=\"");
+    expo_escape_label(&extra, g->place->node ? g->place->node : "");
+    buf_puts(&extra, "\",type=\"");
+    expo_escape_label(&extra, g->place->type);
+    buf_putc(&extra, '"');
+    nr_sample(nr, FAM_PVE_ONBOOT_STATUS, g->labels, extra.data, g->cfg->onboot ? 1 : 0);
+    buf_free(&extra);
+}
+
+/* A runtime counter: the value while running, 0 while stopped (as PVE
+ * reports a stopped guest), nothing while running without the field. */
+static void runtime_u64(struct node_render *nr, enum family_id f, const struct merged_guest *g, bool has,
+                        uint64_t v)
+{
+    if (!running(g))
+        nr_sample_u64(nr, f, g->labels, NULL, 0);
+    else if (has)
+        nr_sample_u64(nr, f, g->labels, NULL, v);
+}
+
+static void guest_cpu_ratio(struct node_render *nr, const struct merged_guest *g)
+{
+    if (!running(g)) {
+        nr_sample(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, NULL, 0);
+        return;
+    }
+    const Pvescope__GuestConfig *cfg = g->cfg;
+    if (!g->rt->has_cpu_busy || !cfg || !cfg->has_cpus || cfg->cpus == 0)
+        return;
+    nr_sample(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, NULL, g->rt->cpu_busy / cfg->cpus);
+}
+
+/* Writes guest g's sample of family f, if it has one. */
+static void guest_sample(struct node_render *nr, enum family_id f, const struct merged_guest *g,
+                         const struct merge_opts *o)
+{
+    const Pvescope__GuestConfig *cfg = g->cfg;
+    const Pvescope__GuestRuntime *rt = g->rt;
+    bool lxc = strcmp(g->place->type, "lxc") == 0;
+    switch (f) {
+    case FAM_PVE_UP: nr_sample(nr, f, g->labels, NULL, running(g) ? 1 : 0); break;
+    case FAM_PVE_GUEST_INFO: guest_info(nr, g); break;
+    case FAM_PVE_ONBOOT_STATUS: onboot(nr, g); break;
+    case FAM_PVE_LOCK_STATE:
+        state_set(nr, f, g, lock_states, sizeof lock_states / sizeof *lock_states, cfg ? cfg->lock : NULL);
+        break;
+    case FAM_PVE_HA_STATE:
+        if (cfg && cfg->ha_state)
+            state_set(nr, f, g, ha_states, sizeof ha_states / sizeof *ha_states, cfg->ha_state);
+        break;
+    case FAM_PVE_CPU_USAGE_RATIO: guest_cpu_ratio(nr, g); break;
+    case FAM_PVE_CPU_USAGE_LIMIT:
+        if (cfg && cfg->has_cpus)
+            nr_sample_u64(nr, f, g->labels, NULL, cfg->cpus);
+        break;
+    case FAM_PVE_MEMORY_SIZE_BYTES:
+        if (cfg && cfg->has_memory_bytes)
+            nr_sample_u64(nr, f, g->labels, NULL, cfg->memory_bytes);
+        break;
+    case FAM_PVE_MEMORY_USAGE_BYTES: runtime_u64(nr, f, g, rt && rt->has_memory_bytes, rt ? rt->memory_bytes : 0); break;
+    case FAM_PVE_DISK_SIZE_BYTES:
+        if (cfg && cfg->has_boot_disk_bytes)
+            nr_sample_u64(nr, f, g->labels, NULL, cfg->boot_disk_bytes);
+        break;
+    case FAM_PVE_DISK_USAGE_BYTES:
+        if (!lxc)                             /* PVE reports 0 for every VM */
+            nr_sample_u64(nr, f, g->labels, NULL, 0);
+        break;
+    case FAM_PVE_UPTIME_SECONDS:
+        if (!running(g))
+            nr_sample(nr, f, g->labels, NULL, 0);
+        else if (rt->has_uptime_seconds)
+            nr_sample(nr, f, g->labels, NULL, rt->uptime_seconds);
+        break;
+    case FAM_PVE_NET_RX_TOTAL: case FAM_PVE_NET_RX_DEPRECATED:
+        if (f == FAM_PVE_NET_RX_TOTAL || o->deprecated_gauges)
+            runtime_u64(nr, f, g, rt && rt->has_net_in_bytes, rt ? rt->net_in_bytes : 0);
+        break;
+    case FAM_PVE_NET_TX_TOTAL: case FAM_PVE_NET_TX_DEPRECATED:
+        if (f == FAM_PVE_NET_TX_TOTAL || o->deprecated_gauges)
+            runtime_u64(nr, f, g, rt && rt->has_net_out_bytes, rt ? rt->net_out_bytes : 0);
+        break;
+    case FAM_PVE_DISK_READ_TOTAL: case FAM_PVE_DISK_READ_DEPRECATED:
+        if (f == FAM_PVE_DISK_READ_TOTAL || o->deprecated_gauges)
+            runtime_u64(nr, f, g, rt && rt->has_disk_read_bytes, rt ? rt->disk_read_bytes : 0);
+        break;
+    case FAM_PVE_DISK_WRITTEN_TOTAL: case FAM_PVE_DISK_WRITE_DEPRECATED:
+        if (f == FAM_PVE_DISK_WRITTEN_TOTAL || o->deprecated_gauges)
+            runtime_u64(nr, f, g, rt && rt->has_disk_written_bytes, rt ? rt->disk_written_bytes : 0);
+        break;
+    default: break;
+    }
+}
+
+static struct merged_guest *merge_guests(const struct cluster_in *c, const Pvescope__Report *auth, size_t *n)
+{
+    *n = 0;
+    if (!auth || !auth->n_guests)
+        return NULL;
+    struct merged_guest *g = calloc(auth->n_guests, sizeof *g);
+    if (!g)
+        abort();
+    for (size_t i = 0; i < auth->n_guests; i++)
+        join_guest(&g[(*n)++], c, auth->guests[i]);
+    return g;
+}
+
+/* ---- storages ------------------------------------------------------------ */
+
+static int cmp_token(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* content="a,b,c" sorted, as the exporter does to keep the series stable. */
+static void sorted_content(struct buf *out, const char *content)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", content ? content : "");
+    const char *tok[32];
+    size_t n = 0;
+    for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t && n < 32; t = strtok_r(NULL, ",", &save))
+        tok[n++] = t;
+    qsort(tok, n, sizeof *tok, cmp_token);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_putc(out, ',');
+        expo_escape_label(out, tok[i]);
+    }
+}
+
+static bool storage_on_node(const Pvescope__StorageConfig *s, const char *node)
+{
+    if (s->n_nodes == 0)
+        return true;
+    for (size_t i = 0; i < s->n_nodes; i++)
+        if (strcmp(s->nodes[i], node) == 0)
+            return true;
+    return false;
+}
+
+static void render_storages(struct node_render *nr, const struct cluster_in *c, const Pvescope__Report *auth,
+                            enum family_id f)
+{
+    if (!auth || !auth->n_storages)
+        return;
+    size_t n;
+    const char **names = node_names(c, auth, &n);
+    struct buf labels = BUF_INIT, extra = BUF_INIT, sid = BUF_INIT;
+    for (size_t k = 0; k < auth->n_storages; k++) {
+        const Pvescope__StorageConfig *s = auth->storages[k];
+        if (s->has_disabled && s->disabled)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (!storage_on_node(s, names[i]))
+                continue;
+            buf_reset(&sid);
+            buf_printf(&sid, "%s/%s", names[i], s->id);
+            buf_reset(&labels);
+            id_labels(&labels, "storage/", sid.data, c->cluster);
+            if (f == FAM_PVE_STORAGE_SHARED) {
+                nr_sample(nr, f, labels.data, NULL, s->has_shared && s->shared ? 1 : 0);
+                continue;
+            }
+            buf_reset(&extra);
+            buf_puts(&extra, "node=\"");
+            expo_escape_label(&extra, names[i]);
+            buf_puts(&extra, "\",storage=\"");
+            expo_escape_label(&extra, s->id);
+            buf_puts(&extra, "\",plugintype=\"");
+            expo_escape_label(&extra, s->type ? s->type : "");
+            buf_puts(&extra, "\",content=\"");
+            sorted_content(&extra, s->content);
+            buf_putc(&extra, '"');
+            nr_sample(nr, f, labels.data, extra.data, 1);
+        }
+    }
+    buf_free(&labels);
+    buf_free(&extra);
+    buf_free(&sid);
+    free(names);
+}
+
+/* ---- one cluster, family by family --------------------------------------- */
+
+static struct node_render *merge_cluster(const struct cluster_in *c, const struct merge_opts *o)
+{
+    const Pvescope__Report *auth = authoritative(c);
+    size_t ng;
+    struct merged_guest *guests = merge_guests(c, auth, &ng);
+    struct node_render *nr = node_render_new();
+    for (int i = 0; i < FAM__COUNT; i++) {
+        enum family_id f = (enum family_id)i;
+        if (family_table[f].source != FS_MERGE && f != FAM_PVE_CPU_USAGE_RATIO &&
+            f != FAM_PVE_CPU_USAGE_LIMIT && f != FAM_PVE_MEMORY_USAGE_BYTES &&
+            f != FAM_PVE_MEMORY_SIZE_BYTES && f != FAM_PVE_UPTIME_SECONDS)
+            continue;
+        nr_begin(nr, f);
+        if (f == FAM_PVE_UP || f == FAM_PVE_NODE_INFO)
+            render_nodes(nr, c, auth, f);
+        if (f == FAM_PVE_UP || f == FAM_PVE_CLUSTER_INFO)
+            render_cluster(nr, c, auth, f);
+        if (f == FAM_PVE_VERSION_INFO)
+            render_version(nr, c, auth);
+        if (f == FAM_PVE_STORAGE_INFO || f == FAM_PVE_STORAGE_SHARED)
+            render_storages(nr, c, auth, f);
+        for (size_t k = 0; k < ng; k++)
+            guest_sample(nr, f, &guests[k], o);
+        nr_end(nr, f);
+    }
+    for (size_t k = 0; k < ng; k++)
+        free(guests[k].labels);
+    free(guests);
+    return nr;
+}
+
+size_t merge_all(const struct scrape_input *in, const struct merge_opts *o, struct node_render ***out)
+{
+    size_t n = 0;
+    *out = malloc((in->n_nodes ? in->n_nodes : 1) * sizeof **out);
+    if (!*out)
+        abort();
+    for (size_t i = 0; i < in->n_nodes;) {
+        size_t j = i;
+        while (j < in->n_nodes && strcmp(in->nodes[j].cluster, in->nodes[i].cluster) == 0)
+            j++;
+        struct cluster_in c = {in->nodes[i].cluster, &in->nodes[i], j - i};
+        (*out)[n++] = merge_cluster(&c, o);
+        i = j;
+    }
+    return n;
+}
+
+void scrape_write(struct buf *out, struct scrape_input *in, const struct merge_opts *o)
+{
+    struct node_render **merged;
+    in->n_merged = merge_all(in, o, &merged);
+    in->merged = merged;
+    expo_write(out, in);
+    merge_free(merged, in->n_merged);
+    in->merged = NULL;
+    in->n_merged = 0;
+}
+
+void merge_free(struct node_render **merged, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        node_render_unref(merged[i]);
+    free(merged);
+}
