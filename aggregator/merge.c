@@ -229,7 +229,9 @@ static const Pvescope__GuestRuntime *runtime_in(const Pvescope__Report *r, uint3
 }
 
 /* The guest's configuration: from its own node if that reports, else from
- * any fresh node that read it (agents read the configs of offline nodes). */
+ * any fresh node that read it (agents read the configs of offline nodes),
+ * else from the last report of its silent node: configurations change
+ * rarely, and a name from a minute ago beats "VM <vmid>". */
 static const Pvescope__GuestConfig *find_config(const struct cluster_in *c, const struct scrape_node *home,
                                                 uint32_t vmid)
 {
@@ -237,7 +239,7 @@ static const Pvescope__GuestConfig *find_config(const struct cluster_in *c, cons
     for (size_t i = 0; !cfg && i < c->n; i++)
         if (c->nodes[i].fresh)
             cfg = config_in(report_of(&c->nodes[i]), vmid);
-    return cfg;
+    return cfg || !home ? cfg : config_in(report_of(home), vmid);
 }
 
 static void join_guest(struct merged_guest *g, const struct cluster_in *c, const Pvescope__GuestConfig *place)

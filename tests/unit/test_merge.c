@@ -1,0 +1,309 @@
+/* test_merge.c — the scrape-time cluster merge on hand-built reports:
+ * offline and silent nodes, guests of a dead node, a migration caught
+ * half-way, templates and stopped guests, storages, and two clusters that
+ * share a vmid. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "decode.h"
+#include "merge.h"
+#include "render.h"
+#include "store.h"
+
+#define GIB (1024ull * 1024 * 1024)
+
+/* Everything a test report needs comes from one arena, freed at the end. */
+static struct arena A;
+
+static void *mk(size_t n) { return arena_alloc(&A, n); }
+
+static Pvescope__ClusterMember *member(const char *name, uint32_t id, bool online)
+{
+    Pvescope__ClusterMember *m = mk(sizeof *m);
+    pvescope__cluster_member__init(m);
+    m->name = (char *)name;
+    m->has_nodeid = m->has_online = true;
+    m->nodeid = id;
+    m->online = online;
+    return m;
+}
+
+static Pvescope__GuestConfig *placed(uint32_t vmid, const char *type, const char *node)
+{
+    Pvescope__GuestConfig *g = mk(sizeof *g);
+    pvescope__guest_config__init(g);
+    g->vmid = vmid;
+    g->type = (char *)type;
+    g->node = (char *)node;
+    return g;
+}
+
+static Pvescope__GuestConfig *config(uint32_t vmid, const char *type, const char *node, const char *name,
+                                     uint32_t cpus, uint64_t mem)
+{
+    Pvescope__GuestConfig *g = placed(vmid, type, node);
+    g->has_has_config = g->has_config = true;
+    g->name = (char *)name;
+    g->has_cpus = g->has_memory_bytes = true;
+    g->cpus = cpus;
+    g->memory_bytes = mem;
+    return g;
+}
+
+static Pvescope__GuestRuntime *runtime(uint32_t vmid, const char *type, double busy, uint64_t mem)
+{
+    Pvescope__GuestRuntime *r = mk(sizeof *r);
+    pvescope__guest_runtime__init(r);
+    r->vmid = vmid;
+    r->type = (char *)type;
+    r->has_running = r->running = true;
+    r->has_cpu_busy = r->has_memory_bytes = r->has_uptime_seconds = true;
+    r->cpu_busy = busy;
+    r->memory_bytes = mem;
+    r->uptime_seconds = 3600;
+    r->has_net_in_bytes = r->has_net_out_bytes = true;
+    r->net_in_bytes = 1000;
+    r->net_out_bytes = 2000;
+    return r;
+}
+
+static Pvescope__StorageConfig *storage(const char *id, const char *type, const char *content, bool shared)
+{
+    Pvescope__StorageConfig *s = mk(sizeof *s);
+    pvescope__storage_config__init(s);
+    s->id = (char *)id;
+    s->type = (char *)type;
+    s->content = (char *)content;
+    s->has_shared = true;
+    s->shared = shared;
+    return s;
+}
+
+/* A report of node `node` in a cluster view shared by all (vmlist in `place`). */
+static Pvescope__Report *report(const char *node, Pvescope__ClusterView *view, Pvescope__GuestConfig **guests,
+                                size_t n_guests, Pvescope__GuestRuntime **rt, size_t n_rt)
+{
+    Pvescope__Report *r = mk(sizeof *r);
+    pvescope__report__init(r);
+    r->node = (char *)node;
+    r->cluster = view;
+    r->guests = guests;
+    r->n_guests = n_guests;
+    r->guest_runtime = rt;
+    r->n_guest_runtime = n_rt;
+    return r;
+}
+
+static struct node_render *node(const Pvescope__Report *r, const char *cluster)
+{
+    char *labels = node_labels(cluster, r->node);
+    struct node_render *nr = render_report(r, labels);
+    free(labels);
+    size_t n = pvescope__report__get_packed_size(r);
+    uint8_t *b = malloc(n);
+    pvescope__report__pack(r, b);
+    nr->report = decoded_report_unpack(b, n, 1 << 20);
+    free(b);
+    assert_non_null(nr->report);
+    return nr;
+}
+
+/* The reference scenario, scraped once; returns the exposition (free it). */
+static char *scrape_scenario(bool deprecated)
+{
+    arena_init(&A, 1 << 16);
+    Pvescope__ClusterView *view = mk(sizeof *view);
+    pvescope__cluster_view__init(view);
+    view->name = "prod";
+    view->has_quorate = view->quorate = true;
+    view->has_expected_nodes = view->has_config_version = view->has_vmlist_version = true;
+    view->expected_nodes = 4;
+    view->config_version = 7;
+    view->vmlist_version = 42;
+    view->pve_version = "8.2.4";
+    view->pve_release = "8.2";
+    view->pve_repoid = "faa83925";
+    Pvescope__ClusterMember *members[] = {member("pve1", 1, true), member("pve2", 2, true),
+                                          member("pve3", 3, true), member("pve4", 4, false)};
+    view->members = members;
+    view->n_members = 4;
+    /* pve2's copy of the cluster files is older: the merge must use pve1's. */
+    Pvescope__ClusterView *old_view = mk(sizeof *old_view);
+    *old_view = *view;
+    old_view->vmlist_version = 41;
+
+    Pvescope__GuestConfig *web = config(100, "qemu", "pve1", "web \"front\"", 4, 8 * GIB);
+    web->tags = "prod;web";
+    web->has_onboot = web->onboot = true;
+    web->lock = "backup";
+    web->has_boot_disk_bytes = true;
+    web->boot_disk_bytes = 32 * GIB;
+    Pvescope__GuestConfig *tmpl = config(104, "qemu", "pve1", "tmpl", 2, 2 * GIB);
+    tmpl->has_template_ = tmpl->template_ = true;
+    Pvescope__GuestConfig *db = config(103, "qemu", "pve4", "db", 8, 16 * GIB);       /* pve4 is offline */
+    Pvescope__GuestConfig *pve1_guests[] = {web, placed(101, "lxc", "pve2"), placed(102, "qemu", "pve3"),
+                                            db, tmpl};
+    Pvescope__GuestRuntime *pve1_rt[] = {runtime(100, "qemu", 2.0, 1 * GIB)};
+    Pvescope__Report *r1 = report("pve1", view, pve1_guests, 5, pve1_rt, 1);
+    Pvescope__StorageConfig *local = storage("local", "dir", "vztmpl,iso,backup", false);
+    Pvescope__StorageConfig *thin = storage("local-lvm", "lvmthin", "rootdir,images", false);
+    char *thin_nodes[] = {"pve2", "pve1"};
+    thin->nodes = thin_nodes;
+    thin->n_nodes = 2;
+    Pvescope__StorageConfig *nfs = storage("nas", "nfs", "backup", true);
+    nfs->has_disabled = nfs->disabled = true;
+    Pvescope__StorageConfig *storages[] = {local, thin, nfs};
+    r1->storages = storages;
+    r1->n_storages = 3;
+
+    Pvescope__GuestConfig *pve2_guests[] = {placed(100, "qemu", "pve1"),
+                                            config(101, "lxc", "pve2", "ct1", 2, 1 * GIB)};
+    /* 100 is being migrated to pve2: its process runs here too, but .vmlist says pve1. */
+    Pvescope__GuestRuntime *pve2_rt[] = {runtime(101, "lxc", 0.5, 256 << 20), runtime(100, "qemu", 9, 9)};
+    Pvescope__Report *r2 = report("pve2", old_view, pve2_guests, 2, pve2_rt, 2);
+
+    Pvescope__GuestConfig *pve3_guests[] = {config(102, "qemu", "pve3", "mail", 2, 4 * GIB)};
+    Pvescope__Report *r3 = report("pve3", view, pve3_guests, 1, NULL, 0);
+
+    /* A second cluster with its own qemu/100 and a node named like prod's. */
+    Pvescope__ClusterView *lab = mk(sizeof *lab);
+    pvescope__cluster_view__init(lab);
+    lab->name = "lab";
+    lab->has_quorate = lab->quorate = true;
+    Pvescope__ClusterMember *lab_members[] = {member("pve1", 1, true)};
+    lab->members = lab_members;
+    lab->n_members = 1;
+    Pvescope__GuestConfig *lab_guests[] = {config(100, "qemu", "pve1", "lab-vm", 1, 1 * GIB)};
+    Pvescope__Report *l1 = report("pve1", lab, lab_guests, 1, NULL, 0);
+
+    struct scrape_node nodes[] = {
+        {"", "pve1", "lab", "", node(l1, "lab"), 1, true, 1},
+        {"", "pve1", "prod", "", node(r1, "prod"), 1, true, 1},
+        {"", "pve2", "prod", "", node(r2, "prod"), 1, true, 1},
+        {"", "pve3", "prod", "", node(r3, "prod"), 300, false, 1},   /* silent for 5 minutes */
+    };
+    for (size_t i = 0; i < 4; i++)
+        nodes[i].labels = node_labels(nodes[i].cluster, nodes[i].node);
+    struct scrape_input in = {nodes, 4, 0, {0}, 0, NULL, 0};
+    struct merge_opts o = {deprecated};
+    struct buf out = BUF_INIT;
+    scrape_write(&out, &in, &o);
+    for (size_t i = 0; i < 4; i++) {
+        free((char *)nodes[i].labels);
+        node_render_unref(nodes[i].render);
+    }
+    arena_free(&A);
+    return buf_steal(&out, NULL);
+}
+
+/* Asserts that line occurs exactly once in text. */
+static void once(const char *text, const char *line)
+{
+    const char *at = strstr(text, line);
+    if (!at)
+        fail_msg("missing: %s", line);
+    if (strstr(at + 1, line))
+        fail_msg("twice: %s", line);
+}
+
+static void t_nodes_and_cluster(void **state)
+{
+    (void)state;
+    char *t = scrape_scenario(false);
+    once(t, "pve_up{id=\"node/pve1\",pve_cluster=\"prod\"} 1\n");
+    once(t, "pve_up{id=\"node/pve2\",pve_cluster=\"prod\"} 1\n");
+    once(t, "pve_up{id=\"node/pve3\",pve_cluster=\"prod\"} 0\n");      /* silent agent */
+    once(t, "pve_up{id=\"node/pve4\",pve_cluster=\"prod\"} 0\n");      /* offline, never reported */
+    once(t, "pve_node_info{id=\"node/pve4\",pve_cluster=\"prod\",level=\"\",name=\"pve4\",nodeid=\"4\"} 1\n");
+    once(t, "pve_up{id=\"cluster/prod\",pve_cluster=\"prod\"} 1\n");
+    once(t, "pve_cluster_info{id=\"cluster/prod\",pve_cluster=\"prod\",nodes=\"4\",quorate=\"1\",version=\"7\"} 1\n");
+    once(t, "pve_version_info{pve_cluster=\"prod\",release=\"8.2\",repoid=\"faa83925\",version=\"8.2.4\"} 1\n");
+    once(t, "pve_up{id=\"node/pve1\",pve_cluster=\"lab\"} 1\n");
+    free(t);
+}
+
+static void t_guests(void **state)
+{
+    (void)state;
+    char *t = scrape_scenario(false);
+    /* running on pve1; the copy running on pve2 (migration) is ignored */
+    once(t, "pve_up{id=\"qemu/100\",pve_cluster=\"prod\"} 1\n");
+    once(t, "pve_cpu_usage_ratio{id=\"qemu/100\",pve_cluster=\"prod\"} 0.5\n");       /* 2 CPUs busy / 4 */
+    once(t, "pve_memory_usage_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 1073741824\n");
+    once(t, "pve_memory_size_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 8589934592\n");
+    once(t, "pve_cpu_usage_limit{id=\"qemu/100\",pve_cluster=\"prod\"} 4\n");
+    once(t, "pve_disk_size_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 34359738368\n");
+    once(t, "pve_network_receive_bytes_total{id=\"qemu/100\",pve_cluster=\"prod\"} 1000\n");
+    once(t, "pve_guest_info{id=\"qemu/100\",pve_cluster=\"prod\",node=\"pve1\",name=\"web \\\"front\\\"\","
+            "type=\"qemu\",template=\"0\",tags=\"prod;web\"} 1\n");
+    once(t, "pve_lock_state{id=\"qemu/100\",pve_cluster=\"prod\",state=\"backup\"} 1\n");
+    once(t, "pve_lock_state{id=\"qemu/100\",pve_cluster=\"prod\",state=\"migrate\"} 0\n");
+    once(t, "pve_onboot_status{id=\"qemu/100\",pve_cluster=\"prod\",node=\"pve1\",type=\"qemu\"} 1\n");
+    assert_null(strstr(t, "pve_onboot_status{id=\"qemu/104\""));      /* not set in its config */
+    /* the container's config and runtime come from pve2 */
+    once(t, "pve_up{id=\"lxc/101\",pve_cluster=\"prod\"} 1\n");
+    once(t, "pve_cpu_usage_ratio{id=\"lxc/101\",pve_cluster=\"prod\"} 0.25\n");
+    assert_null(strstr(t, "pve_disk_usage_bytes{id=\"lxc/101\""));    /* unknown, not 0 */
+    /* a silent node's guest: down, its last known config still names it */
+    once(t, "pve_up{id=\"qemu/102\",pve_cluster=\"prod\"} 0\n");
+    once(t, "name=\"mail\"");
+    /* an offline node's guest: config read by pve1 */
+    once(t, "pve_up{id=\"qemu/103\",pve_cluster=\"prod\"} 0\n");
+    once(t, "pve_guest_info{id=\"qemu/103\",pve_cluster=\"prod\",node=\"pve4\",name=\"db\",type=\"qemu\","
+            "template=\"0\",tags=\"\"} 1\n");
+    once(t, "pve_memory_usage_bytes{id=\"qemu/103\",pve_cluster=\"prod\"} 0\n");
+    /* a template: listed, down, template="1" */
+    once(t, "template=\"1\"");
+    once(t, "pve_up{id=\"qemu/104\",pve_cluster=\"prod\"} 0\n");
+    /* the other cluster's qemu/100 is its own series */
+    once(t, "pve_up{id=\"qemu/100\",pve_cluster=\"lab\"} 0\n");
+    once(t, "name=\"lab-vm\"");
+    free(t);
+}
+
+static void t_storages(void **state)
+{
+    (void)state;
+    char *t = scrape_scenario(false);
+    const char *nodes[] = {"pve1", "pve2", "pve3", "pve4"};
+    for (size_t i = 0; i < 4; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "pve_storage_info{id=\"storage/%s/local\",pve_cluster=\"prod\",node=\"%s\","
+                 "storage=\"local\",plugintype=\"dir\",content=\"backup,iso,vztmpl\"} 1\n", nodes[i], nodes[i]);
+        once(t, line);
+    }
+    once(t, "pve_storage_shared{id=\"storage/pve2/local-lvm\",pve_cluster=\"prod\"} 0\n");
+    assert_null(strstr(t, "storage/pve3/local-lvm"));                 /* not enabled there */
+    assert_null(strstr(t, "storage=\"nas\""));                        /* disabled */
+    free(t);
+}
+
+static void t_deprecated_gauges_flag(void **state)
+{
+    (void)state;
+    char *off = scrape_scenario(false);
+    assert_null(strstr(off, "pve_network_receive_bytes{"));
+    free(off);
+    char *on = scrape_scenario(true);
+    once(on, "pve_network_receive_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 1000\n");
+    once(on, "pve_network_transmit_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 2000\n");
+    once(on, "# TYPE pve_network_receive_bytes gauge\n");
+    free(on);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_nodes_and_cluster), cmocka_unit_test(t_guests), cmocka_unit_test(t_storages),
+        cmocka_unit_test(t_deprecated_gauges_flag),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
