@@ -1,8 +1,10 @@
 /* fuzz_report.c — arbitrary bytes as the PLAINTEXT of a correctly sealed
  * envelope, so the fuzzer reaches what only an authenticated (buggy or
  * compromised) agent can send: bounded Report decode, validation, rendering,
- * publishing, and a scrape of the result. */
+ * publishing, and a scrape of the result including the cluster merge (each
+ * input alternates between two node names, so merges see several reports). */
 #include "fuzz_common.h"
+#include "merge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -10,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_world *w = fuzz_world();
     static uint64_t seq;
-    struct envelope_header h = {"fuzz", "pve1", "", ++seq, FUZZ_NOW_MS};
+    seq++;
+    struct envelope_header h = {"fuzz", seq % 2 ? "pve1" : "pve2", "", seq, FUZZ_NOW_MS};
     struct buf wire = BUF_INIT;
     envelope_seal(&w->key, &h, data, size, &wire);
     ingest_process(&w->ig, (const uint8_t *)wire.data, wire.len, 1.0, FUZZ_NOW_MS);
@@ -18,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct store_snapshot snap;
     store_snapshot(&w->store, 1.0, &snap);
     struct buf out = BUF_INIT;
-    expo_write(&out, &snap.in);
+    struct merge_opts o = {seq % 3 == 0};
+    scrape_write(&out, &snap.in, &o);
     store_snapshot_release(&snap);
     buf_free(&out);
     return 0;
