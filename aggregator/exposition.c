@@ -132,6 +132,18 @@ static void append_chunk(struct buf *out, const struct node_render *r, enum fami
         buf_append(out, r->text.data + r->start[f], r->len[f]);
 }
 
+void scrape_input_only_cluster(struct scrape_input *in, const char *cluster)
+{
+    size_t i = 0;
+    while (i < in->n_nodes && strcmp(in->nodes[i].cluster, cluster) != 0)
+        i++;
+    size_t j = i;
+    while (j < in->n_nodes && strcmp(in->nodes[j].cluster, cluster) == 0)
+        j++;
+    in->nodes += i;
+    in->n_nodes = j - i;
+}
+
 void expo_write(struct buf *out, const struct scrape_input *in)
 {
     for (int i = 0; i < FAM__COUNT; i++) {

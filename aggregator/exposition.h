@@ -87,6 +87,11 @@ struct scrape_input {
     size_t n_merged;
 };
 
+/* Narrows in to the nodes of one cluster (nodes are sorted by cluster), for
+ * /metrics?cluster=NAME: one scrape target per cluster, as exporter users
+ * configure one target per cluster. Self metrics of the aggregator stay. */
+void scrape_input_only_cluster(struct scrape_input *in, const char *cluster);
+
 /* Writes a complete exposition of in to out. */
 void expo_write(struct buf *out, const struct scrape_input *in);
 

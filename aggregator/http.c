@@ -55,7 +55,11 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     struct store_snapshot snap;
     store_snapshot(h->store, clock_monotonic(), &snap);
     struct buf text = BUF_INIT;
-    scrape_write(&text, &snap.in, &h->merge);
+    struct scrape_input in = snap.in;
+    const char *cluster = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
+    if (cluster)
+        scrape_input_only_cluster(&in, cluster);
+    scrape_write(&text, &in, &h->merge);
     store_snapshot_release(&snap);
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     if (accepts_gzip(ae)) {

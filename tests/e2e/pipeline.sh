@@ -87,6 +87,16 @@ for check in "/-/healthy GET 200" "/-/ready GET 200" "/ GET 200" "/no-such-page 
 done
 e2e_log "HTTP endpoints: healthy/ready/status 200, unknown 404, POST 405"
 
+# ---- one target per cluster: /metrics?cluster=NAME ----------------------------
+curl -sS --max-time 10 -o "$T/only.txt" "$METRICS?cluster=$CLUSTER" || e2e_fail "GET /metrics?cluster= failed"
+e2e_metric_is "$T/only.txt" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 1 ||
+    e2e_fail "/metrics?cluster=$CLUSTER lacks its node"
+curl -sS --max-time 10 -o "$T/other.txt" "$METRICS?cluster=no-such-cluster" || e2e_fail "GET /metrics?cluster= failed"
+[[ $(e2e_metric "$T/other.txt" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}") == absent ]] ||
+    e2e_fail "/metrics?cluster=no-such-cluster shows $CLUSTER's node"
+grep -q '^pvescope_build_info' "$T/other.txt" || e2e_fail "/metrics?cluster= lost the aggregator's self metrics"
+e2e_log "/metrics?cluster=: $CLUSTER's node only where asked; self metrics always"
+
 # ---- Prometheus -------------------------------------------------------------
 start_prometheus() {
     local attempt port

@@ -286,6 +286,22 @@ static void t_storages(void **state)
     free(t);
 }
 
+static void t_only_cluster(void **state)
+{
+    (void)state;
+    struct scrape_node nodes[] = {
+        {"", "a", "lab", "", NULL, 0, true, 0}, {"", "a", "prod", "", NULL, 0, true, 0},
+        {"", "b", "prod", "", NULL, 0, true, 0}, {"", "c", "zoo", "", NULL, 0, true, 0},
+    };
+    struct scrape_input in = {nodes, 4, 0, {0}, 0, NULL, 0};
+    scrape_input_only_cluster(&in, "prod");
+    assert_ptr_equal(in.nodes, &nodes[1]);
+    assert_int_equal(in.n_nodes, 2);
+    struct scrape_input none = {nodes, 4, 0, {0}, 0, NULL, 0};
+    scrape_input_only_cluster(&none, "nope");
+    assert_int_equal(none.n_nodes, 0);
+}
+
 static void t_deprecated_gauges_flag(void **state)
 {
     (void)state;
@@ -303,7 +319,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_nodes_and_cluster), cmocka_unit_test(t_guests), cmocka_unit_test(t_storages),
-        cmocka_unit_test(t_deprecated_gauges_flag),
+        cmocka_unit_test(t_deprecated_gauges_flag), cmocka_unit_test(t_only_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
