@@ -26,6 +26,7 @@ struct collector_ctx {
     const char *procfs;      /* --path.procfs, default /proc */
     const char *sysfs;       /* --path.sysfs, default /sys */
     const char *pve;         /* --path.pve, default /etc/pve */
+    const char *run;         /* --path.run, default /run (qemu-server pid files) */
     struct arena *arena;     /* memory for report contents; reset after each send */
     struct buf *scratch;     /* reusable file buffer; contents undefined on entry */
     struct file_cache *files;/* open files kept across cycles; NULL = read uncached */
@@ -63,5 +64,6 @@ extern const struct collector collector_netdev;     /* netdev.c */
 extern const struct collector collector_pressure;   /* pressure.c */
 extern const struct collector collector_bootid;     /* bootid.c */
 extern const struct collector collector_pve;        /* pve_members.c */
+extern const struct collector collector_guests;     /* guests.c */
 
 #endif

@@ -31,6 +31,7 @@ static struct collector_ctx make_ctx(struct reporter *rp)
         .procfs = rp->paths.procfs,
         .sysfs = rp->paths.sysfs,
         .pve = rp->paths.pve,
+        .run = rp->paths.run,
         .arena = &rp->arena,
         .scratch = &rp->scratch,
         .files = &rp->files,

@@ -15,6 +15,7 @@ struct reporter_paths {
     const char *procfs;
     const char *sysfs;
     const char *pve;
+    const char *run;
 };
 
 struct reporter {
