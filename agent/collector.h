@@ -64,6 +64,7 @@ extern const struct collector collector_netdev;     /* netdev.c */
 extern const struct collector collector_pressure;   /* pressure.c */
 extern const struct collector collector_bootid;     /* bootid.c */
 extern const struct collector collector_pve;        /* pve_members.c */
+extern const struct collector collector_cluster;    /* pve_cluster.c */
 extern const struct collector collector_guests;     /* guests.c */
 
 #endif

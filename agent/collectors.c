@@ -18,6 +18,7 @@ const struct collector *const collector_registry[] = {
     &collector_netdev,
     &collector_bootid,
     &collector_pve,
+    &collector_cluster,
     &collector_guests,
 };
 const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
