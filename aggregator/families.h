@@ -35,6 +35,20 @@
   FAMILY(PVE_MEMORY_USAGE_BYTES, "pve_memory_usage_bytes", GAUGE, NODE, "Used memory in bytes (for types 'node', 'qemu' and 'lxc').") \
   FAMILY(PVE_MEMORY_SIZE_BYTES, "pve_memory_size_bytes", GAUGE, NODE, "Number of available memory in bytes (for types 'node', 'qemu' and 'lxc').") \
   FAMILY(PVE_UPTIME_SECONDS, "pve_uptime_seconds", GAUGE, NODE, "Uptime of node or virtual guest in seconds (for types 'node', 'qemu' and 'lxc').") \
+  FAMILY(GUEST_CPU_SECONDS, "pve_guest_cpu_seconds_total", COUNTER, MERGE, "CPU time of the guest's cgroup (all its processes) since it started.") \
+  FAMILY(GUEST_MEMORY_LIMIT, "pve_guest_memory_limit_bytes", GAUGE, MERGE, "The guest cgroup's memory limit (memory.max); absent when unlimited.") \
+  FAMILY(GUEST_SWAP_USAGE, "pve_guest_swap_usage_bytes", GAUGE, MERGE, "Swap used by the guest's cgroup.") \
+  FAMILY(GUEST_NET_RX, "pve_guest_network_receive_bytes_total", COUNTER, MERGE, "Bytes sent to the guest through one of its NICs (host-side tap/veth transmit).") \
+  FAMILY(GUEST_NET_TX, "pve_guest_network_transmit_bytes_total", COUNTER, MERGE, "Bytes sent by the guest through one of its NICs (host-side tap/veth receive).") \
+  FAMILY(GUEST_NET_RX_DROP, "pve_guest_network_receive_drop_total", COUNTER, MERGE, "Packets to the guest dropped on the host side (tap/veth transmit drops).") \
+  FAMILY(GUEST_NET_TX_DROP, "pve_guest_network_transmit_drop_total", COUNTER, MERGE, "Packets from the guest dropped on the host side (tap/veth receive drops).") \
+  FAMILY(GUEST_DISK_READ, "pve_guest_disk_read_bytes_total", COUNTER, MERGE, "Bytes the guest read, per backing device, counted once (cgroup io.stat).") \
+  FAMILY(GUEST_DISK_WRITTEN, "pve_guest_disk_written_bytes_total", COUNTER, MERGE, "Bytes the guest wrote, per backing device, counted once (cgroup io.stat).") \
+  FAMILY(GUEST_PSI_CPU_WAITING, "pve_guest_pressure_cpu_waiting_seconds_total", COUNTER, MERGE, "Time some of the guest's tasks waited for a CPU (cgroup cpu.pressure some).") \
+  FAMILY(GUEST_PSI_IO_WAITING, "pve_guest_pressure_io_waiting_seconds_total", COUNTER, MERGE, "Time some of the guest's tasks waited for I/O (cgroup io.pressure some).") \
+  FAMILY(GUEST_PSI_IO_STALLED, "pve_guest_pressure_io_stalled_seconds_total", COUNTER, MERGE, "Time all of the guest's tasks were stalled on I/O (cgroup io.pressure full).") \
+  FAMILY(GUEST_PSI_MEM_WAITING, "pve_guest_pressure_memory_waiting_seconds_total", COUNTER, MERGE, "Time some of the guest's tasks waited for memory (cgroup memory.pressure some).") \
+  FAMILY(GUEST_PSI_MEM_STALLED, "pve_guest_pressure_memory_stalled_seconds_total", COUNTER, MERGE, "Time all of the guest's tasks were stalled on memory (cgroup memory.pressure full).") \
   FAMILY(NODE_CPU_SECONDS, "pve_node_cpu_seconds_total", COUNTER, NODE, "CPU time of all CPUs of the node by mode, from /proc/stat (user and nice include guest time).") \
   FAMILY(NODE_CPU_GUEST_SECONDS, "pve_node_cpu_guest_seconds_total", COUNTER, NODE, "CPU time of all CPUs spent running guests (the part of user/nice that is guest time).") \
   FAMILY(NODE_CPU_IOWAIT_RATIO, "pve_node_cpu_iowait_ratio", GAUGE, NODE, "Fraction of CPU time spent in iowait over the agent's last interval.") \

@@ -390,6 +390,81 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
     }
 }
 
+/* ---- guest series beyond the exporter (running guests only) ---------------- */
+
+static void guest_psi(struct node_render *nr, enum family_id f, const struct merged_guest *g)
+{
+    const Pvescope__Pressure *p = g->rt->pressure;
+    const Pvescope__PressureResource *r = !p ? NULL
+        : f == FAM_GUEST_PSI_CPU_WAITING ? p->cpu
+        : (f == FAM_GUEST_PSI_IO_WAITING || f == FAM_GUEST_PSI_IO_STALLED) ? p->io : p->memory;
+    bool full = f == FAM_GUEST_PSI_IO_STALLED || f == FAM_GUEST_PSI_MEM_STALLED;
+    if (r && (full ? r->has_full_total_us : r->has_some_total_us))
+        nr_sample(nr, f, g->labels, NULL, (double)(full ? r->full_total_us : r->some_total_us) / 1e6);
+}
+
+/* Per-device series: device="<tap100i0>" or the backing device name. */
+static void guest_devices(struct node_render *nr, enum family_id f, const struct merged_guest *g)
+{
+    struct buf extra = BUF_INIT;
+    bool net = f == FAM_GUEST_NET_RX || f == FAM_GUEST_NET_TX || f == FAM_GUEST_NET_RX_DROP ||
+               f == FAM_GUEST_NET_TX_DROP;
+    size_t n = net ? g->rt->n_nics : g->rt->n_disks;
+    for (size_t i = 0; i < n; i++) {
+        buf_reset(&extra);
+        buf_puts(&extra, "device=\"");
+        expo_escape_label(&extra, net ? g->rt->nics[i]->name : g->rt->disks[i]->key);
+        buf_putc(&extra, '"');
+        const Pvescope__NetDev *d = net ? g->rt->nics[i] : NULL;
+        const Pvescope__GuestBlockIo *b = net ? NULL : g->rt->disks[i];
+        /* host-side transmit is what the guest receives, and the other way round */
+        if (f == FAM_GUEST_NET_RX && d->has_tx_bytes)
+            nr_sample_u64(nr, f, g->labels, extra.data, d->tx_bytes);
+        else if (f == FAM_GUEST_NET_TX && d->has_rx_bytes)
+            nr_sample_u64(nr, f, g->labels, extra.data, d->rx_bytes);
+        else if (f == FAM_GUEST_NET_RX_DROP && d->has_tx_drop)
+            nr_sample_u64(nr, f, g->labels, extra.data, d->tx_drop);
+        else if (f == FAM_GUEST_NET_TX_DROP && d->has_rx_drop)
+            nr_sample_u64(nr, f, g->labels, extra.data, d->rx_drop);
+        else if (f == FAM_GUEST_DISK_READ && b->has_read_bytes)
+            nr_sample_u64(nr, f, g->labels, extra.data, b->read_bytes);
+        else if (f == FAM_GUEST_DISK_WRITTEN && b->has_written_bytes)
+            nr_sample_u64(nr, f, g->labels, extra.data, b->written_bytes);
+    }
+    buf_free(&extra);
+}
+
+/* Samples of the pve_guest_* families, which only a running guest has. */
+static void guest_extra_sample(struct node_render *nr, enum family_id f, const struct merged_guest *g)
+{
+    if (!running(g))
+        return;
+    const Pvescope__GuestRuntime *rt = g->rt;
+    switch (f) {
+    case FAM_GUEST_CPU_SECONDS:
+        if (rt->has_cpu_seconds)
+            nr_sample(nr, f, g->labels, NULL, rt->cpu_seconds);
+        break;
+    case FAM_GUEST_MEMORY_LIMIT:
+        if (rt->has_memory_limit_bytes)
+            nr_sample_u64(nr, f, g->labels, NULL, rt->memory_limit_bytes);
+        break;
+    case FAM_GUEST_SWAP_USAGE:
+        if (rt->has_swap_bytes)
+            nr_sample_u64(nr, f, g->labels, NULL, rt->swap_bytes);
+        break;
+    case FAM_GUEST_NET_RX: case FAM_GUEST_NET_TX: case FAM_GUEST_NET_RX_DROP: case FAM_GUEST_NET_TX_DROP:
+    case FAM_GUEST_DISK_READ: case FAM_GUEST_DISK_WRITTEN:
+        guest_devices(nr, f, g);
+        break;
+    case FAM_GUEST_PSI_CPU_WAITING: case FAM_GUEST_PSI_IO_WAITING: case FAM_GUEST_PSI_IO_STALLED:
+    case FAM_GUEST_PSI_MEM_WAITING: case FAM_GUEST_PSI_MEM_STALLED:
+        guest_psi(nr, f, g);
+        break;
+    default: break;
+    }
+}
+
 static struct merged_guest *merge_guests(const struct cluster_in *c, const Pvescope__Report *auth, size_t *n)
 {
     *n = 0;
@@ -502,8 +577,10 @@ static struct node_render *merge_cluster(const struct cluster_in *c, const struc
             render_version(nr, c, auth);
         if (f == FAM_PVE_STORAGE_INFO || f == FAM_PVE_STORAGE_SHARED)
             render_storages(nr, c, auth, f);
-        for (size_t k = 0; k < ng; k++)
+        for (size_t k = 0; k < ng; k++) {
             guest_sample(nr, f, &guests[k], o);
+            guest_extra_sample(nr, f, &guests[k]);
+        }
         nr_end(nr, f);
     }
     for (size_t k = 0; k < ng; k++)

@@ -72,6 +72,38 @@ static Pvescope__GuestRuntime *runtime(uint32_t vmid, const char *type, double b
     r->has_net_in_bytes = r->has_net_out_bytes = true;
     r->net_in_bytes = 1000;
     r->net_out_bytes = 2000;
+    r->has_cpu_seconds = true;
+    r->cpu_seconds = 12.5;
+    /* one NIC, one disk, cpu pressure: the series beyond the exporter */
+    Pvescope__NetDev *nic = mk(sizeof *nic);
+    pvescope__net_dev__init(nic);
+    nic->name = "tap100i0";
+    nic->has_tx_bytes = nic->has_rx_bytes = nic->has_tx_drop = true;
+    nic->tx_bytes = 1000;          /* host transmit = the guest receives */
+    nic->rx_bytes = 2000;
+    nic->tx_drop = 3;
+    Pvescope__NetDev **nics = mk(sizeof *nics);
+    nics[0] = nic;
+    r->nics = nics;
+    r->n_nics = 1;
+    Pvescope__GuestBlockIo *d = mk(sizeof *d);
+    pvescope__guest_block_io__init(d);
+    d->key = "pve-vm--100--disk--0";
+    d->has_read_bytes = d->has_written_bytes = true;
+    d->read_bytes = 4096;
+    d->written_bytes = 8192;
+    Pvescope__GuestBlockIo **disks = mk(sizeof *disks);
+    disks[0] = d;
+    r->disks = disks;
+    r->n_disks = 1;
+    Pvescope__Pressure *p = mk(sizeof *p);
+    pvescope__pressure__init(p);
+    Pvescope__PressureResource *cpu = mk(sizeof *cpu);
+    pvescope__pressure_resource__init(cpu);
+    cpu->has_some_total_us = true;
+    cpu->some_total_us = 1500000;
+    p->cpu = cpu;
+    r->pressure = p;
     return r;
 }
 
@@ -269,6 +301,21 @@ static void t_guests(void **state)
     free(t);
 }
 
+static void t_guest_extras(void **state)
+{
+    (void)state;
+    char *t = scrape_scenario(false);
+    once(t, "pve_guest_cpu_seconds_total{id=\"qemu/100\",pve_cluster=\"prod\"} 12.5\n");
+    once(t, "pve_guest_network_receive_bytes_total{id=\"qemu/100\",pve_cluster=\"prod\",device=\"tap100i0\"} 1000\n");
+    once(t, "pve_guest_network_transmit_bytes_total{id=\"qemu/100\",pve_cluster=\"prod\",device=\"tap100i0\"} 2000\n");
+    once(t, "pve_guest_network_receive_drop_total{id=\"qemu/100\",pve_cluster=\"prod\",device=\"tap100i0\"} 3\n");
+    once(t, "pve_guest_disk_written_bytes_total{id=\"qemu/100\",pve_cluster=\"prod\",device=\"pve-vm--100--disk--0\"} 8192\n");
+    once(t, "pve_guest_pressure_cpu_waiting_seconds_total{id=\"qemu/100\",pve_cluster=\"prod\"} 1.5\n");
+    assert_null(strstr(t, "pve_guest_network_transmit_drop_total"));      /* not reported: no series */
+    assert_null(strstr(t, "pve_guest_cpu_seconds_total{id=\"qemu/103\""));    /* stopped */
+    free(t);
+}
+
 static void t_storages(void **state)
 {
     (void)state;
@@ -319,6 +366,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_nodes_and_cluster), cmocka_unit_test(t_guests), cmocka_unit_test(t_storages),
+        cmocka_unit_test(t_guest_extras),
         cmocka_unit_test(t_deprecated_gauges_flag), cmocka_unit_test(t_only_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
