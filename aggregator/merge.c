@@ -316,16 +316,27 @@ static void runtime_u64(struct node_render *nr, enum family_id f, const struct m
         nr_sample_u64(nr, f, g->labels, NULL, v);
 }
 
+/* PVE's maxcpu. A container's is `cores || cpulimit || host CPUs`, so a
+ * cpulimit of 1.5 without cores is 1.5, not the agent's rounded-up 2. */
+static double guest_cpus(const Pvescope__GuestConfig *cfg)
+{
+    if (!cfg)
+        return 0;
+    if (strcmp(cfg->type, "lxc") == 0 && !(cfg->has_cores && cfg->cores) && cfg->has_cpulimit &&
+        cfg->cpulimit > 0)
+        return cfg->cpulimit;
+    return cfg->has_cpus ? cfg->cpus : 0;
+}
+
 static void guest_cpu_ratio(struct node_render *nr, const struct merged_guest *g)
 {
     if (!running(g)) {
         nr_sample(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, NULL, 0);
         return;
     }
-    const Pvescope__GuestConfig *cfg = g->cfg;
-    if (!g->rt->has_cpu_busy || !cfg || !cfg->has_cpus || cfg->cpus == 0)
-        return;
-    nr_sample(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, NULL, g->rt->cpu_busy / cfg->cpus);
+    double cpus = guest_cpus(g->cfg);
+    if (g->rt->has_cpu_busy && cpus > 0)
+        nr_sample(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, NULL, g->rt->cpu_busy / cpus);
 }
 
 /* Writes guest g's sample of family f, if it has one. */
@@ -348,8 +359,8 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
         break;
     case FAM_PVE_CPU_USAGE_RATIO: guest_cpu_ratio(nr, g); break;
     case FAM_PVE_CPU_USAGE_LIMIT:
-        if (cfg && cfg->has_cpus)
-            nr_sample_u64(nr, f, g->labels, NULL, cfg->cpus);
+        if (guest_cpus(cfg) > 0)
+            nr_sample(nr, f, g->labels, NULL, guest_cpus(cfg));
         break;
     case FAM_PVE_MEMORY_SIZE_BYTES:
         if (cfg && cfg->has_memory_bytes)

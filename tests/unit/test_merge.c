@@ -196,8 +196,10 @@ static char *scrape_scenario(bool deprecated)
     r1->storages = storages;
     r1->n_storages = 3;
 
-    Pvescope__GuestConfig *pve2_guests[] = {placed(100, "qemu", "pve1"),
-                                            config(101, "lxc", "pve2", "ct1", 2, 1 * GIB)};
+    Pvescope__GuestConfig *ct1 = config(101, "lxc", "pve2", "ct1", 2, 1 * GIB);
+    ct1->has_cpulimit = true;                  /* no cores: PVE counts cpulimit, 1.25 CPUs */
+    ct1->cpulimit = 1.25;
+    Pvescope__GuestConfig *pve2_guests[] = {placed(100, "qemu", "pve1"), ct1};
     /* 100 is being migrated to pve2: its process runs here too, but .vmlist says pve1. */
     Pvescope__GuestRuntime *pve2_rt[] = {runtime(101, "lxc", 0.5, 256 << 20), runtime(100, "qemu", 9, 9)};
     Pvescope__Report *r2 = report("pve2", old_view, pve2_guests, 2, pve2_rt, 2);
@@ -282,7 +284,8 @@ static void t_guests(void **state)
     assert_null(strstr(t, "pve_onboot_status{id=\"qemu/104\""));      /* not set in its config */
     /* the container's config and runtime come from pve2 */
     once(t, "pve_up{id=\"lxc/101\",pve_cluster=\"prod\"} 1\n");
-    once(t, "pve_cpu_usage_ratio{id=\"lxc/101\",pve_cluster=\"prod\"} 0.25\n");
+    once(t, "pve_cpu_usage_ratio{id=\"lxc/101\",pve_cluster=\"prod\"} 0.4\n");       /* 0.5 / 1.25 */
+    once(t, "pve_cpu_usage_limit{id=\"lxc/101\",pve_cluster=\"prod\"} 1.25\n");
     assert_null(strstr(t, "pve_disk_usage_bytes{id=\"lxc/101\""));    /* unknown, not 0 */
     /* a silent node's guest: down, its last known config still names it */
     once(t, "pve_up{id=\"qemu/102\",pve_cluster=\"prod\"} 0\n");
