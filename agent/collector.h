@@ -27,6 +27,7 @@ struct collector_ctx {
     const char *sysfs;       /* --path.sysfs, default /sys */
     const char *pve;         /* --path.pve, default /etc/pve */
     const char *run;         /* --path.run, default /run (qemu-server pid files) */
+    const char *rootfs;      /* --path.rootfs, default / (installed files: pve-manager's version) */
     struct arena *arena;     /* memory for report contents; reset after each send */
     struct buf *scratch;     /* reusable file buffer; contents undefined on entry */
     struct file_cache *files;/* open files kept across cycles; NULL = read uncached */

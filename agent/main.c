@@ -65,6 +65,7 @@ static void usage(FILE *out)
         "  --dump                        print one report readably and exit; sends nothing\n"
         "  --max-message-bytes=1MiB      largest report to send (the aggregators' limit)\n"
         "  --path.procfs=/proc  --path.sysfs=/sys  --path.pve=/etc/pve  --path.run=/run\n"
+        "  --path.rootfs=/                root for installed files (pve-manager's version)\n"
         "  --log.level=info              error, warn, info or debug\n"
         "  --help, --version\n\nCollectors (--collector.NAME / --no-collector.NAME):\n");
     for (size_t i = 0; i < collector_registry_len; i++)
@@ -134,6 +135,8 @@ static bool parse_value_flag(int argc, char **argv, int *i, struct agent_config 
         c->paths.pve = v;
     } else if (flag_value(argc, argv, i, "path.run", &v)) {
         c->paths.run = v;
+    } else if (flag_value(argc, argv, i, "path.rootfs", &v)) {
+        c->paths.rootfs = v;
     } else {
         return false;
     }
@@ -347,7 +350,7 @@ int main(int argc, char **argv)
         enabled[i] = collector_registry[i]->default_enabled;
     struct agent_config c = {
         .interval = 15, .once_timeout = 10, .key_file = DEFAULT_KEY_FILE,
-        .paths = {"/proc", "/sys", "/etc/pve", "/run"}, .max_message_bytes = 1 << 20, .enabled = enabled,
+        .paths = {"/proc", "/sys", "/etc/pve", "/run", "/"}, .max_message_bytes = 1 << 20, .enabled = enabled,
     };
     parse_args(argc, argv, &c);
     if (!seal_library_init()) {

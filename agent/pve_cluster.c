@@ -1675,7 +1675,8 @@ static int cluster_init(void **state, struct collector_ctx *ctx)
     if (!st)
         return collector_fail(ctx, "out of memory");
     st->read = pmxcfs_read;
-    snprintf(st->pvecfg_path, sizeof st->pvecfg_path, "%s", PVECFG_PATH);
+    if (!path_join(st->pvecfg_path, sizeof st->pvecfg_path, ctx->rootfs ? ctx->rootfs : "/", PVECFG_REL))
+        st->pvecfg_path[0] = '\0';          /* unusable root: the version stays unset */
     st->members_f.rel = ".members";
     st->vmlist_f.rel = ".vmlist";
     st->storage_f.rel = "storage.cfg";

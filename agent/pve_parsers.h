@@ -154,7 +154,7 @@ int parse_storage_cfg(const char *text, struct arena *a, Pvescope__StorageConfig
 
 /* pve-manager installs its version as Perl constants; reading them costs a
  * stat per minute instead of a fork of pveversion. */
-#define PVECFG_PATH "/usr/share/perl5/PVE/pvecfg.pm"
+#define PVECFG_REL "usr/share/perl5/PVE/pvecfg.pm"   /* under --path.rootfs */
 
 struct pve_version {
     char version[32];            /* "9.1.4" */

@@ -32,6 +32,7 @@ static struct collector_ctx make_ctx(struct reporter *rp)
         .sysfs = rp->paths.sysfs,
         .pve = rp->paths.pve,
         .run = rp->paths.run,
+        .rootfs = rp->paths.rootfs,
         .arena = &rp->arena,
         .scratch = &rp->scratch,
         .files = &rp->files,

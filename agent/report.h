@@ -16,6 +16,7 @@ struct reporter_paths {
     const char *sysfs;
     const char *pve;
     const char *run;
+    const char *rootfs;
 };
 
 struct reporter {

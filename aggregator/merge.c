@@ -209,7 +209,8 @@ struct merged_guest {
     const Pvescope__GuestConfig *cfg;       /* has_config entry, or NULL */
     const Pvescope__GuestRuntime *rt;       /* from the placement node, or NULL */
     char *labels;                           /* id="qemu/100",pve_cluster="..." */
-    char name[96];                          /* PVE's default when the config is unknown */
+    const char *name;                       /* the config's, or default_name */
+    char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
 };
 
 static const Pvescope__GuestConfig *config_in(const Pvescope__Report *r, uint32_t vmid)
@@ -249,15 +250,22 @@ static void join_guest(struct merged_guest *g, const struct cluster_in *c, const
     g->cfg = find_config(c, home, place->vmid);
     g->rt = home && home->fresh ? runtime_in(report_of(home), place->vmid, place->type) : NULL;
     bool lxc = strcmp(place->type, "lxc") == 0;
-    if (g->cfg && g->cfg->name)
-        snprintf(g->name, sizeof g->name, "%s", g->cfg->name);
-    else
-        snprintf(g->name, sizeof g->name, lxc ? "CT%u" : "VM %u", place->vmid);
+    snprintf(g->default_name, sizeof g->default_name, lxc ? "CT%u" : "VM %u", place->vmid);
+    g->name = g->cfg && g->cfg->name ? g->cfg->name : g->default_name;
     char id[48];
     snprintf(id, sizeof id, "%s/%u", lxc ? "lxc" : "qemu", place->vmid);
     struct buf b = BUF_INIT;
     id_labels(&b, "", id, c->cluster);
     g->labels = buf_steal(&b, NULL);
+}
+
+/* HA state comes from manager_status, which every agent reads: it is on the
+ * .vmlist entry even when nobody could read the guest's config. */
+static const char *ha_state_of(const struct merged_guest *g)
+{
+    if (g->place->ha_state)
+        return g->place->ha_state;
+    return g->cfg ? g->cfg->ha_state : NULL;
 }
 
 static bool running(const struct merged_guest *g) { return g->rt && g->rt->has_running && g->rt->running; }
@@ -351,11 +359,12 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
     case FAM_PVE_GUEST_INFO: guest_info(nr, g); break;
     case FAM_PVE_ONBOOT_STATUS: onboot(nr, g); break;
     case FAM_PVE_LOCK_STATE:
-        state_set(nr, f, g, lock_states, sizeof lock_states / sizeof *lock_states, cfg ? cfg->lock : NULL);
+        if (cfg)                              /* unknown config: unknown lock, no series */
+            state_set(nr, f, g, lock_states, sizeof lock_states / sizeof *lock_states, cfg->lock);
         break;
     case FAM_PVE_HA_STATE:
-        if (cfg && cfg->ha_state)
-            state_set(nr, f, g, ha_states, sizeof ha_states / sizeof *ha_states, cfg->ha_state);
+        if (ha_state_of(g))
+            state_set(nr, f, g, ha_states, sizeof ha_states / sizeof *ha_states, ha_state_of(g));
         break;
     case FAM_PVE_CPU_USAGE_RATIO: guest_cpu_ratio(nr, g); break;
     case FAM_PVE_CPU_USAGE_LIMIT:

@@ -74,22 +74,6 @@ e2e_log "fixture: 7 node views; --dump sees the generated guests (and not the st
 e2e_start ticker python3 "$GEN" tick "$N"
 T_TICK=$(e2e_now_us)
 
-# pve-manager's version comes from /usr/share/perl5/PVE/pvecfg.pm, a path no
-# --path.* flag moves. Where a private mount namespace is possible, pve1's
-# agent gets the fixture's pvecfg.pm (9.1.4) bind-mounted there.
-PVE1_WRAP=()
-PERL5=/usr/share/perl5
-if [[ -d $PERL5 ]] && command -v unshare >/dev/null &&
-   unshare -m --propagation private -- mount --bind "$FIX/pve-root$PERL5" "$PERL5" 2>/dev/null; then
-    PVE1_WRAP=(unshare -m --propagation private -- sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
-               sh "$FIX/pve-root$PERL5" "$PERL5")
-    e2e_log "pve1's agent runs in a mount namespace with the fixture's pvecfg.pm"
-elif [[ -e $PERL5/PVE/pvecfg.pm ]]; then
-    e2e_log "no private mount namespace here, and this host has its own pvecfg.pm: pve_version_info is not checked"
-else
-    e2e_log "no private mount namespace here: pve_version_info is checked to be absent"
-fi
-
 # ==== 2. aggregator and agents =================================================
 e2e_new_key "$AGENT" "$T/$C.key"
 e2e_new_key "$AGENT" "$T/$LAB.key"
@@ -102,14 +86,15 @@ start_node() {
     local n=$1; shift
     e2e_start "agent-$n" "$@" "$AGENT" --node="$n" --cluster="$C" --key-file="$T/$C.key" \
         --aggregator="$AGG_INGEST" --interval=1s --path.pve="$N/$n/pve" --path.procfs="$N/$n/proc" \
-        --path.sysfs="$N/$n/sys" --path.run="$N/$n/run"
+        --path.sysfs="$N/$n/sys" --path.run="$N/$n/run" --path.rootfs="$FIX/pve-root"
 }
-start_node pve1 "${PVE1_WRAP[@]}"
-for n in pve2 pve3 pve4 pve5 pve7; do start_node "$n"; done
+# Every node reads pve-manager's version (9.1.4) from the fixture's
+# usr/share/perl5/PVE/pvecfg.pm, never from this host.
+for n in pve1 pve2 pve3 pve4 pve5 pve7; do start_node "$n"; done
 mkdir -p "$T/lab-run"
 e2e_start agent-lab "$AGENT" --node="$LAB" --cluster="$LAB" --key-file="$T/$LAB.key" \
     --aggregator="$AGG_INGEST" --interval=1s --path.pve="$FIX/pve-lab" --path.procfs="$FIX/host1/proc" \
-    --path.sysfs="$FIX/host1/sys" --path.run="$T/lab-run"
+    --path.sysfs="$FIX/host1/sys" --path.run="$T/lab-run" --path.rootfs="$T/lab-run"
 E2E_WATCH=(aggregator ticker agent-pve1 agent-pve2 agent-pve3 agent-pve4 agent-pve5 agent-pve7 agent-lab)
 
 # Prometheus starts now so that it has samples (rate() needs two) by the time
@@ -526,15 +511,12 @@ for x in lxc/101:pve1:1 lxc/104:pve1:0 lxc/201:pve2:1 lxc/601:pve6:1 qemu/100:pv
     want+="pve_onboot_status{id=\"$id\",node=\"$node\",$L,type=\"${id%/*}\"} $v "
 done
 [[ $got == "$want" ]] || e2e_fail "pve_onboot_status: $got; expected $want"
-if [[ ${#PVE1_WRAP[@]} -gt 0 ]]; then
-    # tests/fixtures/pve-root/usr/share/perl5/PVE/pvecfg.pm, read by pve1 (the authoritative node)
-    check "pve_version_info" <<EOF
+# tests/fixtures/pve-root/usr/share/perl5/PVE/pvecfg.pm (--path.rootfs); the
+# standalone lab node has no pvecfg.pm under its root, so no series of its own.
+check "pve_version_info" <<EOF
 pve_version_info{$L,release="9.1",repoid="5e2d1b4c",version="9.1.4"} 1
 EOF
-    [[ $(count_of pve_version_info) == 1 ]] || e2e_fail "pve_version_info: expected one series (prod-fra1's)"
-elif [[ ! -e $PERL5/PVE/pvecfg.pm ]]; then
-    [[ $(count_of pve_version_info) == 0 ]] || e2e_fail "pve_version_info without any pvecfg.pm"
-fi
+[[ $(count_of pve_version_info) == 1 ]] || e2e_fail "pve_version_info: expected one series (prod-fra1's)"
 e2e_log "storages: 36 pve_storage_info (tank on pve4 only, old-share disabled), shared flags; HA 4 guests; locks 102/105; onboot 10 guests; version $(tool select "$T/metrics.txt" pve_version_info | sed 's/.*version="\([^"]*\)".*/\1/')"
 
 # ---- the second cluster ------------------------------------------------------------

@@ -181,10 +181,17 @@ static char *scrape_scenario(bool deprecated)
     Pvescope__GuestConfig *tmpl = config(104, "qemu", "pve1", "tmpl", 2, 2 * GIB);
     tmpl->has_template_ = tmpl->template_ = true;
     Pvescope__GuestConfig *db = config(103, "qemu", "pve4", "db", 8, 16 * GIB);       /* pve4 is offline */
-    Pvescope__GuestConfig *pve1_guests[] = {web, placed(101, "lxc", "pve2"), placed(102, "qemu", "pve3"),
-                                            db, tmpl};
+    /* a name longer than any fixed buffer, with multi-byte characters at the end */
+    static const char long_name[] = "a-very-long-container-hostname-that-goes-on-and-on-well-past-"
+                                    "ninety-six-bytes-and-ends-in-unicode-\xc3\xbc\xc3\xbc";
+    tmpl->name = (char *)long_name;
+    Pvescope__GuestConfig *ha_only = placed(102, "qemu", "pve3");
+    ha_only->ha_state = "started";             /* manager_status knows it; its config is on silent pve3 */
+    /* 106: on offline pve4, and no agent read its config */
+    Pvescope__GuestConfig *pve1_guests[] = {web, placed(101, "lxc", "pve2"), ha_only, db, tmpl,
+                                            placed(106, "qemu", "pve4")};
     Pvescope__GuestRuntime *pve1_rt[] = {runtime(100, "qemu", 2.0, 1 * GIB)};
-    Pvescope__Report *r1 = report("pve1", view, pve1_guests, 5, pve1_rt, 1);
+    Pvescope__Report *r1 = report("pve1", view, pve1_guests, 6, pve1_rt, 1);
     Pvescope__StorageConfig *local = storage("local", "dir", "vztmpl,iso,backup", false);
     Pvescope__StorageConfig *thin = storage("local-lvm", "lvmthin", "rootdir,images", false);
     char *thin_nodes[] = {"pve2", "pve1"};
@@ -298,6 +305,14 @@ static void t_guests(void **state)
     /* a template: listed, down, template="1" */
     once(t, "template=\"1\"");
     once(t, "pve_up{id=\"qemu/104\",pve_cluster=\"prod\"} 0\n");
+    /* the template's long name, whole */
+    once(t, "name=\"a-very-long-container-hostname-that-goes-on-and-on-well-past-ninety-six-bytes-and-ends-in-unicode-\xc3\xbc\xc3\xbc\"");
+    /* HA state without a config; no lock series without a config */
+    once(t, "pve_ha_state{id=\"qemu/102\",pve_cluster=\"prod\",state=\"started\"} 1\n");
+    assert_null(strstr(t, "pve_lock_state{id=\"qemu/106\""));       /* lock unknown: no series */
+    once(t, "pve_guest_info{id=\"qemu/106\",pve_cluster=\"prod\",node=\"pve4\",name=\"VM 106\",type=\"qemu\","
+            "template=\"0\",tags=\"\"} 1\n");
+    once(t, "pve_lock_state{id=\"qemu/103\",pve_cluster=\"prod\",state=\"backup\"} 0\n");  /* config known */
     /* the other cluster's qemu/100 is its own series */
     once(t, "pve_up{id=\"qemu/100\",pve_cluster=\"lab\"} 0\n");
     once(t, "name=\"lab-vm\"");
