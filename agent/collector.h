@@ -67,5 +67,6 @@ extern const struct collector collector_bootid;     /* bootid.c */
 extern const struct collector collector_pve;        /* pve_members.c */
 extern const struct collector collector_cluster;    /* pve_cluster.c */
 extern const struct collector collector_guests;     /* guests.c */
+extern const struct collector collector_storage;    /* storage.c; after cluster: reads Report.storages */
 
 #endif

@@ -20,6 +20,7 @@ const struct collector *const collector_registry[] = {
     &collector_pve,
     &collector_cluster,
     &collector_guests,
+    &collector_storage,
 };
 const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
 

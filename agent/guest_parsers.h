@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fsstat.h"
 #include "proc_parsers.h"
 
 /* Proxmox VMIDs are 100..999999999; names in /run, cgroupfs and interface
@@ -110,5 +111,10 @@ bool cgroup_file_in(const char *text, const char *dir);
  * fwbr/fwln/fwpr devices are not guest NICs (they carry the same packets
  * again). Returns true with *kind and *vmid. */
 bool parse_guest_ifname(const char *name, size_t len, enum guest_kind *kind, uint32_t *vmid);
+
+/* Test hook: the statvfs the guests collector uses for LXC rootfs usage, and
+ * its deadline (replaces the state's fsstat). fn NULL = the real statvfs.
+ * Returns 0, or -1 on out of memory. */
+int guests_collector_set_stat(void *state, fsstat_fn fn, void *arg, double deadline_s);
 
 #endif

@@ -38,6 +38,8 @@
  *                   so it is PVE's netin (and receive is netout).
  *   nics            those rows, with all 16 host-side counters
  *   pressure        cpu/io/memory.pressure of the guest's cgroup
+ *   rootfs_*_bytes  LXC: statvfs of <procfs>/<init>/root, through fsstat.h
+ *                   (a deadline per cycle; a hung mount is not asked again)
  *
  * Counted once
  *   io.stat has one line per device that a bio of the cgroup was submitted
@@ -467,6 +469,7 @@ bool parse_guest_ifname(const char *name, size_t len, enum guest_kind *kind, uin
 #define DEV_LOWER_MAX        32
 #define DEV_DEPTH_MAX        8
 #define DEV_KEY_MAX          128   /* dm names are at most 127 characters */
+#define ROOTFS_DEADLINE_S    0.2   /* LXC rootfs statvfs: the most a cycle waits for all */
 #define FD_BUDGET_UNLIMITED  65536
 #define FD_CLOSED            (-1)
 #define FD_MISSING           (-2)  /* ENOENT when last opened; retried at the next refresh */
@@ -526,6 +529,10 @@ struct guests_state {
     const char *run;                /* this cycle's <run> */
     unsigned warnings;
     char first_warning[200];
+    struct fsstat *fs;              /* LXC rootfs statvfs, with a deadline */
+    struct fsstat_req *rootfs_reqs;
+    size_t *rootfs_guest;           /* index in g of each request */
+    size_t cap_rootfs;
 };
 
 /* Returns p (an array of *cap elements of size sz) grown to hold at least
@@ -1750,6 +1757,52 @@ static bool report_guests(struct guests_state *st, struct collector_ctx *ctx,
     return any;
 }
 
+/* ==== LXC rootfs usage ======================================================== */
+
+/* Running containers: statvfs of <procfs>/<init>/root, as pve-container's
+ * vmstatus does (used = (blocks−bfree)·frsize, total = blocks·frsize). It goes
+ * through fsstat: a rootfs on a dead NFS server leaves the fields out for
+ * this cycle and is not asked again until the stuck call returns. */
+static void lxc_rootfs(struct guests_state *st, struct collector_ctx *ctx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < st->n; i++)
+        n += st->g[i].out && st->g[i].kind == GUEST_LXC;
+    if (n == 0 || !st->fs)
+        return;
+    if (n > st->cap_rootfs) {
+        size_t cap = st->cap_rootfs;
+        st->rootfs_reqs = grow(st->rootfs_reqs, &st->cap_rootfs, n, sizeof *st->rootfs_reqs);
+        st->rootfs_guest = grow(st->rootfs_guest, &cap, n, sizeof *st->rootfs_guest);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        const struct guest *g = &st->g[i];
+        if (!g->out || g->kind != GUEST_LXC)
+            continue;
+        char rel[32], path[4096];
+        snprintf(rel, sizeof rel, "%" PRIu32 "/root", g->pid);
+        if (!path_join(path, sizeof path, ctx->procfs, rel)) {
+            warn(st, "%s/%s: path too long", ctx->procfs, rel);
+            continue;
+        }
+        st->rootfs_reqs[k].path = arena_strdup(ctx->arena, path);
+        st->rootfs_guest[k++] = i;
+    }
+    fsstat_query(st->fs, st->rootfs_reqs, k);
+    for (size_t j = 0; j < k; j++) {
+        const struct fsstat_req *q = &st->rootfs_reqs[j];
+        Pvescope__GuestRuntime *out = st->g[st->rootfs_guest[j]].out;
+        if (q->status == FSSTAT_OK) {
+            out->has_rootfs_used_bytes = out->has_rootfs_total_bytes = true;
+            out->rootfs_used_bytes = q->used;
+            out->rootfs_total_bytes = q->total;
+        } else if (q->status == FSSTAT_ERROR && q->err != ENOENT) {
+            warn(st, "%s: statvfs: %s", q->path, strerror(q->err));
+        }
+    }
+}
+
 /* Puts the reports into r, in vmid order. */
 static void emit(const struct guests_state *st, struct arena *a, Pvescope__Report *r)
 {
@@ -1780,8 +1833,10 @@ static int guests_collect(void *state, struct collector_ctx *ctx, Pvescope__Repo
     struct host_now now = {0};
     if (st->n > 0)
         read_uptime(st, ctx, &now);
-    if (report_guests(st, ctx, &now))
+    if (report_guests(st, ctx, &now)) {
         attach_nics(st, ctx);
+        lxc_rootfs(st, ctx);
+    }
     emit(st, ctx->arena, r);
     if (st->warnings > 0)
         snprintf(ctx->err, sizeof ctx->err, "%u guest file(s) skipped, first: %s", st->warnings,
@@ -1809,6 +1864,11 @@ static int guests_init(void **state, struct collector_ctx *ctx)
     if (st->hz <= 0)
         st->hz = 100;
     st->fd_budget = fd_budget();
+    st->fs = fsstat_new(NULL, NULL, ROOTFS_DEADLINE_S);
+    if (!st->fs) {
+        free(st);
+        return collector_fail(ctx, "out of memory");
+    }
     *state = st;
     return 0;
 }
@@ -1824,7 +1884,21 @@ static void guests_fini(void *state)
     free(st->g);
     free(st->qemu_ids);
     free(st->devs);
+    fsstat_free(st->fs);
+    free(st->rootfs_reqs);
+    free(st->rootfs_guest);
     free(st);
+}
+
+int guests_collector_set_stat(void *state, fsstat_fn fn, void *arg, double deadline_s)
+{
+    struct guests_state *st = state;
+    struct fsstat *fs = fsstat_new(fn, arg, deadline_s);
+    if (!fs)
+        return -1;
+    fsstat_free(st->fs);
+    st->fs = fs;
+    return 0;
 }
 
 const struct collector collector_guests = {

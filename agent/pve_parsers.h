@@ -24,6 +24,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "fsstat.h"
 #include "proc_parsers.h"
 #include "pvescope.pb-c.h"
 
@@ -185,5 +186,13 @@ struct cluster_counters {
 const struct cluster_counters *cluster_collector_counters(const void *state);
 void cluster_collector_set_reader(void *state, pmxcfs_reader_fn fn, void *arg);
 void cluster_collector_set_pvecfg_path(void *state, const char *path);
+
+/* storage.c: whether path is a mount point (field 5) in mountinfo text. */
+bool storage_mountinfo_has(const char *text, const char *path);
+
+/* Test hook: the statvfs the storage collector uses, and its deadline
+ * (replaces the state's fsstat). fn NULL = the real statvfs. Returns 0, or -1
+ * on out of memory. */
+int storage_collector_set_stat(void *state, fsstat_fn fn, void *arg, double deadline_s);
 
 #endif

@@ -10,7 +10,8 @@
  *     node's report (or, for a node that is down, from any node that read it),
  *     runtime only from the node .vmlist places it on, so a guest caught
  *     mid-migration appears once;
- *   - storages: storage.cfg entries, one series per node they are enabled on.
+ *   - storages: storage.cfg entries, one series per node they are enabled on;
+ *     usage and pve_up from that node's own report only.
  * It runs at scrape time because freshness changes with time, not with
  * reports. Everything a report says is untrusted text: labels are escaped. */
 #include "merge.h"
@@ -377,12 +378,16 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
         break;
     case FAM_PVE_MEMORY_USAGE_BYTES: runtime_u64(nr, f, g, rt && rt->has_memory_bytes, rt ? rt->memory_bytes : 0); break;
     case FAM_PVE_DISK_SIZE_BYTES:
-        if (cfg && cfg->has_boot_disk_bytes)
+        if (lxc && running(g) && rt->has_rootfs_total_bytes)   /* running CT: statvfs of its rootfs */
+            nr_sample_u64(nr, f, g->labels, NULL, rt->rootfs_total_bytes);
+        else if (cfg && cfg->has_boot_disk_bytes)
             nr_sample_u64(nr, f, g->labels, NULL, cfg->boot_disk_bytes);
         break;
     case FAM_PVE_DISK_USAGE_BYTES:
-        if (!lxc)                             /* PVE reports 0 for every VM */
+        if (!lxc || !running(g))              /* PVE reports 0 for every VM and stopped CT */
             nr_sample_u64(nr, f, g->labels, NULL, 0);
+        else if (rt->has_rootfs_used_bytes)   /* a running CT whose statvfs did not answer: none */
+            nr_sample_u64(nr, f, g->labels, NULL, rt->rootfs_used_bytes);
         break;
     case FAM_PVE_UPTIME_SECONDS:
         if (!running(g))
@@ -574,6 +579,58 @@ static void render_storages(struct node_render *nr, const struct cluster_in *c, 
     free(names);
 }
 
+static const Pvescope__StorageUsage *usage_in(const Pvescope__Report *r, const char *sid)
+{
+    for (size_t i = 0; r && i < r->n_storage_usage; i++)
+        if (r->storage_usage[i]->id && strcmp(r->storage_usage[i]->id, sid) == 0)
+            return r->storage_usage[i];
+    return NULL;
+}
+
+/* pve_up, pve_disk_size_bytes and pve_disk_usage_bytes of storages: only the
+ * node itself knows its mounts, so each comes from that node's own fresh
+ * report, and is absent when the node is not fresh or measured nothing for
+ * the storage (lvmthin, zfspool, rbd ...). Sizes only while active, as
+ * pvestatd reports them. */
+static void render_storage_usage(struct node_render *nr, const struct cluster_in *c,
+                                 const Pvescope__Report *auth, enum family_id f)
+{
+    if (!auth || !auth->n_storages)
+        return;
+    size_t n;
+    const char **names = node_names(c, auth, &n);
+    struct buf labels = BUF_INIT, sid = BUF_INIT;
+    for (size_t k = 0; k < auth->n_storages; k++) {
+        const Pvescope__StorageConfig *s = auth->storages[k];
+        if (s->has_disabled && s->disabled)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            const struct scrape_node *sn = find_node(c, names[i]);
+            if (!storage_on_node(s, names[i]) || !sn || !sn->fresh)
+                continue;
+            const Pvescope__StorageUsage *u = usage_in(report_of(sn), s->id);
+            bool active = u && u->has_active && u->active;
+            if (!u || (f != FAM_PVE_UP && !active))
+                continue;
+            if ((f == FAM_PVE_DISK_SIZE_BYTES && !u->has_total_bytes) ||
+                (f == FAM_PVE_DISK_USAGE_BYTES && !u->has_used_bytes))
+                continue;
+            buf_reset(&sid);
+            buf_printf(&sid, "%s/%s", names[i], s->id);
+            buf_reset(&labels);
+            id_labels(&labels, "storage/", sid.data, c->cluster);
+            if (f == FAM_PVE_UP)
+                nr_sample(nr, f, labels.data, NULL, active ? 1 : 0);
+            else
+                nr_sample_u64(nr, f, labels.data, NULL,
+                              f == FAM_PVE_DISK_SIZE_BYTES ? u->total_bytes : u->used_bytes);
+        }
+    }
+    buf_free(&labels);
+    buf_free(&sid);
+    free(names);
+}
+
 /* ---- one cluster, family by family --------------------------------------- */
 
 static struct node_render *merge_cluster(const struct cluster_in *c, const struct merge_opts *o)
@@ -597,6 +654,8 @@ static struct node_render *merge_cluster(const struct cluster_in *c, const struc
             render_version(nr, c, auth);
         if (f == FAM_PVE_STORAGE_INFO || f == FAM_PVE_STORAGE_SHARED)
             render_storages(nr, c, auth, f);
+        if (f == FAM_PVE_UP || f == FAM_PVE_DISK_SIZE_BYTES || f == FAM_PVE_DISK_USAGE_BYTES)
+            render_storage_usage(nr, c, auth, f);
         for (size_t k = 0; k < ng; k++) {
             guest_sample(nr, f, &guests[k], o);
             guest_extra_sample(nr, f, &guests[k]);

@@ -119,6 +119,22 @@ static Pvescope__StorageConfig *storage(const char *id, const char *type, const 
     return s;
 }
 
+static Pvescope__StorageUsage *usage(const char *id, bool active, uint64_t total, uint64_t used)
+{
+    Pvescope__StorageUsage *u = mk(sizeof *u);
+    pvescope__storage_usage__init(u);
+    u->id = (char *)id;
+    u->has_active = true;
+    u->active = active;
+    if (active) {
+        u->has_total_bytes = u->has_used_bytes = u->has_avail_bytes = true;
+        u->total_bytes = total;
+        u->used_bytes = used;
+        u->avail_bytes = total - used;
+    }
+    return u;
+}
+
 /* A report of node `node` in a cluster view shared by all (vmlist in `place`). */
 static Pvescope__Report *report(const char *node, Pvescope__ClusterView *view, Pvescope__GuestConfig **guests,
                                 size_t n_guests, Pvescope__GuestRuntime **rt, size_t n_rt)
@@ -188,10 +204,17 @@ static char *scrape_scenario(bool deprecated)
     Pvescope__GuestConfig *ha_only = placed(102, "qemu", "pve3");
     ha_only->ha_state = "started";             /* manager_status knows it; its config is on silent pve3 */
     /* 106: on offline pve4, and no agent read its config */
+    Pvescope__GuestConfig *ct_stopped = config(105, "lxc", "pve1", "ct-off", 1, 1 * GIB);
+    ct_stopped->has_boot_disk_bytes = true;
+    ct_stopped->boot_disk_bytes = 8 * GIB;     /* rootfs size= */
     Pvescope__GuestConfig *pve1_guests[] = {web, placed(101, "lxc", "pve2"), ha_only, db, tmpl,
-                                            placed(106, "qemu", "pve4")};
+                                            placed(106, "qemu", "pve4"), ct_stopped};
     Pvescope__GuestRuntime *pve1_rt[] = {runtime(100, "qemu", 2.0, 1 * GIB)};
-    Pvescope__Report *r1 = report("pve1", view, pve1_guests, 6, pve1_rt, 1);
+    Pvescope__Report *r1 = report("pve1", view, pve1_guests, 7, pve1_rt, 1);
+    /* pve1 measured local (active); nothing for local-lvm (lvmthin is not measured) */
+    Pvescope__StorageUsage *u1[] = {usage("local", true, 100 * GIB, 40 * GIB)};
+    r1->storage_usage = u1;
+    r1->n_storage_usage = 1;
     Pvescope__StorageConfig *local = storage("local", "dir", "vztmpl,iso,backup", false);
     Pvescope__StorageConfig *thin = storage("local-lvm", "lvmthin", "rootdir,images", false);
     char *thin_nodes[] = {"pve2", "pve1"};
@@ -208,11 +231,24 @@ static char *scrape_scenario(bool deprecated)
     ct1->cpulimit = 1.25;
     Pvescope__GuestConfig *pve2_guests[] = {placed(100, "qemu", "pve1"), ct1};
     /* 100 is being migrated to pve2: its process runs here too, but .vmlist says pve1. */
-    Pvescope__GuestRuntime *pve2_rt[] = {runtime(101, "lxc", 0.5, 256 << 20), runtime(100, "qemu", 9, 9)};
+    ct1->has_boot_disk_bytes = true;
+    ct1->boot_disk_bytes = 8 * GIB;            /* config size: a running CT reports statvfs instead */
+    Pvescope__GuestRuntime *ct1_rt = runtime(101, "lxc", 0.5, 256 << 20);
+    ct1_rt->has_rootfs_used_bytes = ct1_rt->has_rootfs_total_bytes = true;
+    ct1_rt->rootfs_used_bytes = 1234567;
+    ct1_rt->rootfs_total_bytes = 8000000000ull;
+    Pvescope__GuestRuntime *pve2_rt[] = {ct1_rt, runtime(100, "qemu", 9, 9)};
     Pvescope__Report *r2 = report("pve2", old_view, pve2_guests, 2, pve2_rt, 2);
+    /* pve2: local is not mounted/usable; it also claims "nas", which is disabled */
+    Pvescope__StorageUsage *u2[] = {usage("local", false, 0, 0), usage("nas", true, 5 * GIB, 1 * GIB)};
+    r2->storage_usage = u2;
+    r2->n_storage_usage = 2;
 
     Pvescope__GuestConfig *pve3_guests[] = {config(102, "qemu", "pve3", "mail", 2, 4 * GIB)};
     Pvescope__Report *r3 = report("pve3", view, pve3_guests, 1, NULL, 0);
+    Pvescope__StorageUsage *u3[] = {usage("local", true, 50 * GIB, 10 * GIB)};   /* stale: not shown */
+    r3->storage_usage = u3;
+    r3->n_storage_usage = 1;
 
     /* A second cluster with its own qemu/100 and a node named like prod's. */
     Pvescope__ClusterView *lab = mk(sizeof *lab);
@@ -293,7 +329,14 @@ static void t_guests(void **state)
     once(t, "pve_up{id=\"lxc/101\",pve_cluster=\"prod\"} 1\n");
     once(t, "pve_cpu_usage_ratio{id=\"lxc/101\",pve_cluster=\"prod\"} 0.4\n");       /* 0.5 / 1.25 */
     once(t, "pve_cpu_usage_limit{id=\"lxc/101\",pve_cluster=\"prod\"} 1.25\n");
-    assert_null(strstr(t, "pve_disk_usage_bytes{id=\"lxc/101\""));    /* unknown, not 0 */
+    /* a running CT: statvfs of its rootfs, not the config size */
+    once(t, "pve_disk_usage_bytes{id=\"lxc/101\",pve_cluster=\"prod\"} 1234567\n");
+    once(t, "pve_disk_size_bytes{id=\"lxc/101\",pve_cluster=\"prod\"} 8000000000\n");
+    /* a stopped CT: PVE's disk 0 and the configured rootfs size */
+    once(t, "pve_up{id=\"lxc/105\",pve_cluster=\"prod\"} 0\n");
+    once(t, "pve_disk_usage_bytes{id=\"lxc/105\",pve_cluster=\"prod\"} 0\n");
+    once(t, "pve_disk_size_bytes{id=\"lxc/105\",pve_cluster=\"prod\"} 8589934592\n");
+    once(t, "pve_disk_usage_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 0\n");
     /* a silent node's guest: down, its last known config still names it */
     once(t, "pve_up{id=\"qemu/102\",pve_cluster=\"prod\"} 0\n");
     once(t, "name=\"mail\"");
@@ -348,6 +391,18 @@ static void t_storages(void **state)
     once(t, "pve_storage_shared{id=\"storage/pve2/local-lvm\",pve_cluster=\"prod\"} 0\n");
     assert_null(strstr(t, "storage/pve3/local-lvm"));                 /* not enabled there */
     assert_null(strstr(t, "storage=\"nas\""));                        /* disabled */
+    /* usage: each node's own report; sizes only while active */
+    once(t, "pve_up{id=\"storage/pve1/local\",pve_cluster=\"prod\"} 1\n");
+    once(t, "pve_disk_size_bytes{id=\"storage/pve1/local\",pve_cluster=\"prod\"} 107374182400\n");
+    once(t, "pve_disk_usage_bytes{id=\"storage/pve1/local\",pve_cluster=\"prod\"} 42949672960\n");
+    once(t, "pve_up{id=\"storage/pve2/local\",pve_cluster=\"prod\"} 0\n");
+    assert_null(strstr(t, "pve_disk_size_bytes{id=\"storage/pve2/local\""));
+    assert_null(strstr(t, "pve_disk_usage_bytes{id=\"storage/pve2/local\""));
+    assert_null(strstr(t, "pve_up{id=\"storage/pve3/local\""));      /* pve3 is stale */
+    assert_null(strstr(t, "pve_disk_size_bytes{id=\"storage/pve3/local\""));
+    assert_null(strstr(t, "pve_up{id=\"storage/pve4/"));              /* never reported */
+    assert_null(strstr(t, "pve_up{id=\"storage/pve1/local-lvm\""));  /* not measured */
+    assert_null(strstr(t, "storage/pve2/nas"));                        /* disabled */
     free(t);
 }
 
