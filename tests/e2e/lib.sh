@@ -212,6 +212,7 @@ e2e_metric() { python3 "$E2E_TOOL" metric "$@"; }
 
 # e2e_metric_is URL SERIES VALUE
 e2e_metric_is() { [[ $(e2e_metric "$1" "$2" 2>/dev/null) == "$3" ]]; }
+e2e_metric_present() { local v; v=$(e2e_metric "$1" "$2" 2>/dev/null) && [[ -n $v && $v != absent ]]; }
 
 e2e_free_ports() { python3 "$E2E_TOOL" free-ports "$1"; }
 

@@ -39,6 +39,11 @@ E2E_WATCH=(aggregator agent)
 e2e_wait_for "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"} 1 on /metrics" 30 \
     e2e_metric_is "$METRICS" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 1
 e2e_log "node $NODE is up on /metrics"
+# The interval ratios (pve_cpu_usage_ratio, pve_node_cpu_iowait_ratio) come
+# with the agent's second report; wait for them so that the plain and the
+# gzipped bodies below have the same families.
+e2e_wait_for "pve_cpu_usage_ratio for $NODE (second report)" 30 \
+    e2e_metric_present "$METRICS" "pve_cpu_usage_ratio{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}"
 
 # ---- promtool check metrics -----------------------------------------------
 # promtool exits 0 only when the text parses and has no lint problem; it
