@@ -103,13 +103,7 @@ grep -q '^pvescope_build_info' "$T/other.txt" || e2e_fail "/metrics?cluster= los
 e2e_log "/metrics?cluster=: $CLUSTER's node only where asked; self metrics always"
 
 # ---- Prometheus -------------------------------------------------------------
-start_prometheus() {
-    local attempt port
-    for attempt in 1 2 3; do
-        port=$(e2e_free_ports 1)
-        PROM="http://127.0.0.1:$port"
-        mkdir -p "$T/prom-data"
-        cat >"$T/prometheus.yml" <<EOF
+cat >"$T/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -119,22 +113,7 @@ scrape_configs:
     static_configs:
       - targets: ['${AGG_WEB#http://}']
 EOF
-        e2e_start prometheus "$PROMETHEUS" --config.file="$T/prometheus.yml" \
-            --storage.tsdb.path="$T/prom-data" --web.listen-address="127.0.0.1:$port"
-        local dl; dl=$(e2e_deadline 60)
-        while e2e_alive prometheus && e2e_before "$dl"; do
-            [[ $(e2e_http_code "$PROM/-/ready") == 200 ]] && return 0
-            sleep 0.2
-        done
-        e2e_alive prometheus && e2e_fail "prometheus not ready within $(e2e_secs 60)s"
-        e2e_stop prometheus TERM 5
-        grep -qi 'address already in use' "${E2E_LOG[prometheus]}" ||
-            e2e_fail "prometheus exited during startup (status $E2E_RC)"
-        e2e_log "prometheus port $port was taken, retrying"
-    done
-    e2e_fail "prometheus could not bind a free port in 3 attempts"
-}
-start_prometheus
+e2e_start_prometheus "$T/prometheus.yml"
 E2E_WATCH=(aggregator agent prometheus)
 e2e_log "prometheus ready at $PROM"
 
