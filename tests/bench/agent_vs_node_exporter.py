@@ -9,6 +9,7 @@ Python standard library only. Exit status: 0 = measured (budget lines say
 PASS/FAIL), 1 = broken setup.
 """
 import argparse
+import collections
 import http.client
 import os
 import re
@@ -19,6 +20,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -26,12 +28,22 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 NE_COLLECTORS = ["cpu", "stat", "meminfo", "loadavg", "diskstats", "netdev", "pressure"]
 CPU_BUDGET_RATIO = 20.0          # DESIGN §7: >= 20x less CPU than node_exporter
 RSS_BUDGET_KIB = 4 * 1024        # DESIGN §7: agent RSS <= 4 MiB
+# The stages of an agent cycle, for the inclusive breakdown: each collector,
+# then encoding, sealing and sending the report.
+CYCLE_STAGE = re.compile(r"^([a-z]+_collect|pvescope__report__(get_packed_size|pack)|envelope_seal|sender_send_all)$")
+NE_FW_DEVICES = "^fw(br|ln|pr)[0-9]"   # PVE firewall bridges and veth pairs
+GUEST_DEVICES = re.compile(r"^(tap|veth|fwbr|fwln|fwpr)[0-9]")   # what PVE creates per guest NIC
 FILE_SYSCALLS = {"openat", "open", "read", "pread64", "close", "newfstatat", "fstat", "statx",
                  "lseek", "getdents64", "readlinkat"}
 
 
 class SetupError(Exception):
     pass
+
+
+# One node's file tree: proc/ and sys/ under root (both programs read them),
+# plus what only the agent reads: --path.pve and --path.run.
+Tree = collections.namedtuple("Tree", "label root pve run")
 
 
 def log(msg):
@@ -185,6 +197,9 @@ def spread(xs, fmt=".1f"):
 class Bench:
     def __init__(self, a):
         self.a = a
+        self.tree = Tree("fixture", a.fixture, a.pve, a.run or os.path.join(a.fixture, "run"))
+        self.base = Tree("no guests", a.baseline, os.path.join(a.baseline, "etc/pve"),
+                         os.path.join(a.baseline, "run")) if a.baseline else None
         self.key = os.path.join(a.workdir, "cluster.key")
         self.udev = os.path.join(a.workdir, "empty-udev-data")
         os.makedirs(self.udev, exist_ok=True)
@@ -192,13 +207,16 @@ class Bench:
         self.sink = None
 
     # ---- agent -------------------------------------------------------
-    def agent_argv(self, cycles, interval=0.001):
+    def tree_flags(self, tree):
+        return [f"--node={self.a.node}", f"--path.procfs={tree.root}/proc", f"--path.sysfs={tree.root}/sys",
+                f"--path.pve={tree.pve}", f"--path.run={tree.run}", f"--path.rootfs={tree.root}"] + \
+            shlex.split(self.a.agent_args)
+
+    def agent_argv(self, cycles, interval=0.001, tree=None):
         a = self.a
         return [a.agent, f"--key-file={self.key}", f"--aggregator=tcp://127.0.0.1:{self.sink.port}",
                 f"--interval={round(interval * 1e3, 3):g}ms", f"--cycles={cycles}", "--log.level=error",
-                "--node=bench", "--cluster=bench",
-                f"--path.procfs={a.fixture}/proc", f"--path.sysfs={a.fixture}/sys",
-                f"--path.pve={a.pve}"]
+                "--cluster=bench"] + self.tree_flags(tree or self.tree)
 
     def agent_setup(self):
         a = self.a
@@ -207,46 +225,59 @@ class Bench:
         r = subprocess.run([a.agent, f"--init-key={self.key}"], capture_output=True, text=True)
         if r.returncode != 0:
             raise SetupError("agent --init-key failed: " + r.stderr.strip())
-        dump = subprocess.run([a.agent, "--dump", "--log.level=warn", "--node=bench",
-                               f"--path.procfs={a.fixture}/proc", f"--path.sysfs={a.fixture}/sys",
-                               f"--path.pve={a.pve}"], capture_output=True, text=True)
-        if dump.returncode != 0 or not dump.stdout.strip():
-            raise SetupError("agent --dump on the fixture failed: " + dump.stderr.strip())
-        if dump.stderr.strip():
-            log("note: agent --dump on the fixture warned:\n  " + dump.stderr.strip().replace("\n", "\n  "))
         self.sink = ReportSink()
-        st, _, _, err = run_child(self.agent_argv(1))
-        if st != 0:
-            raise SetupError(f"agent --cycles=1 exited {st}: {err.strip()}")
-        if err.strip():
-            log("note: agent logged at --log.level=error:\n  " + err.strip().replace("\n", "\n  "))
+        for tree in filter(None, (self.tree, self.base)):
+            dump = subprocess.run([a.agent, "--dump", "--log.level=warn"] + self.tree_flags(tree),
+                                  capture_output=True, text=True)
+            if dump.returncode != 0 or not dump.stdout.strip():
+                raise SetupError(f"agent --dump on the {tree.label} tree failed: " + dump.stderr.strip())
+            if dump.stderr.strip():
+                log(f"note: agent --dump on the {tree.label} tree warned:\n  " +
+                    dump.stderr.strip().replace("\n", "\n  "))
+            if tree is self.tree:
+                self.dump_guests = dump.stdout.count("\nguest_runtime: {")
+            st, _, _, err = run_child(self.agent_argv(1, tree=tree))
+            if st != 0:
+                raise SetupError(f"agent --cycles=1 exited {st}: {err.strip()}")
+            if err.strip():
+                log("note: agent logged at --log.level=error:\n  " + err.strip().replace("\n", "\n  "))
+        if a.guests is not None and self.dump_guests != a.guests:
+            raise SetupError(f"the agent sees {self.dump_guests} running guests in {a.fixture}, not {a.guests}")
 
     def agent_cpu(self):
-        """Per-cycle CPU as (cpu(N+1) - cpu(1)) / N, repeated; also peak RSS."""
+        """Per-cycle CPU as (cpu(N+1) - cpu(1)) / N, repeated; also peak RSS.
+        With a baseline tree, each repetition measures both trees back to back,
+        so drift of the machine hits both alike. Returns {tree: results}."""
+        res = {}
+        for rep in range(self.a.reps):
+            for tree in filter(None, (self.tree, self.base)):
+                r = res.setdefault(tree, {"per": [], "rss": [], "base": [], "delivered": [], "user": []})
+                self.agent_cpu_once(tree, rep, r)
+        return res
+
+    def agent_cpu_once(self, tree, rep, r):
+        """One repetition on one tree, appended to the lists in r."""
         a, n = self.a, self.a.agent_cycles
-        per, rss, base, delivered, user = [], [], [], [], []
-        for rep in range(a.reps):
-            st1, c1, _, e1 = run_child(self.agent_argv(1))
-            ru1 = run_child.last_rusage
-            m0 = self.sink.snapshot()[0]
-            stn, cn, rn, en = run_child(self.agent_argv(n + 1))
-            run = run_child.last_rusage
-            user.append((run.ru_utime - ru1.ru_utime) / n)
-            time.sleep(0.05)                       # let the sink drain the last frames
-            m1 = self.sink.snapshot()[0]
-            if st1 != 0 or stn != 0:
-                raise SetupError(f"agent exited {st1}/{stn}: {(e1 + en).strip()}")
-            per.append((cn - c1) / n)
-            rss.append(rn)
-            base.append(c1)
-            delivered.append(m1 - m0)
-            log(f"  agent rep {rep + 1}/{a.reps}: {per[-1] * 1e6:8.1f} us/cycle  "
-                f"(cycles=1: {c1 * 1e3:.2f} ms, cycles={n + 1}: {cn * 1e3:.1f} ms), "
-                f"VmHWM {rn} KiB, {m1 - m0} reports received")
-        self.report_bytes = self.sink.snapshot()[2]
-        if min(delivered) < n // 2:
-            log(f"warning: the sink received only {min(delivered)} of {n + 1} reports in one run")
-        return {"per": per, "rss": rss, "base": base, "delivered": delivered, "user": user}
+        st1, c1, _, e1 = run_child(self.agent_argv(1, tree=tree))
+        ru1 = run_child.last_rusage
+        m0 = self.sink.snapshot()[0]
+        stn, cn, rn, en = run_child(self.agent_argv(n + 1, tree=tree))
+        run = run_child.last_rusage
+        time.sleep(0.05)                           # let the sink drain the last frames
+        m1, _, size = self.sink.snapshot()
+        if st1 != 0 or stn != 0:
+            raise SetupError(f"agent exited {st1}/{stn}: {(e1 + en).strip()}")
+        r["per"].append((cn - c1) / n)
+        r["user"].append((run.ru_utime - ru1.ru_utime) / n)
+        r["rss"].append(rn)
+        r["base"].append(c1)
+        r["delivered"].append(m1 - m0)
+        r["bytes"] = size
+        log(f"  agent{'' if tree is self.tree else ' (' + tree.label + ')'} rep {rep + 1}/{a.reps}: "
+            f"{r['per'][-1] * 1e6:8.1f} us/cycle  (cycles=1: {c1 * 1e3:.2f} ms, cycles={n + 1}: {cn * 1e3:.1f} ms), "
+            f"VmHWM {rn} KiB, {m1 - m0} reports received")
+        if m1 - m0 < n // 2:
+            log(f"warning: the sink received only {m1 - m0} of {n + 1} reports in one run")
 
     def agent_rss_time_v(self):
         """Peak RSS as /usr/bin/time -v reports it, printed as a cross-check."""
@@ -257,17 +288,18 @@ class Bench:
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
         return int(m.group(1)) if m and r.returncode == 0 else None
 
-    def agent_callgrind(self):
+    def agent_callgrind(self, tree=None):
         """Instructions per cycle: Ir(C+1 cycles) - Ir(1 cycle), / C; the same
         subtraction per function gives the steady-state profile."""
-        a = self.a
+        a, tree = self.a, tree or self.tree
         if a.cg_cycles <= 0 or not a.valgrind:
             return None
         out = {}
+        tag = "" if tree is self.tree else ".noguests"
         for cycles in (1, a.cg_cycles + 1):
-            f = os.path.join(a.workdir, f"callgrind.{cycles}.out")
+            f = os.path.join(a.workdir, f"callgrind{tag}.{cycles}.out")
             argv = [a.valgrind, "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={f}"] + \
-                self.agent_argv(cycles)
+                self.agent_argv(cycles, tree=tree)
             r = subprocess.run(argv, capture_output=True, text=True)
             if r.returncode != 0:
                 raise SetupError("callgrind run failed:\n" + r.stderr[-2000:])
@@ -278,20 +310,24 @@ class Bench:
                         ir = int(line.split()[1])
             if ir is None:
                 raise SetupError(f"no totals in {f}")
-            out[cycles] = (ir, f, self.callgrind_functions(f))
+            out[cycles] = (ir, f, self.callgrind_functions(f), self.callgrind_functions(f, inclusive=True))
         c = a.cg_cycles
         per = (out[c + 1][0] - out[1][0]) / c
         delta = {fn: (ir - out[1][2].get(fn, 0)) / c for fn, ir in out[c + 1][2].items()}
         top = sorted(((v, fn) for fn, v in delta.items() if v > 0), reverse=True)[:a.top]
-        return {"ir1": out[1][0], "irn": out[c + 1][0], "per": per, "top": top, "file": out[c + 1][1]}
+        stages = [(fn, (out[c + 1][3].get(fn, 0) - out[1][3].get(fn, 0)) / c)
+                  for fn in sorted(out[c + 1][3]) if CYCLE_STAGE.match(fn)]
+        return {"ir1": out[1][0], "irn": out[c + 1][0], "per": per, "top": top, "file": out[c + 1][1],
+                "stages": sorted(((v, fn) for fn, v in stages if v > 0), reverse=True)}
 
     @staticmethod
-    def callgrind_functions(f):
-        """Own (exclusive) Ir per function from callgrind_annotate, recursion
-        levels ("fn'2") folded together; {} when the tool is missing."""
+    def callgrind_functions(f, inclusive=False):
+        """Ir per function from callgrind_annotate; {} when the tool is missing.
+        Exclusive (own) Ir folds recursion levels ("fn'2") together. Inclusive
+        Ir keeps only the outermost level, which already contains the others."""
         try:
-            ann = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", f],
-                                 capture_output=True, text=True)
+            ann = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
+                                  "--threshold=100", f], capture_output=True, text=True)
         except OSError:
             return {}
         funcs = {}
@@ -303,6 +339,10 @@ class Bench:
             name = m.group(2)
             loc, _, obj = name.partition(" [")
             fn = loc.split(":", 1)[1] if ":" in loc else loc
+            if inclusive:
+                if not re.search(r"'\d+$", fn):
+                    funcs[fn] = int(m.group(1).replace(",", ""))
+                continue
             fn = re.sub(r"'\d+$", "", fn)
             key = f"{fn} [{os.path.basename(obj.rstrip(']'))}]" if obj else fn
             funcs[key] = funcs.get(key, 0) + int(m.group(1).replace(",", ""))
@@ -323,12 +363,13 @@ class Bench:
                         pass
         return calls
 
-    def agent_syscalls(self):
-        a, n = self.a, self.a.strace_cycles
+    def agent_syscalls(self, tree=None):
+        a, n, tree = self.a, self.a.strace_cycles, tree or self.tree
         res = {}
+        tag = "" if tree is self.tree else ".noguests"
         for cycles in (1, n + 1):
-            f = os.path.join(a.workdir, f"strace.agent.{cycles}")
-            r = subprocess.run([a.strace, "-f", "-c", "-o", f] + self.agent_argv(cycles),
+            f = os.path.join(a.workdir, f"strace.agent{tag}.{cycles}")
+            r = subprocess.run([a.strace, "-f", "-c", "-o", f] + self.agent_argv(cycles, tree=tree),
                                capture_output=True, text=True)
             if r.returncode != 0:
                 log("note: strace of the agent failed; syscall counts skipped")
@@ -336,14 +377,14 @@ class Bench:
             res[cycles] = self.strace_totals(f)
         return {k: (res[n + 1].get(k, 0) - res[1].get(k, 0)) / n for k in res[n + 1]}
 
-    def ne_syscalls(self):
+    def ne_syscalls(self, tree=None):
         """Attaches strace to a warmed-up node_exporter for exactly the scrapes."""
-        a, n = self.a, self.a.strace_cycles
-        p, _port, conn, _argv, _body = self.ne_start([])
+        a, n, tree = self.a, self.a.strace_cycles, tree or self.tree
+        p, _port, conn, _argv, _body = self.ne_start([], tree)
         try:
             for _ in range(a.ne_warmup):
                 self.scrape(conn, False)
-            f = os.path.join(a.workdir, "strace.ne")
+            f = os.path.join(a.workdir, "strace.ne" + ("" if tree is self.tree else ".noguests"))
             st = subprocess.Popen([a.strace, "-f", "-c", "-o", f, "-p", str(p.pid)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             time.sleep(0.5)                        # let it attach to every thread
@@ -361,18 +402,18 @@ class Bench:
         return {k: v / n for k, v in calls.items()}
 
     # ---- node_exporter -------------------------------------------------
-    def ne_argv(self, port, extra):
-        a = self.a
+    def ne_argv(self, port, extra, tree=None):
+        a, root = self.a, (tree or self.tree).root
         return [a.ne, f"--web.listen-address=127.0.0.1:{port}",
-                f"--path.procfs={a.fixture}/proc", f"--path.sysfs={a.fixture}/sys",
-                f"--path.rootfs={a.fixture}", f"--path.udev.data={self.udev}",
+                f"--path.procfs={root}/proc", f"--path.sysfs={root}/sys",
+                f"--path.rootfs={root}", f"--path.udev.data={self.udev}",
                 "--collector.disable-defaults"] + [f"--collector.{c}" for c in NE_COLLECTORS] + \
             ["--no-collector.netdev.netlink", "--log.level=error"] + extra
 
-    def ne_start(self, extra):
+    def ne_start(self, extra, tree=None):
         for _attempt in range(5):
             port = free_port()
-            argv = self.ne_argv(port, extra)
+            argv = self.ne_argv(port, extra, tree)
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=open(os.path.join(self.a.workdir, "node_exporter.log"), "ab"))
             self.ne_proc = p
@@ -419,10 +460,10 @@ class Bench:
             raise SetupError(f"node_exporter answered {r.status}")
         return body
 
-    def ne_validate(self, body):
+    def ne_validate(self, body, tree):
         """Proves node_exporter read the fixture (not the host) with every collector."""
         text = body.decode()
-        fx = self.a.fixture
+        fx = tree.root
         problems = []
         for c in NE_COLLECTORS:
             if f'node_scrape_collector_success{{collector="{c}"}} 1' not in text:
@@ -447,7 +488,10 @@ class Bench:
             raise SetupError("node_exporter is not reading the fixture:\n  " + "\n  ".join(problems))
         series = sum(1 for l in text.splitlines() if l and not l.startswith("#"))
         node_series = sum(1 for l in text.splitlines() if l.startswith("node_"))
-        return series, node_series, len(body)
+        guest_devs = {d for d in ne_devs if GUEST_DEVICES.match(d)}
+        guest_dev_series = sum(1 for d in re.findall(r'^node_network_\w+\{device="([^"]+)"\}', text, re.M)
+                               if d in guest_devs)
+        return series, node_series, len(body), len(guest_devs), guest_dev_series
 
     def paced(self, interval, count):
         """Both sides at a real pace (one cycle / scrape every interval), so
@@ -481,14 +525,14 @@ class Bench:
                 f"node_exporter {ne[-1] * 1e6:.1f} us/scrape")
         return {"ag": ag, "ne": ne, "interval": interval, "count": count}
 
-    def ne_cpu(self, extra, gzip, validate=False):
-        a, n = self.a, self.a.ne_scrapes
+    def ne_cpu(self, extra, gzip, validate=False, tree=None):
+        a, n, tree = self.a, self.a.ne_scrapes, tree or self.tree
         per, hwm, info = [], [], None
         for rep in range(a.reps):
-            p, port, conn, argv, body = self.ne_start(extra)
+            p, port, conn, argv, body = self.ne_start(extra, tree)
             try:
                 if validate and rep == 0:
-                    info = self.ne_validate(body)
+                    info = self.ne_validate(body, tree)
                 for _ in range(a.ne_warmup):
                     self.scrape(conn, gzip)
                 c0 = proc_cpu_seconds(p.pid)
@@ -502,7 +546,8 @@ class Bench:
             finally:
                 self.ne_stop()
             per.append((c1 - c0) / n)
-            log(f"  node_exporter{' ' + ' '.join(extra) if extra else ''}{' (gzip)' if gzip else ''} "
+            log(f"  node_exporter{' ' + ' '.join(extra) if extra else ''}{' (gzip)' if gzip else ''}"
+                f"{'' if tree is self.tree else ' (' + tree.label + ')'} "
                 f"rep {rep + 1}/{a.reps}: {per[-1] * 1e3:.3f} ms/scrape, VmHWM {hwm[-1]} KiB, "
                 f"{threads} threads, body {size} B")
         return {"per": per, "hwm": hwm, "argv": argv, "info": info, "body": size}
@@ -553,6 +598,29 @@ def fmt_syscalls(calls):
     return f"{total:6.1f} total, {files:5.1f} file I/O  ({top})"
 
 
+def per_guest_lines(p, W, g, base, full):
+    """The cost each guest adds: (node with g guests - same node without) / g.
+    base and full hold each node's figures: agent (ag), node_exporter (ne),
+    callgrind (cg), and syscalls of the agent (sa) and node_exporter (sn)."""
+    a0, an = median(base["ag"]["per"]), median(full["ag"]["per"])
+    n0, nn = median(base["ne"]["per"]), median(full["ne"]["per"])
+    p("same node without guests (baseline for the per-guest cost):")
+    p(f"{'  agent CPU per cycle':{W}} {a0 * 1e6:10.1f} us   {spread([x * 1e6 for x in base['ag']['per']])} us")
+    p(f"{'  node_exporter CPU per scrape':{W}} {n0 * 1e6:10.1f} us   "
+      f"{spread([x * 1e6 for x in base['ne']['per']])} us; ratio {n0 / a0:.1f}x")
+    p(f"cost per guest, (node with {g} guests - node without) / {g}:")
+    p(f"{'  agent CPU per guest per cycle':{W}} {(an - a0) / g * 1e6:10.2f} us")
+    p(f"{'  node_exporter CPU per guest per scrape':{W}} {(nn - n0) / g * 1e6:10.2f} us   "
+      "(its netdev and diskstats rows only)")
+    if base["cg"] and full["cg"]:
+        p(f"{'  agent instructions per guest per cycle':{W}} {(full['cg']['per'] - base['cg']['per']) / g:10,.0f}")
+    for key, who in (("sa", "agent syscalls per guest per cycle"),
+                     ("sn", "node_exporter syscalls per guest per scrape")):
+        if base[key] is not None and full[key] is not None:
+            p(f"{'  ' + who:{W}} {(sum(full[key].values()) - sum(base[key].values())) / g:10.2f}")
+    p(f"{'  agent report bytes per guest':{W}} {(full['ag']['bytes'] - base['ag']['bytes']) / g:10.0f} B")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--agent", required=True)
@@ -561,6 +629,13 @@ def main():
     ap.add_argument("--strace", default="")
     ap.add_argument("--fixture", required=True)
     ap.add_argument("--pve", required=True)
+    ap.add_argument("--run", default="", help="--path.run for the agent (default FIXTURE/run)")
+    ap.add_argument("--node", default="bench", help="--node for the agent")
+    ap.add_argument("--guests", type=int, default=None,
+                    help="the fixture is a generated node with this many running guests")
+    ap.add_argument("--baseline", default="",
+                    help="the same generated node without guests (proc, sys, run, etc/pve)")
+    ap.add_argument("--agent-args", default="", help="extra agent flags (split like a shell would)")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--pidfile", required=True)
     ap.add_argument("--agent-cycles", type=int, default=3000)
@@ -581,7 +656,7 @@ def main():
 
     b = Bench(a)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    cg = sc_agent = sc_ne = paced = None
+    cg = cg_base = sc_agent = sc_ne = sc_agent_base = sc_ne_base = paced = ne_base = None
     extras = []
     try:
         for rel in ("proc/stat", "proc/meminfo", "proc/loadavg", "proc/diskstats", "proc/net/dev",
@@ -599,37 +674,50 @@ def main():
         rss_time_v = b.agent_rss_time_v()
         log(f"node_exporter: CPU per scrape over {a.ne_scrapes} scrapes after {a.ne_warmup} warm-up scrapes")
         ne = b.ne_cpu([], gzip=False, validate=True)
+        if b.base:
+            ne_base = b.ne_cpu([], gzip=False, validate=True, tree=b.base)
         if a.extras:
             extras.append(("with Accept-Encoding: gzip (as Prometheus scrapes)", b.ne_cpu([], gzip=True)))
             extras.append(("with --web.disable-exporter-metrics (no go_*, process_*)",
                            b.ne_cpu(["--web.disable-exporter-metrics"], gzip=False)))
+        if a.extras and a.guests:
+            extras.append(("without the firewall devices (fwbr, fwln, fwpr; the agent drops them too)",
+                           b.ne_cpu([f"--collector.netdev.device-exclude={NE_FW_DEVICES}"], gzip=False)))
         if a.extras and a.paced_count > 0:
             log(f"paced: one cycle / scrape every {a.paced_ms} ms, {a.paced_count} of them")
             paced = b.paced(a.paced_ms / 1e3, a.paced_count)
         if a.cg_cycles > 0 and a.valgrind:
             log(f"agent: callgrind, --cycles={a.cg_cycles + 1} minus --cycles=1")
             cg = b.agent_callgrind()
+            cg_base = b.agent_callgrind(b.base) if b.base else None
         if a.strace_cycles > 0 and a.strace:
             log(f"system calls: strace -c over {a.strace_cycles} cycles / scrapes")
             sc_agent = b.agent_syscalls()
             sc_ne = b.ne_syscalls()
+            if b.base:
+                sc_agent_base = b.agent_syscalls(b.base)
+                sc_ne_base = b.ne_syscalls(b.base)
     except SetupError as e:
         log(f"BROKEN SETUP: {e}")
         return 1
     finally:
         b.ne_stop()
 
+    ag_all, ag = ag, ag[b.tree]
     ag_cpu, ag_rss = median(ag["per"]), median(ag["rss"])
     ne_cpu, ne_hwm = median(ne["per"]), median(ne["hwm"])
     cpu_ratio = ne_cpu / ag_cpu if ag_cpu > 0 else float("inf")
     rss_ratio = ne_hwm / ag_rss
-    series, node_series, body = ne["info"]
+    series, node_series, body, guest_devs, guest_dev_series = ne["info"]
 
     W = 47
     out = []
     p = out.append
     p("")
     p("pvescope-agent vs node_exporter, same fixture tree (DESIGN §7)")
+    if a.guests is not None:
+        p(f"fixture: a generated Proxmox node with {a.guests} running guests "
+          f"(tests/bench/make_guest_node.py)")
     p("=" * 86)
     p(f"{'':{W}} {'median':>13}   range over {a.reps} runs")
     p(f"{'agent CPU per collection cycle':{W}} {ag_cpu * 1e6:10.1f} us   "
@@ -651,7 +739,7 @@ def main():
     else:
         p(f"{'agent instructions per cycle (callgrind Ir)':{W}} {'n/a':>10}")
     p(f"{'agent start-up CPU (--cycles=1 run, excluded)':{W}} {median(ag['base']) * 1e3:10.2f} ms")
-    p(f"{'agent report on the wire (sealed protobuf)':{W}} {b.report_bytes:10d} B")
+    p(f"{'agent report on the wire (sealed protobuf)':{W}} {ag['bytes']:10d} B")
     p(f"{'node_exporter /metrics body (plain text)':{W}} {body:10d} B    {series} series, {node_series} node_*")
     for label, ex in extras:
         r = median(ex["per"]) / ag_cpu
@@ -667,19 +755,43 @@ def main():
     if sc_agent is not None or sc_ne is not None:
         p(f"syscalls per agent cycle (strace -c, {a.strace_cycles}):   {fmt_syscalls(sc_agent)}")
         p(f"syscalls per node_exporter scrape (strace -c):  {fmt_syscalls(sc_ne)}")
+    if b.base and a.guests:
+        per_guest_lines(p, W, a.guests,
+                        {"ag": ag_all[b.base], "ne": ne_base, "cg": cg_base, "sa": sc_agent_base, "sn": sc_ne_base},
+                        {"ag": ag, "ne": ne, "cg": cg, "sa": sc_agent, "sn": sc_ne})
     p("")
-    p("Budget check (DESIGN §7)")
+    on = f" ({a.guests}-guest node)" if a.guests is not None else ""
+    p(f"Budget check (DESIGN §7){on}")
     ok_cpu = cpu_ratio >= CPU_BUDGET_RATIO
     ok_rss = ag_rss <= RSS_BUDGET_KIB
     p(f"  {'PASS' if ok_cpu else 'FAIL'}  agent CPU >= {CPU_BUDGET_RATIO:.0f}x less than node_exporter: "
       f"{cpu_ratio:.1f}x")
     p(f"  {'PASS' if ok_rss else 'FAIL'}  agent peak RSS <= 4 MiB: {ag_rss / 1024:.2f} MiB ({ag_rss} KiB)")
+    if a.guests:
+        fw = [x for x in extras if x[0].startswith("without the firewall")]
+        note = (f"note: node_exporter has no guest collectors. The agent reads every fixture file that "
+                f"node_exporter reads and, for each of the {a.guests} guests, /proc/<pid>/stat and 9 cgroup "
+                "files, plus .vmlist and the guest configs: more input, in node_exporter's favour. "
+                f"node_exporter in turn exports the {guest_devs} tap/veth/fw* devices as {guest_dev_series} "
+                "host series (the agent drops fw* and ships tap/veth inside each guest): more output, in the "
+                "agent's favour.")
+        if fw:
+            note += (f" Against node_exporter without the fw* devices the ratio is "
+                     f"{median(fw[0][1]['per']) / ag_cpu:.1f}x.")
+        for line in textwrap.wrap(note, 92):
+            p("  " + line)
     if cg and cg["top"]:
         p("")
         p(f"Agent steady-state profile: own Ir per cycle by function (callgrind, "
           f"{a.cg_cycles + 1}-cycle run minus 1-cycle run)")
         for v, fn in cg["top"]:
             p(f"  {v:10,.0f}  {100 * v / cg['per']:5.1f}%  {fn}")
+        if cg["stages"]:
+            p("The same cycle by stage: inclusive Ir per cycle of each collector and of the report's")
+            p("encoding (size, then pack), seal and send")
+            for v, fn in cg["stages"]:
+                label = "reporter_collect (all collectors)" if fn == "reporter_collect" else fn
+                p(f"  {v:10,.0f}  {100 * v / cg['per']:5.1f}%  {label}")
     p("")
     p("Reproduce:")
     p(f"  {a.repro}")

@@ -17,6 +17,11 @@
 #   BENCH_PACED_COUNT=40     cycles / scrapes in the paced comparison
 #   BENCH_FIXTURE=DIR        fixture tree with proc/ and sys/ (default tests/fixtures/host1)
 #   BENCH_PVE=DIR            --path.pve for the agent (default tests/fixtures/pve-cluster)
+#   BENCH_GUESTS=N           instead of BENCH_FIXTURE: generate a Proxmox node with N running
+#                            guests (make_guest_node.py) and the same node without guests, and
+#                            also report the cost per guest; BENCH_NE_SCRAPES defaults to 300
+#   BENCH_AGENT_ARGS="..."   extra flags for every agent run, e.g. --no-collector.netdev
+#                            (to measure what one collector costs)
 #   NODE_EXPORTER=PATH       default /usr/bin/prometheus-node-exporter
 #   BENCH_KEEP=1             keep the work directory (callgrind profiles, logs)
 # Exit status: 0 when measured (budget lines print PASS or FAIL), 1 on a broken setup.
@@ -35,13 +40,26 @@ agent=$build/pvescope-agent
 ne=${NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
 fixture=${BENCH_FIXTURE:-$repo/tests/fixtures/host1}
 pve=${BENCH_PVE:-$repo/tests/fixtures/pve-cluster}
+guests=${BENCH_GUESTS:-}
 valgrind=$(command -v valgrind || true)
 strace=$(command -v strace || true)
 
 command -v python3 >/dev/null || { echo "agent_vs_node_exporter: python3 not found" >&2; exit 1; }
-[[ -d $fixture ]] || { echo "agent_vs_node_exporter: fixture not found: $fixture" >&2; exit 1; }
-fixture=$(cd "$fixture" && pwd)
-[[ -d $pve ]] && pve=$(cd "$pve" && pwd)
+if [[ -n $guests ]]; then
+    if [[ ! $guests =~ ^[0-9]+$ ]] || (( guests > 9000 )); then
+        echo "agent_vs_node_exporter: BENCH_GUESTS must be a number of guests (0..9000)" >&2
+        exit 1
+    fi
+    if [[ -n ${BENCH_FIXTURE:-}${BENCH_PVE:-} ]]; then
+        echo "agent_vs_node_exporter: BENCH_GUESTS generates its own tree; unset BENCH_FIXTURE/BENCH_PVE" >&2
+        exit 1
+    fi
+    [[ -x $agent ]] || { echo "agent_vs_node_exporter: agent binary not found: $agent" >&2; exit 1; }
+else
+    [[ -d $fixture ]] || { echo "agent_vs_node_exporter: fixture not found: $fixture" >&2; exit 1; }
+    fixture=$(cd "$fixture" && pwd)
+    [[ -d $pve ]] && pve=$(cd "$pve" && pwd)
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pvescope-bench.XXXXXX")
 pidfile=$work/node_exporter.pid
@@ -74,17 +92,38 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 repro="$(printf '%q' "$here/agent_vs_node_exporter.sh") $(printf '%q' "$build")"
-for v in BENCH_AGENT_CYCLES BENCH_NE_SCRAPES BENCH_REPS BENCH_CG_CYCLES BENCH_STRACE_CYCLES BENCH_EXTRAS BENCH_PACED_MS BENCH_PACED_COUNT BENCH_FIXTURE BENCH_PVE NODE_EXPORTER; do
+for v in BENCH_AGENT_CYCLES BENCH_NE_SCRAPES BENCH_REPS BENCH_CG_CYCLES BENCH_STRACE_CYCLES BENCH_EXTRAS BENCH_PACED_MS BENCH_PACED_COUNT BENCH_FIXTURE BENCH_PVE BENCH_GUESTS BENCH_AGENT_ARGS NODE_EXPORTER; do
     [[ -n ${!v:-} ]] && repro="$v=$(printf '%q' "${!v}") $repro"
 done
 
+# BENCH_GUESTS: the node with N guests is the fixture; the same node without
+# guests is the baseline for the cost per guest. Both are checked against the
+# agent's --dump before anything is measured.
+tree_args=(--fixture "$fixture" --pve "$pve")
+ne_scrapes=${BENCH_NE_SCRAPES:-1000}
+if [[ -n $guests ]]; then
+    sizes=("$guests")
+    (( guests > 0 )) && sizes+=(0)
+    for n in "${sizes[@]}"; do
+        python3 "$here/make_guest_node.py" "$work/node-$n" --guests="$n" --check="$agent" >&2 || {
+            echo "agent_vs_node_exporter: BROKEN SETUP: the generated $n-guest node failed its check" >&2
+            exit 1
+        }
+    done
+    fixture=$work/node-$guests
+    tree_args=(--fixture "$fixture" --pve "$fixture/etc/pve" --run "$fixture/run" --node pve3 --guests "$guests")
+    (( guests > 0 )) && tree_args+=(--baseline "$work/node-0")
+    ne_scrapes=${BENCH_NE_SCRAPES:-300}
+fi
+
 python3 "$here/agent_vs_node_exporter.py" \
     --agent "$agent" --ne "$ne" --valgrind "$valgrind" --strace "$strace" \
-    --fixture "$fixture" --pve "$pve" --workdir "$work" --pidfile "$pidfile" \
-    --agent-cycles "${BENCH_AGENT_CYCLES:-3000}" --ne-scrapes "${BENCH_NE_SCRAPES:-1000}" \
+    "${tree_args[@]}" --workdir "$work" --pidfile "$pidfile" \
+    --agent-cycles "${BENCH_AGENT_CYCLES:-3000}" --ne-scrapes "$ne_scrapes" \
     --reps "${BENCH_REPS:-5}" --cg-cycles "${BENCH_CG_CYCLES:-200}" \
     --strace-cycles "${BENCH_STRACE_CYCLES:-200}" --extras "${BENCH_EXTRAS:-1}" \
     --paced-ms "${BENCH_PACED_MS:-100}" --paced-count "${BENCH_PACED_COUNT:-40}" \
+    --agent-args="${BENCH_AGENT_ARGS:-}" \
     --repro "$repro" &
 engine_pid=$!
 set +e
