@@ -101,7 +101,6 @@ class BlockDev:
         self.dm_name, self.dm_uuid = dm_name, dm_uuid
         self.parent, self.partno = parent, partno
         self.sectors = sectors
-        self.slaves = []                      # BlockDev below this one
         self.io = [0, 0, 0, 0]                # rbytes, wbytes, rios, wios (for diskstats)
 
     @property
@@ -175,7 +174,6 @@ class Node:
         d = self.add_dev(BlockDev(f"dm-{n}", 252, n, f"sys/devices/virtual/block/dm-{n}",
                                   dm_name=dm_name, dm_uuid=uuid, sectors=sectors))
         for s in slaves:
-            d.slaves.append(s)
             self.t.symlink(f"{d.sysdir}/slaves/{s.name}", s.sysdir)
             self.t.symlink(f"{s.sysdir}/holders/{d.name}", d.sysdir)
         return d
@@ -190,7 +188,7 @@ class Node:
         self.pv = self.partition(self.nvme, 3, 3, 3748649615)
         ata = "sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block"
         self.sda = self.disk("sda", 8, 0, f"{ata}/sda", 15628053168)
-        self.sda1 = self.partition(self.sda, 1, 1, 15628050432)
+        self.partition(self.sda, 1, 1, 15628050432)
         self.dm("pve", "swap", None, [self.pv], 16777216)
         self.dm("pve", "root", None, [self.pv], 201326592)
         self.tmeta = self.dm("pve", "data_tmeta", None, [self.pv], 33554432)
@@ -372,7 +370,7 @@ class Node:
         cores = r.choice([1, 2, 2, 4])
         mem_mib = r.choice([512, 1024, 2048, 2048, 4096])
         swap_mib = 512
-        sizes = [8] + ([r.choice([16, 32, 100])] if slot % 2 == 0 else [])
+        sizes = [8] + ([r.choice([16, 32, 100])] if slot % 2 == 0 else [])   # a mount point LV
         lvs = [self.thin_lv(vmid, k, s) for k, s in enumerate(sizes)]
         mon, start = self.pid(), self.start_ticks()
         init = self.pid()
