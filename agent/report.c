@@ -91,6 +91,7 @@ static void note_result(struct reporter *rp, size_t i, int rc, const char *err)
 Pvescope__Report *reporter_collect(struct reporter *rp, const char *node)
 {
     arena_reset(&rp->arena);
+    file_cache_next_cycle(&rp->files);
     Pvescope__Report *r = arena_alloc(&rp->arena, sizeof *r);
     pvescope__report__init(r);
     r->node = arena_strdup(&rp->arena, node);

@@ -76,13 +76,20 @@ static int pread_all(int fd, struct buf *b, enum file_shape shape)
     return 0;
 }
 
-void file_cache_init(struct file_cache *fc) { memset(fc, 0, sizeof *fc); }
+void file_cache_init(struct file_cache *fc)
+{
+    memset(fc, 0, sizeof *fc);
+    fc->cycle = 1;                   /* cached_file.cycle 0 = never read */
+}
+
+void file_cache_next_cycle(struct file_cache *fc) { fc->cycle++; }
 
 void file_cache_free(struct file_cache *fc)
 {
     for (size_t i = 0; i < fc->n; i++) {
         close(fc->files[i].fd);
         free(fc->files[i].path);
+        buf_free(&fc->files[i].text);
     }
     fc->n = 0;
 }
@@ -110,7 +117,7 @@ static struct cached_file *cache_open(struct file_cache *fc, const char *path, i
     char *copy = strdup(path);
     if (!copy)
         abort();
-    fc->files[fc->n] = (struct cached_file){copy, fd};
+    fc->files[fc->n] = (struct cached_file){copy, fd, BUF_INIT, 0};
     return &fc->files[fc->n++];
 }
 
@@ -118,7 +125,19 @@ static void cache_evict(struct file_cache *fc, struct cached_file *f)
 {
     close(f->fd);
     free(f->path);
+    buf_free(&f->text);
     *f = fc->files[--fc->n];
+}
+
+/* Keeps a multi-record file's text for the rest of the cycle; returns 0. */
+static int remember(struct file_cache *fc, struct cached_file *f, const struct buf *b, enum file_shape shape)
+{
+    if (shape != FILE_MULTI_RECORD)
+        return 0;
+    buf_reset(&f->text);
+    buf_append(&f->text, b->data, b->len);
+    f->cycle = fc->cycle;
+    return 0;
 }
 
 int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b,
@@ -129,16 +148,23 @@ int file_cache_read(struct file_cache *fc, const char *root, const char *rel, st
     if (!path_join(path, sizeof path, root, rel))
         return -ENAMETOOLONG;
     struct cached_file *f = cache_lookup(fc, path);
+    if (f && shape == FILE_MULTI_RECORD && f->cycle == fc->cycle) {
+        buf_append(b, f->text.data, f->text.len);      /* read earlier this cycle */
+        return 0;
+    }
     if (f) {
         if (pread_all(f->fd, b, shape) == 0)
-            return 0;
+            return remember(fc, f, b, shape);
         cache_evict(fc, f);                 /* stale (device gone?): reopen once */
     }
     int err;
     f = cache_open(fc, path, &err);
     if (err)
         return err;
-    return f ? pread_all(f->fd, b, shape) : read_file_at(root, rel, b);
+    if (!f)
+        return read_file_at(root, rel, b);
+    int rc = pread_all(f->fd, b, shape);
+    return rc == 0 ? remember(fc, f, b, shape) : rc;
 }
 
 int read_line_at(const char *root, const char *rel, char *out, size_t cap)

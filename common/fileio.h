@@ -34,11 +34,19 @@ struct file_cache {
     struct cached_file {
         char *path;
         int fd;
+        struct buf text;         /* multi-record files: the content read in cycle `cycle` */
+        uint64_t cycle;
     } files[FILE_CACHE_MAX];
     size_t n;
+    uint64_t cycle;              /* bumped by file_cache_next_cycle() */
 };
 
 void file_cache_init(struct file_cache *fc);
+/* Starts a new collection cycle. Within one cycle a multi-record file (which
+ * the kernel regenerates on every read: /proc/net/dev costs ~1 µs per
+ * interface) is read once and then served from memory, because several
+ * collectors read it (netdev and guests both read /proc/net/dev). */
+void file_cache_next_cycle(struct file_cache *fc);
 void file_cache_free(struct file_cache *fc);
 
 /* How a file hands out its content. Kernel files that print one record

@@ -238,6 +238,18 @@ static void t_file_cache(void **state)
     assert_int_equal(file_cache_read(&fc, dir, "/stat", &b, FILE_ONE_RECORD), 0);
     assert_string_equal(b.data, "cpu 4 5 6 7\n");
     assert_int_equal(fc.n, 1);
+    /* A multi-record file is read once per cycle: a second read in the same
+     * cycle is served from memory, the next cycle reads the file again. */
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b, FILE_MULTI_RECORD), 0);
+    assert_string_equal(b.data, "cpu 4 5 6 7\n");
+    write_text(path, "cpu 8\n");
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b, FILE_MULTI_RECORD), 0);
+    assert_string_equal(b.data, "cpu 4 5 6 7\n");
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b, FILE_ONE_RECORD), 0);
+    assert_string_equal(b.data, "cpu 8\n");              /* one-record reads are never memoized */
+    file_cache_next_cycle(&fc);
+    assert_int_equal(file_cache_read(&fc, dir, "stat", &b, FILE_MULTI_RECORD), 0);
+    assert_string_equal(b.data, "cpu 8\n");
     /* More files than the cache holds are still read, uncached. */
     for (int i = 0; i < FILE_CACHE_MAX + 3; i++) {
         char rel[32], full[200], want[32];
