@@ -1,0 +1,580 @@
+/* nvme.c — the "nvme" collector: identity and SMART / health of every NVMe
+ * controller, into Report.nvme, read with libnvme 1.3.
+ *
+ * Topology. libnvme scans /sys/class/nvme{,-subsystem} (hosts, subsystems,
+ * controllers) at the first cycle, then every NVME_RESCAN_INTERVAL_S and
+ * whenever a controller's device answers ENODEV/ENXIO (hot-unplug), so a
+ * removed or added drive shows up within a cycle or a minute. The identity
+ * (model, serial, firmware, transport) comes from sysfs through the scan: no
+ * ioctl, no privilege. The tree is freed right after each scan; the
+ * collector keeps its own table of controllers, their open fds and their
+ * Identify results. A kernel without NVMe (no /sys/class/nvme: the scan
+ * fails with ENOENT) has zero controllers, which is a success.
+ *
+ * Commands. Only two admin commands are ever sent, both mandatory for every
+ * controller, so they cannot fail as "invalid" and add entries to the Error
+ * Information log (node_exporter#2643 saw num_err_log_entries grow by 2 per
+ * scrape from other commands):
+ *   - Identify Controller, for the warning and critical temperature
+ *     thresholds (WCTEMP, CCTEMP): once per controller, again when the scan
+ *     finds another serial or firmware under its name, and retried at the
+ *     next rescan when it failed;
+ *   - Get Log Page SMART / Health Information, controller-wide
+ *     (NSID FFFFFFFFh), every cycle, with RAE (Retain Asynchronous Event)
+ *     cleared, as nvme-cli and smartctl send it: reading the log re-arms the
+ *     SMART/health asynchronous event so the controller can raise the next
+ *     one (the kernel turns it into a uevent). The warning bits themselves
+ *     stay in the log, so no reader loses them. A controller whose condition
+ *     persists may raise the event again after each read; that is the
+ *     behaviour every periodic SMART reader already has.
+ * Each command has a deadline of NVME_ADMIN_TIMEOUT_MS instead of the
+ * kernel's 60 s default, and transfers into one 4096-byte, 4096-aligned
+ * buffer: some devices and IOMMUs DMA whole pages (libnvme #684).
+ *
+ * Failures are per controller: the controller is still listed, with its
+ * identity and `error` set and no readings, and the collector succeeds with
+ * a summary in ctx->err (a counted warning, logged once per change by
+ * report.c). SMART needs CAP_SYS_ADMIN (Debian 12's kernel requires it for
+ * every admin command): without it every controller reports "permission
+ * denied (needs CAP_SYS_ADMIN)". The collector fails as a whole only when
+ * the scan itself fails for another reason than ENOENT.
+ *
+ * libnvme writes its messages to a FILE*; here that is a stdio cookie stream
+ * whose lines go to our log at error level, prefixed "libnvme: ", each
+ * distinct line logged once. */
+#include "nvme.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libnvme.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nvme_smart.h"
+
+#define NVME_BUF_BYTES 4096
+#define SINK_LINE_MAX 256
+#define SINK_SEEN_MAX 32
+
+/* ---- libnvme's log stream -------------------------------------------- */
+
+/* Line assembly and the hashes of lines already logged. */
+struct log_sink {
+    char line[SINK_LINE_MAX];
+    size_t len;
+    uint64_t seen[SINK_SEEN_MAX];
+    size_t n_seen;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Logs the assembled line unless it was logged before: libnvme repeats the
+ * same complaint at every rescan. Past SINK_SEEN_MAX distinct lines, new
+ * ones are logged without being remembered. */
+static void sink_flush(struct log_sink *s)
+{
+    if (s->len == 0)
+        return;
+    s->line[s->len] = '\0';
+    s->len = 0;
+    uint64_t h = fnv1a(s->line);
+    for (size_t i = 0; i < s->n_seen; i++)
+        if (s->seen[i] == h)
+            return;
+    if (s->n_seen < SINK_SEEN_MAX)
+        s->seen[s->n_seen++] = h;
+    log_error("libnvme: %s", s->line);
+}
+
+static ssize_t sink_write(void *cookie, const char *data, size_t n)
+{
+    struct log_sink *s = cookie;
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] == '\n')
+            sink_flush(s);
+        else if (s->len < SINK_LINE_MAX - 1)      /* longer lines are cut */
+            s->line[s->len++] = isprint((unsigned char)data[i]) ? data[i] : '?';
+    }
+    return (ssize_t)n;
+}
+
+static int sink_close(void *cookie)
+{
+    sink_flush(cookie);
+    return 0;
+}
+
+/* ---- the real port: libnvme --------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+static void ident_free_strings(struct nvme_ident *id)
+{
+    free(id->name);
+    free(id->model);
+    free(id->serial);
+    free(id->firmware);
+    free(id->transport);
+}
+
+void nvme_idents_free(struct nvme_ident *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ident_free_strings(&ids[i]);
+    free(ids);
+}
+
+/* Appends controller c's identity to *out. */
+static void ident_append(nvme_ctrl_t c, struct nvme_ident **out, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *out = realloc(*out, *cap * sizeof **out);
+        if (!*out)
+            abort();
+    }
+    struct nvme_ident *id = &(*out)[(*n)++];
+    id->name = dup_or_null(nvme_ctrl_get_name(c));
+    id->model = dup_or_null(nvme_ctrl_get_model(c));
+    id->serial = dup_or_null(nvme_ctrl_get_serial(c));
+    id->firmware = dup_or_null(nvme_ctrl_get_firmware(c));
+    id->transport = dup_or_null(nvme_ctrl_get_transport(c));
+}
+
+static int libnvme_scan(void *pctx, FILE *log, struct nvme_ident **out, size_t *n)
+{
+    (void)pctx;
+    *out = NULL;
+    *n = 0;
+    nvme_root_t r = nvme_create_root(log, LOG_ERR);
+    if (!r)
+        return -1;
+    errno = 0;
+    if (nvme_scan_topology(r, NULL, NULL) != 0) {
+        int e = errno ? errno : EIO;
+        nvme_free_tree(r);
+        errno = e;
+        return -1;
+    }
+    size_t cap = 0;
+    nvme_host_t h;
+    nvme_subsystem_t s;
+    nvme_ctrl_t c;
+    nvme_for_each_host(r, h)
+        nvme_for_each_subsystem(h, s)
+            nvme_subsystem_for_each_ctrl(s, c)
+                ident_append(c, out, n, &cap);
+    nvme_free_tree(r);
+    return 0;
+}
+
+static int libnvme_open(void *pctx, const char *name)
+{
+    (void)pctx;
+    char path[64];
+    snprintf(path, sizeof path, "/dev/%s", name);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void libnvme_close(void *pctx, int fd)
+{
+    (void)pctx;
+    close(fd);
+}
+
+static int libnvme_identify(void *pctx, int fd, void *buf, uint32_t timeout_ms)
+{
+    (void)pctx;
+    struct nvme_identify_args args = {
+        .data = buf,
+        .args_size = sizeof args,
+        .fd = fd,
+        .timeout = timeout_ms,
+        .cns = NVME_IDENTIFY_CNS_CTRL,
+        .csi = NVME_CSI_NVM,
+        .nsid = NVME_NSID_NONE,
+        .cntid = NVME_CNTLID_NONE,
+        .cns_specific_id = NVME_CNSSPECID_NONE,
+        .uuidx = NVME_UUID_NONE,
+    };
+    return nvme_identify(&args);
+}
+
+static int libnvme_smart(void *pctx, int fd, void *buf, uint32_t timeout_ms)
+{
+    (void)pctx;
+    struct nvme_get_log_args args = {
+        .log = buf,
+        .args_size = sizeof args,
+        .fd = fd,
+        .timeout = timeout_ms,
+        .lid = NVME_LOG_LID_SMART,
+        .len = NVME_SMART_LOG_BYTES,
+        .nsid = NVME_NSID_ALL,
+        .csi = NVME_CSI_NVM,
+        .lsi = NVME_LOG_LSI_NONE,
+        .lsp = NVME_LOG_LSP_NONE,
+        .uuidx = NVME_UUID_NONE,
+        .rae = false,               /* re-arm the SMART/health event: see the top comment */
+        .ot = false,
+    };
+    return nvme_get_log(&args);
+}
+
+static const char *libnvme_status_text(void *pctx, int status)
+{
+    (void)pctx;
+    return nvme_status_to_string(status, false);
+}
+
+const struct nvme_port nvme_port_libnvme = {
+    .scan = libnvme_scan,
+    .open_ctrl = libnvme_open,
+    .close_ctrl = libnvme_close,
+    .identify_ctrl = libnvme_identify,
+    .smart_log = libnvme_smart,
+    .status_text = libnvme_status_text,
+};
+
+/* ---- collector state ---------------------------------------------------- */
+
+struct nvme_dev {
+    struct nvme_ident id;          /* owned */
+    int fd;                        /* -1 until opened */
+    bool identify_tried;           /* since the last rescan or identity change */
+    bool identify_ok;
+    uint32_t wctemp, cctemp;       /* Kelvin; 0 = not reported */
+};
+
+struct nvme_state {
+    const struct nvme_port *port;
+    struct log_sink sink;
+    FILE *libnvme_log;             /* writes into sink */
+    struct nvme_dev *devs;
+    size_t n;
+    double next_scan;              /* monotonic seconds; 0 = scan at the next cycle */
+    uint8_t *buf;                  /* NVME_BUF_BYTES, page aligned */
+};
+
+/* Controller names are used as /dev/<name>: only nvme<digits>. */
+static bool valid_ctrl_name(const char *name)
+{
+    if (!name || strncmp(name, "nvme", 4) != 0 || !name[4] || strlen(name) > 16)
+        return false;
+    for (const char *p = name + 4; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+/* nvme2 before nvme10. */
+static int cmp_ident_name(const void *a, const void *b)
+{
+    const struct nvme_ident *x = a, *y = b;
+    size_t lx = strlen(x->name), ly = strlen(y->name);
+    return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+static bool str_eq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+static struct nvme_dev *find_dev(struct nvme_state *st, const char *name)
+{
+    for (size_t i = 0; i < st->n; i++)
+        if (strcmp(st->devs[i].id.name, name) == 0)
+            return &st->devs[i];
+    return NULL;
+}
+
+static void close_dev(struct nvme_state *st, struct nvme_dev *d)
+{
+    if (d->fd >= 0)
+        st->port->close_ctrl(st->port->ctx, d->fd);
+    d->fd = -1;
+}
+
+/* Drops the scan entries whose name is unusable or repeated; sorts the rest. */
+static size_t clean_idents(struct nvme_ident *ids, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ok = valid_ctrl_name(ids[i].name);
+        for (size_t j = 0; ok && j < kept; j++)
+            ok = strcmp(ids[j].name, ids[i].name) != 0;
+        if (ok)
+            ids[kept++] = ids[i];
+        else
+            ident_free_strings(&ids[i]);
+    }
+    if (kept > 1)
+        qsort(ids, kept, sizeof *ids, cmp_ident_name);
+    return kept;
+}
+
+/* A new controller table from a scan, carrying over the open fd and the
+ * Identify results of every controller whose name, serial and firmware are
+ * unchanged (a failed Identify is tried again). */
+static struct nvme_dev *merge_scan(struct nvme_state *st, struct nvme_ident *ids, size_t n)
+{
+    struct nvme_dev *devs = calloc(n ? n : 1, sizeof *devs);
+    if (!devs)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        struct nvme_dev *d = &devs[i], *old = find_dev(st, ids[i].name);
+        d->id = ids[i];
+        d->fd = -1;
+        if (old && str_eq(old->id.serial, d->id.serial) && str_eq(old->id.firmware, d->id.firmware)) {
+            d->fd = old->fd;
+            old->fd = -1;
+            d->identify_ok = d->identify_tried = old->identify_ok;
+            d->wctemp = old->wctemp;
+            d->cctemp = old->cctemp;
+        }
+    }
+    return devs;
+}
+
+static void free_devs(struct nvme_state *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        close_dev(st, &st->devs[i]);
+        ident_free_strings(&st->devs[i].id);
+    }
+    free(st->devs);
+    st->devs = NULL;
+    st->n = 0;
+}
+
+static int rescan(struct nvme_state *st, struct collector_ctx *ctx)
+{
+    struct nvme_ident *ids = NULL;
+    size_t n = 0;
+    errno = 0;
+    if (st->port->scan(st->port->ctx, st->libnvme_log, &ids, &n) != 0) {
+        int e = errno;
+        nvme_idents_free(ids, n);
+        ids = NULL;
+        n = 0;
+        if (e != ENOENT)
+            return collector_fail(ctx, "scanning NVMe controllers: %s", strerror(e));
+    }
+    fflush(st->libnvme_log);
+    n = clean_idents(ids, n);
+    struct nvme_dev *devs = merge_scan(st, ids, n);
+    free(ids);                     /* the strings now belong to devs */
+    free_devs(st);
+    st->devs = devs;
+    st->n = n;
+    st->next_scan = ctx->now_monotonic + NVME_RESCAN_INTERVAL_S;
+    return 0;
+}
+
+/* ---- one controller per cycle ------------------------------------------- */
+
+/* Per-cycle problems, summarised into ctx->err. */
+struct problems {
+    char first[200];
+    size_t count;
+};
+
+static void problem(struct problems *p, const char *name, const char *msg)
+{
+    if (p->count++ == 0)
+        snprintf(p->first, sizeof p->first, "%s: %s", name, msg);
+}
+
+/* Describes a failed command in msg. A device that is gone is closed and
+ * the topology rescanned at the next cycle. Returns true when the failure
+ * concerns the device as a whole (gone, no permission), not this command. */
+static bool describe_failure(struct nvme_state *st, struct nvme_dev *d, const char *what, int rc, int err,
+                             char *msg, size_t cap)
+{
+    if (rc > 0) {
+        const char *text = st->port->status_text(st->port->ctx, rc);
+        snprintf(msg, cap, "%s: NVMe status 0x%x (%s)", what, (unsigned)rc, text ? text : "unknown");
+        return false;
+    }
+    if (err == EACCES || err == EPERM) {
+        snprintf(msg, cap, "permission denied (needs CAP_SYS_ADMIN)");
+        return true;
+    }
+    snprintf(msg, cap, "%s: %s", what, strerror(err));
+    if (err == ENODEV || err == ENXIO || err == ENOENT) {
+        close_dev(st, d);
+        st->next_scan = 0;
+        return true;
+    }
+    return false;
+}
+
+/* Reads the thresholds once; a failure other than losing the device is only
+ * a problem note (the SMART log may still work). Returns false when the
+ * device as a whole failed, with msg set. */
+static bool ensure_identified(struct nvme_state *st, struct nvme_dev *d, struct problems *p, char *msg,
+                              size_t cap)
+{
+    if (d->identify_tried)
+        return true;
+    d->identify_tried = true;
+    memset(st->buf, 0, NVME_BUF_BYTES);
+    errno = 0;
+    int rc = st->port->identify_ctrl(st->port->ctx, d->fd, st->buf, NVME_ADMIN_TIMEOUT_MS);
+    if (rc != 0) {
+        if (describe_failure(st, d, "Identify Controller", rc, errno, msg, cap))
+            return false;
+        problem(p, d->id.name, msg);
+        msg[0] = '\0';
+        return true;
+    }
+    Pvescope__NvmeController tmp = PVESCOPE__NVME_CONTROLLER__INIT;
+    nvme_id_ctrl_decode_thresholds(st->buf, &tmp);
+    d->wctemp = tmp.warning_temp_threshold_kelvin;
+    d->cctemp = tmp.critical_temp_threshold_kelvin;
+    d->identify_ok = true;
+    return true;
+}
+
+/* Reads the SMART log into c. Returns false with msg set on failure. */
+static bool read_smart(struct nvme_state *st, struct nvme_dev *d, Pvescope__NvmeController *c,
+                       struct problems *p, char *msg, size_t cap)
+{
+    if (d->fd < 0) {
+        errno = 0;
+        d->fd = st->port->open_ctrl(st->port->ctx, d->id.name);
+        if (d->fd < 0) {
+            describe_failure(st, d, "open", -1, errno, msg, cap);
+            return false;
+        }
+    }
+    if (!ensure_identified(st, d, p, msg, cap))
+        return false;
+    memset(st->buf, 0, NVME_BUF_BYTES);
+    errno = 0;
+    int rc = st->port->smart_log(st->port->ctx, d->fd, st->buf, NVME_ADMIN_TIMEOUT_MS);
+    if (rc != 0) {
+        describe_failure(st, d, "SMART log", rc, errno, msg, cap);
+        return false;
+    }
+    int saturated = nvme_smart_decode(st->buf, c);
+    if (saturated > 0) {
+        char note[96];
+        snprintf(note, sizeof note, "%d SMART counter(s) above 2^64, sent as 2^64-1", saturated);
+        problem(p, d->id.name, note);
+    }
+    c->has_warning_temp_threshold_kelvin = d->wctemp != 0;
+    c->warning_temp_threshold_kelvin = d->wctemp;
+    c->has_critical_temp_threshold_kelvin = d->cctemp != 0;
+    c->critical_temp_threshold_kelvin = d->cctemp;
+    return true;
+}
+
+static char *arena_strdup_or_null(struct arena *a, const char *s) { return s ? arena_strdup(a, s) : NULL; }
+
+static Pvescope__NvmeController *collect_ctrl(struct nvme_state *st, struct nvme_dev *d,
+                                              struct collector_ctx *ctx, struct problems *p)
+{
+    Pvescope__NvmeController *c = arena_alloc(ctx->arena, sizeof *c);
+    pvescope__nvme_controller__init(c);
+    c->name = arena_strdup(ctx->arena, d->id.name);
+    c->model = arena_strdup_or_null(ctx->arena, d->id.model);
+    c->serial = arena_strdup_or_null(ctx->arena, d->id.serial);
+    c->firmware = arena_strdup_or_null(ctx->arena, d->id.firmware);
+    c->transport = arena_strdup_or_null(ctx->arena, d->id.transport);
+    char msg[200] = "";
+    if (!read_smart(st, d, c, p, msg, sizeof msg)) {
+        Pvescope__NvmeController *bare = arena_alloc(ctx->arena, sizeof *bare);
+        pvescope__nvme_controller__init(bare);    /* identity only: no partial readings */
+        bare->name = c->name;
+        bare->model = c->model;
+        bare->serial = c->serial;
+        bare->firmware = c->firmware;
+        bare->transport = c->transport;
+        bare->error = arena_strdup(ctx->arena, msg);
+        problem(p, d->id.name, msg);
+        return bare;
+    }
+    return c;
+}
+
+/* ---- the collector -------------------------------------------------------- */
+
+int nvme_collector_init_port(void **state, struct collector_ctx *ctx, const struct nvme_port *port)
+{
+    struct nvme_state *st = calloc(1, sizeof *st);
+    if (!st)
+        abort();
+    st->port = port;
+    if (posix_memalign((void **)&st->buf, NVME_BUF_BYTES, NVME_BUF_BYTES) != 0) {
+        free(st);
+        return collector_fail(ctx, "no memory for the NVMe command buffer");
+    }
+    st->libnvme_log = fopencookie(&st->sink, "w", (cookie_io_functions_t){.write = sink_write, .close = sink_close});
+    if (!st->libnvme_log) {
+        free(st->buf);
+        free(st);
+        return collector_fail(ctx, "fopencookie: %s", strerror(errno));
+    }
+    setvbuf(st->libnvme_log, NULL, _IOLBF, 0);
+    *state = st;
+    return 0;
+}
+
+static int nvme_init(void **state, struct collector_ctx *ctx)
+{
+    return nvme_collector_init_port(state, ctx, &nvme_port_libnvme);
+}
+
+static int nvme_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
+{
+    struct nvme_state *st = state;
+    if (st->next_scan == 0 || ctx->now_monotonic >= st->next_scan)
+        if (rescan(st, ctx) != 0)
+            return -1;
+    r->nvme = arena_alloc(ctx->arena, (st->n ? st->n : 1) * sizeof *r->nvme);
+    r->n_nvme = 0;
+    struct problems p = {{0}, 0};
+    for (size_t i = 0; i < st->n; i++)
+        r->nvme[r->n_nvme++] = collect_ctrl(st, &st->devs[i], ctx, &p);
+    if (p.count == 1)
+        snprintf(ctx->err, sizeof ctx->err, "%s", p.first);
+    else if (p.count > 1)
+        snprintf(ctx->err, sizeof ctx->err, "%s (and %zu more problems)", p.first, p.count - 1);
+    return 0;
+}
+
+static void nvme_fini(void *state)
+{
+    struct nvme_state *st = state;
+    if (!st)
+        return;
+    free_devs(st);
+    fclose(st->libnvme_log);
+    free(st->buf);
+    free(st);
+}
+
+const struct collector collector_nvme = {
+    .name = "nvme",
+    .help = "NVMe controllers: identity (sysfs) and SMART/health log (libnvme; needs CAP_SYS_ADMIN)",
+    .default_enabled = true,
+    .init = nvme_init,
+    .collect = nvme_collect,
+    .fini = nvme_fini,
+};

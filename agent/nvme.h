@@ -1,0 +1,55 @@
+/* nvme.h — the "nvme" collector's port: the few operations it needs from
+ * libnvme and the kernel, behind a table so that the unit tests can play a
+ * scripted drive (libnvme 1.3 has no mocking hooks and hard-codes /sys).
+ * The collector itself is collector_nvme (collector.h); nvme.c holds both the
+ * collector and the real port. */
+#ifndef PVESCOPE_NVME_H
+#define PVESCOPE_NVME_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "collector.h"
+
+/* Identity of one controller as the scan found it (sysfs attributes,
+ * trimmed; NULL when the attribute is missing). */
+struct nvme_ident {
+    char *name;                 /* nvme0 */
+    char *model, *serial, *firmware, *transport;
+};
+
+/* Return convention of identify and smart_log, libnvme's: 0 done, > 0 the
+ * NVMe status the controller answered with, -1 no answer (errno set). */
+struct nvme_port {
+    void *ctx;
+    /* Lists the controllers into a malloc'd array of malloc'd strings (freed
+     * with nvme_idents_free). 0, or -1 with errno: ENOENT when the kernel
+     * has no NVMe controllers at all (no /sys/class/nvme). libnvme's own
+     * messages go to log. */
+    int (*scan)(void *ctx, FILE *log, struct nvme_ident **out, size_t *n);
+    /* Opens the controller's character device /dev/<name>: fd or -1, errno. */
+    int (*open_ctrl)(void *ctx, const char *name);
+    void (*close_ctrl)(void *ctx, int fd);
+    /* Identify Controller (CNS 01h) into buf, 4096 bytes. */
+    int (*identify_ctrl)(void *ctx, int fd, void *buf, uint32_t timeout_ms);
+    /* SMART / Health Information log (02h), controller-wide, 512 bytes. */
+    int (*smart_log)(void *ctx, int fd, void *buf, uint32_t timeout_ms);
+    /* Text of an NVMe status (> 0). */
+    const char *(*status_text)(void *ctx, int status);
+};
+
+/* The real port: libnvme scan and ioctls. */
+extern const struct nvme_port nvme_port_libnvme;
+
+/* collector_nvme's init with another port (tests); the port must outlive the
+ * state. Returns 0, or -1 with ctx->err set. */
+int nvme_collector_init_port(void **state, struct collector_ctx *ctx, const struct nvme_port *port);
+
+void nvme_idents_free(struct nvme_ident *ids, size_t n);
+
+/* How often the collector rescans the topology without a reason to. */
+#define NVME_RESCAN_INTERVAL_S 60.0
+/* Deadline of each admin command (the kernel default is 60 s). */
+#define NVME_ADMIN_TIMEOUT_MS 2000
+
+#endif
