@@ -96,6 +96,10 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
                  r->n_collectors);
         return REJECT_LIMITS;
     }
+    if (r->n_nvme > INGEST_MAX_DEVICES) {
+        snprintf(why, n, "%zu NVMe controllers", r->n_nvme);
+        return REJECT_LIMITS;
+    }
     bool ok = true;
     for (size_t i = 0; i < r->n_disks; i++)
         ok = ok && label_ok(r->disks[i]->name) && label_ok(r->disks[i]->dm_name);
@@ -103,6 +107,11 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
         ok = ok && label_ok(r->netdevs[i]->name);
     for (size_t i = 0; i < r->n_collectors; i++)
         ok = ok && label_ok(r->collectors[i]->name);
+    for (size_t i = 0; i < r->n_nvme; i++) {
+        const Pvescope__NvmeController *c = r->nvme[i];
+        ok = ok && label_ok(c->name) && label_ok(c->model) && label_ok(c->serial) && label_ok(c->firmware) &&
+             label_ok(c->transport);
+    }
     if (r->agent) {
         ok = ok && label_ok(r->agent->version);
         for (size_t i = 0; i < r->agent->n_sends; i++)
