@@ -437,8 +437,10 @@ static bool ensure_identified(struct nvme_state *st, struct nvme_dev *d, struct 
     errno = 0;
     int rc = st->port->identify_ctrl(st->port->ctx, d->fd, st->buf, NVME_ADMIN_TIMEOUT_MS);
     if (rc != 0) {
-        if (describe_failure(st, d, "Identify Controller", rc, errno, msg, cap))
+        if (describe_failure(st, d, "Identify Controller", rc, errno, msg, cap)) {
+            d->identify_tried = false;     /* not the command's fault: ask again next cycle */
             return false;
+        }
         problem(p, d->id.name, msg);
         msg[0] = '\0';
         return true;
