@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "nvme.h"
 #include "nvme_smart.h"
@@ -206,6 +207,7 @@ struct fake_ctrl {
 struct fake {
     struct fake_ctrl c[FAKE_MAX];
     int scan_errno;                /* scan fails with it when non-zero */
+    const char *scan_says;         /* written to libnvme's log stream by each scan */
     int scans, opens, closes, identifies, smarts;
     int open_fds;
 };
@@ -226,6 +228,11 @@ static int fake_scan(void *ctx, FILE *log, struct nvme_ident **out, size_t *n)
     f->scans++;
     *out = NULL;
     *n = 0;
+    if (f->scan_says) {                     /* in pieces, as stdio may hand them over */
+        size_t half = strlen(f->scan_says) / 2;
+        fprintf(log, "%.*s", (int)half, f->scan_says);
+        fprintf(log, "%s", f->scan_says + half);
+    }
     if (f->scan_errno) {
         errno = f->scan_errno;
         return -1;
@@ -539,6 +546,38 @@ static void t_scan_outcomes(void **state)
     tfx_free(t);
 }
 
+/* libnvme's messages reach our log as whole lines, prefixed, each distinct
+ * line once however often the scan repeats it. */
+static void t_libnvme_log_lines(void **state)
+{
+    (void)state;
+    fflush(stderr);
+    int saved = dup(2);
+    char path[] = "/tmp/test_nvme_log.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    struct tfx *t = tfx_new();
+    t->fake.scan_says = "Failed to open ctrl nvme9, errno 2\nsecond\tline\n";
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fx_collect(&t->f), 0);
+        t->f.ctx.now_monotonic += NVME_RESCAN_INTERVAL_S;
+    }
+    assert_int_equal(t->fake.scans, 3);
+    tfx_free(t);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char got[512] = "";
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, got, sizeof got - 1);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_string_equal(got, "<3>libnvme: Failed to open ctrl nvme9, errno 2\n<3>libnvme: second?line\n");
+}
+
 /* ---- the real collector on this machine ------------------------------- */
 
 /* NVMe controllers the kernel lists in /sys/class/nvme; 0 when it has none. */
@@ -584,6 +623,7 @@ int main(void)
         cmocka_unit_test(t_hot_unplug),
         cmocka_unit_test(t_identity_change),
         cmocka_unit_test(t_scan_outcomes),
+        cmocka_unit_test(t_libnvme_log_lines),
         cmocka_unit_test(t_this_machine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
