@@ -27,8 +27,8 @@
  *     stay in the log, so no reader loses them. A controller whose condition
  *     persists may raise the event again after each read; that is the
  *     behaviour every periodic SMART reader already has.
- * Each command has a deadline of NVME_ADMIN_TIMEOUT_MS instead of the
- * kernel's 60 s default, and transfers into one 4096-byte, 4096-aligned
+ * Each command has a deadline of NVME_ADMIN_TIMEOUT_MS (10 s) instead of the
+ * kernel's 60 s default (see nvme.h for why not less), and transfers into one 4096-byte, 4096-aligned
  * buffer: some devices and IOMMUs DMA whole pages (libnvme #684).
  *
  * Failures are per controller: the controller is still listed, with its

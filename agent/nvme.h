@@ -49,7 +49,10 @@ void nvme_idents_free(struct nvme_ident *ids, size_t n);
 
 /* How often the collector rescans the topology without a reason to. */
 #define NVME_RESCAN_INTERVAL_S 60.0
-/* Deadline of each admin command (the kernel default is 60 s). */
-#define NVME_ADMIN_TIMEOUT_MS 2000
+/* Deadline of each admin command (the kernel default is 60 s). Not shorter:
+ * when an admin command times out, nvme-pci disables and resets the whole
+ * controller (nvme_timeout: "QID 0 timeout, reset controller"), so an
+ * impatient deadline would reset a slow but healthy production drive. */
+#define NVME_ADMIN_TIMEOUT_MS 10000
 
 #endif
