@@ -1,20 +1,25 @@
 /* nvme.c — the "nvme" collector: identity and SMART / health of every NVMe
- * controller, into Report.nvme, read with libnvme 1.3.
+ * controller, into Report.nvme; the admin commands go through libnvme 1.3.
  *
- * Topology. libnvme scans /sys/class/nvme{,-subsystem} (hosts, subsystems,
- * controllers) at the first cycle, then every NVME_RESCAN_INTERVAL_S and
- * whenever a controller's device answers ENODEV/ENXIO (hot-unplug), so a
- * removed or added drive shows up within a cycle or a minute. The identity
- * (model, serial, firmware, transport) comes from sysfs through the scan: no
- * ioctl, no privilege. The tree is freed right after each scan; the
- * collector keeps its own table of controllers, their open fds and their
- * Identify results. A kernel without NVMe (no /sys/class/nvme: the scan
- * fails with ENOENT) has zero controllers, which is a success.
+ * Topology. The controllers are the nvme<N> entries of <sysfs>/class/nvme,
+ * listed at the first cycle, then every NVME_RESCAN_INTERVAL_S and whenever
+ * a controller's device answers ENODEV/ENXIO (hot-unplug), so a removed or
+ * added drive shows up within a cycle or a minute. The identity comes from
+ * the controller's sysfs attributes (model, serial, firmware_rev,
+ * transport), read and trimmed as libnvme's nvme_ctrl_get_* getters do: no
+ * ioctl, no privilege. No /sys/class/nvme (a kernel without NVMe) means zero
+ * controllers, which is a success.
+ *
+ * Why not libnvme's nvme_scan_topology: in 1.3 it opens every namespace and
+ * sends it Identify Namespace and Identify Namespace Identification
+ * Descriptor List (nvme_ns_init, unconditionally; the kernel sends the
+ * latter only to NVMe >= 1.3 controllers). An NVMe 1.2 controller fails
+ * that command, and a failed command may add an Error Information log
+ * entry: num_err_log_entries would grow at every rescan, the trap
+ * node_exporter#2643 describes. The scan also needs nothing but sysfs.
  *
  * Commands. Only two admin commands are ever sent, both mandatory for every
- * controller, so they cannot fail as "invalid" and add entries to the Error
- * Information log (node_exporter#2643 saw num_err_log_entries grow by 2 per
- * scrape from other commands):
+ * controller, so they cannot fail as "invalid" and add error log entries:
  *   - Identify Controller, for the warning and critical temperature
  *     thresholds (WCTEMP, CCTEMP): once per controller, again when the scan
  *     finds another serial or firmware under its name, and retried at the
@@ -28,8 +33,10 @@
  *     persists may raise the event again after each read; that is the
  *     behaviour every periodic SMART reader already has.
  * Each command has a deadline of NVME_ADMIN_TIMEOUT_MS (10 s) instead of the
- * kernel's 60 s default (see nvme.h for why not less), and transfers into one 4096-byte, 4096-aligned
- * buffer: some devices and IOMMUs DMA whole pages (libnvme #684).
+ * kernel's 60 s default (see nvme.h for why not less), and transfers into
+ * one 4096-byte, 4096-aligned buffer: some devices and IOMMUs DMA whole
+ * pages (libnvme #684). The agent opens /dev/nvme<N> itself (O_RDONLY, as
+ * nvme-cli) and keeps the fd until the controller disappears or changes.
  *
  * Failures are per controller: the controller is still listed, with its
  * identity and `error` set and no readings, and the collector succeeds with
@@ -37,82 +44,26 @@
  * report.c). SMART needs CAP_SYS_ADMIN (Debian 12's kernel requires it for
  * every admin command): without it every controller reports "permission
  * denied (needs CAP_SYS_ADMIN)". The collector fails as a whole only when
- * the scan itself fails for another reason than ENOENT.
+ * <sysfs>/class/nvme exists but cannot be listed.
  *
- * libnvme writes its messages to a FILE*; here that is a stdio cookie stream
- * whose lines go to our log at error level, prefixed "libnvme: ", each
- * distinct line logged once. */
+ * No libnvme log stream is needed: no libnvme tree is ever created, and the
+ * wrappers used (nvme_identify, nvme_get_log: one passthrough ioctl each;
+ * nvme_status_to_string) do not log. */
 #include "nvme.h"
 
-#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libnvme.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "fileio.h"
 #include "nvme_smart.h"
 
 #define NVME_BUF_BYTES 4096
-#define SINK_LINE_MAX 256
-#define SINK_SEEN_MAX 32
-
-/* ---- libnvme's log stream -------------------------------------------- */
-
-/* Line assembly and the hashes of lines already logged. */
-struct log_sink {
-    char line[SINK_LINE_MAX];
-    size_t len;
-    uint64_t seen[SINK_SEEN_MAX];
-    size_t n_seen;
-};
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* Logs the assembled line unless it was logged before: libnvme repeats the
- * same complaint at every rescan. Past SINK_SEEN_MAX distinct lines, new
- * ones are logged without being remembered. */
-static void sink_flush(struct log_sink *s)
-{
-    if (s->len == 0)
-        return;
-    s->line[s->len] = '\0';
-    s->len = 0;
-    uint64_t h = fnv1a(s->line);
-    for (size_t i = 0; i < s->n_seen; i++)
-        if (s->seen[i] == h)
-            return;
-    if (s->n_seen < SINK_SEEN_MAX)
-        s->seen[s->n_seen++] = h;
-    log_error("libnvme: %s", s->line);
-}
-
-static ssize_t sink_write(void *cookie, const char *data, size_t n)
-{
-    struct log_sink *s = cookie;
-    for (size_t i = 0; i < n; i++) {
-        if (data[i] == '\n')
-            sink_flush(s);
-        else if (s->len < SINK_LINE_MAX - 1)      /* longer lines are cut */
-            s->line[s->len++] = isprint((unsigned char)data[i]) ? data[i] : '?';
-    }
-    return (ssize_t)n;
-}
-
-static int sink_close(void *cookie)
-{
-    sink_flush(cookie);
-    return 0;
-}
+#define NVME_ATTR_MAX 256          /* longest sysfs attribute value kept */
 
 /* ---- the real port: libnvme --------------------------------------------- */
 
@@ -142,8 +93,33 @@ void nvme_idents_free(struct nvme_ident *ids, size_t n)
     free(ids);
 }
 
-/* Appends controller c's identity to *out. */
-static void ident_append(nvme_ctrl_t c, struct nvme_ident **out, size_t *n, size_t *cap)
+/* Controller names are used as /dev/<name>: only nvme<digits>. */
+static bool valid_ctrl_name(const char *name)
+{
+    if (!name || strncmp(name, "nvme", 4) != 0 || !name[4] || strlen(name) > 16)
+        return false;
+    for (const char *p = name + 4; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+/* A controller attribute as libnvme's getters return it: the first line,
+ * trailing spaces removed; NULL when missing or empty. */
+static char *read_attr(const char *sysfs, const char *ctrl, const char *attr)
+{
+    char rel[128], v[NVME_ATTR_MAX];
+    snprintf(rel, sizeof rel, "class/nvme/%s/%s", ctrl, attr);
+    if (read_line_at(sysfs, rel, v, sizeof v) != 0)
+        return NULL;
+    size_t n = strlen(v);
+    while (n > 0 && v[n - 1] == ' ')
+        v[--n] = '\0';
+    return n ? dup_or_null(v) : NULL;
+}
+
+/* Appends controller name's identity to *out. */
+static void ident_append(const char *sysfs, const char *name, struct nvme_ident **out, size_t *n, size_t *cap)
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
@@ -152,38 +128,37 @@ static void ident_append(nvme_ctrl_t c, struct nvme_ident **out, size_t *n, size
             abort();
     }
     struct nvme_ident *id = &(*out)[(*n)++];
-    id->name = dup_or_null(nvme_ctrl_get_name(c));
-    id->model = dup_or_null(nvme_ctrl_get_model(c));
-    id->serial = dup_or_null(nvme_ctrl_get_serial(c));
-    id->firmware = dup_or_null(nvme_ctrl_get_firmware(c));
-    id->transport = dup_or_null(nvme_ctrl_get_transport(c));
+    id->name = dup_or_null(name);
+    id->model = read_attr(sysfs, name, "model");
+    id->serial = read_attr(sysfs, name, "serial");
+    id->firmware = read_attr(sysfs, name, "firmware_rev");
+    id->transport = read_attr(sysfs, name, "transport");
 }
 
-static int libnvme_scan(void *pctx, FILE *log, struct nvme_ident **out, size_t *n)
+int nvme_sysfs_scan(const char *sysfs, struct nvme_ident **out, size_t *n)
 {
-    (void)pctx;
     *out = NULL;
     *n = 0;
-    nvme_root_t r = nvme_create_root(log, LOG_ERR);
-    if (!r)
-        return -1;
-    errno = 0;
-    if (nvme_scan_topology(r, NULL, NULL) != 0) {
-        int e = errno ? errno : EIO;
-        nvme_free_tree(r);
-        errno = e;
+    char path[4096];
+    if (!path_join(path, sizeof path, sysfs ? sysfs : "/sys", "class/nvme")) {
+        errno = ENAMETOOLONG;
         return -1;
     }
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
     size_t cap = 0;
-    nvme_host_t h;
-    nvme_subsystem_t s;
-    nvme_ctrl_t c;
-    nvme_for_each_host(r, h)
-        nvme_for_each_subsystem(h, s)
-            nvme_subsystem_for_each_ctrl(s, c)
-                ident_append(c, out, n, &cap);
-    nvme_free_tree(r);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (valid_ctrl_name(e->d_name))            /* not "nvme-fabrics" */
+            ident_append(sysfs ? sysfs : "/sys", e->d_name, out, n, &cap);
+    closedir(d);
     return 0;
+}
+
+static int sysfs_scan(void *pctx, const char *sysfs, struct nvme_ident **out, size_t *n)
+{
+    (void)pctx;
+    return nvme_sysfs_scan(sysfs, out, n);
 }
 
 static int libnvme_open(void *pctx, const char *name)
@@ -246,7 +221,7 @@ static const char *libnvme_status_text(void *pctx, int status)
 }
 
 const struct nvme_port nvme_port_libnvme = {
-    .scan = libnvme_scan,
+    .scan = sysfs_scan,
     .open_ctrl = libnvme_open,
     .close_ctrl = libnvme_close,
     .identify_ctrl = libnvme_identify,
@@ -266,24 +241,11 @@ struct nvme_dev {
 
 struct nvme_state {
     const struct nvme_port *port;
-    struct log_sink sink;
-    FILE *libnvme_log;             /* writes into sink */
     struct nvme_dev *devs;
     size_t n;
     double next_scan;              /* monotonic seconds; 0 = scan at the next cycle */
     uint8_t *buf;                  /* NVME_BUF_BYTES, page aligned */
 };
-
-/* Controller names are used as /dev/<name>: only nvme<digits>. */
-static bool valid_ctrl_name(const char *name)
-{
-    if (!name || strncmp(name, "nvme", 4) != 0 || !name[4] || strlen(name) > 16)
-        return false;
-    for (const char *p = name + 4; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    return true;
-}
 
 /* nvme2 before nvme10. */
 static int cmp_ident_name(const void *a, const void *b)
@@ -367,15 +329,14 @@ static int rescan(struct nvme_state *st, struct collector_ctx *ctx)
     struct nvme_ident *ids = NULL;
     size_t n = 0;
     errno = 0;
-    if (st->port->scan(st->port->ctx, st->libnvme_log, &ids, &n) != 0) {
+    if (st->port->scan(st->port->ctx, ctx->sysfs, &ids, &n) != 0) {
         int e = errno;
         nvme_idents_free(ids, n);
         ids = NULL;
         n = 0;
         if (e != ENOENT)
-            return collector_fail(ctx, "scanning NVMe controllers: %s", strerror(e));
+            return collector_fail(ctx, "listing <sysfs>/class/nvme: %s", strerror(e));
     }
-    fflush(st->libnvme_log);
     n = clean_idents(ids, n);
     struct nvme_dev *devs = merge_scan(st, ids, n);
     free(ids);                     /* the strings now belong to devs */
@@ -527,13 +488,6 @@ int nvme_collector_init_port(void **state, struct collector_ctx *ctx, const stru
         free(st);
         return collector_fail(ctx, "no memory for the NVMe command buffer");
     }
-    st->libnvme_log = fopencookie(&st->sink, "w", (cookie_io_functions_t){.write = sink_write, .close = sink_close});
-    if (!st->libnvme_log) {
-        free(st->buf);
-        free(st);
-        return collector_fail(ctx, "fopencookie: %s", strerror(errno));
-    }
-    setvbuf(st->libnvme_log, NULL, _IOLBF, 0);
     *state = st;
     return 0;
 }
@@ -567,14 +521,13 @@ static void nvme_fini(void *state)
     if (!st)
         return;
     free_devs(st);
-    fclose(st->libnvme_log);
     free(st->buf);
     free(st);
 }
 
 const struct collector collector_nvme = {
     .name = "nvme",
-    .help = "NVMe controllers: identity (sysfs) and SMART/health log (libnvme; needs CAP_SYS_ADMIN)",
+    .help = "NVMe controllers: identity from sysfs, SMART/health log and temperature thresholds (libnvme ioctls; needs CAP_SYS_ADMIN)",
     .default_enabled = true,
     .init = nvme_init,
     .collect = nvme_collect,

@@ -1,13 +1,13 @@
 /* nvme.h — the "nvme" collector's port: the few operations it needs from
- * libnvme and the kernel, behind a table so that the unit tests can play a
- * scripted drive (libnvme 1.3 has no mocking hooks and hard-codes /sys).
+ * sysfs, the kernel and libnvme, behind a table so that the unit tests can
+ * play a scripted drive (libnvme 1.3 has no mocking hooks).
  * The collector itself is collector_nvme (collector.h); nvme.c holds both the
  * collector and the real port. */
 #ifndef PVESCOPE_NVME_H
 #define PVESCOPE_NVME_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "collector.h"
 
@@ -23,10 +23,10 @@ struct nvme_ident {
 struct nvme_port {
     void *ctx;
     /* Lists the controllers into a malloc'd array of malloc'd strings (freed
-     * with nvme_idents_free). 0, or -1 with errno: ENOENT when the kernel
-     * has no NVMe controllers at all (no /sys/class/nvme). libnvme's own
-     * messages go to log. */
-    int (*scan)(void *ctx, FILE *log, struct nvme_ident **out, size_t *n);
+     * with nvme_idents_free), in no particular order. 0, or -1 with errno:
+     * ENOENT when the kernel has no NVMe controllers at all (no
+     * <sysfs>/class/nvme). */
+    int (*scan)(void *ctx, const char *sysfs, struct nvme_ident **out, size_t *n);
     /* Opens the controller's character device /dev/<name>: fd or -1, errno. */
     int (*open_ctrl)(void *ctx, const char *name);
     void (*close_ctrl)(void *ctx, int fd);
@@ -38,8 +38,13 @@ struct nvme_port {
     const char *(*status_text)(void *ctx, int status);
 };
 
-/* The real port: libnvme scan and ioctls. */
+/* The real port: sysfs, /dev/nvme<N> and libnvme's ioctl wrappers. */
 extern const struct nvme_port nvme_port_libnvme;
+
+/* The real port's scan: the nvme* entries of <sysfs>/class/nvme with their
+ * model, serial, firmware_rev and transport attributes (first line, trailing
+ * spaces removed, NULL when missing or empty: libnvme's getters). */
+int nvme_sysfs_scan(const char *sysfs, struct nvme_ident **out, size_t *n);
 
 /* collector_nvme's init with another port (tests); the port must outlive the
  * state. Returns 0, or -1 with ctx->err set. */

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "nvme.h"
 #include "nvme_smart.h"
@@ -207,7 +206,6 @@ struct fake_ctrl {
 struct fake {
     struct fake_ctrl c[FAKE_MAX];
     int scan_errno;                /* scan fails with it when non-zero */
-    const char *scan_says;         /* written to libnvme's log stream by each scan */
     int scans, opens, closes, identifies, smarts;
     int open_fds;
 };
@@ -221,18 +219,18 @@ static struct fake_ctrl *by_fd(struct fake *f, int fd)
 
 static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
 
-static int fake_scan(void *ctx, FILE *log, struct nvme_ident **out, size_t *n)
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(((const struct nvme_ident *)a)->name, ((const struct nvme_ident *)b)->name);
+}
+
+static int fake_scan(void *ctx, const char *sysfs, struct nvme_ident **out, size_t *n)
 {
     struct fake *f = ctx;
-    assert_non_null(log);
+    assert_string_equal(sysfs, FX_HOST1_SYS);   /* --path.sysfs reaches the scan */
     f->scans++;
     *out = NULL;
     *n = 0;
-    if (f->scan_says) {                     /* in pieces, as stdio may hand them over */
-        size_t half = strlen(f->scan_says) / 2;
-        fprintf(log, "%.*s", (int)half, f->scan_says);
-        fprintf(log, "%s", f->scan_says + half);
-    }
     if (f->scan_errno) {
         errno = f->scan_errno;
         return -1;
@@ -533,7 +531,7 @@ static void t_scan_outcomes(void **state)
     t->fake.scan_errno = EIO;
     t->f.ctx.now_monotonic += NVME_RESCAN_INTERVAL_S;
     assert_int_equal(fx_collect(&t->f), -1);
-    assert_string_equal(t->f.ctx.err, "scanning NVMe controllers: Input/output error");
+    assert_string_equal(t->f.ctx.err, "listing <sysfs>/class/nvme: Input/output error");
     /* a failed scan is retried at the next cycle */
     t->fake.scan_errno = 0;
     fake_drive(&t->fake.c[0], "nvme0", "A", 300);
@@ -546,36 +544,31 @@ static void t_scan_outcomes(void **state)
     tfx_free(t);
 }
 
-/* libnvme's messages reach our log as whole lines, prefixed, each distinct
- * line once however often the scan repeats it. */
-static void t_libnvme_log_lines(void **state)
+/* The real scan on a sysfs fixture: padded attributes trimmed like
+ * libnvme's getters, missing or blank ones NULL, nvme-fabrics skipped. */
+static void t_sysfs_scan(void **state)
 {
     (void)state;
-    fflush(stderr);
-    int saved = dup(2);
-    char path[] = "/tmp/test_nvme_log.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    struct tfx *t = tfx_new();
-    t->fake.scan_says = "Failed to open ctrl nvme9, errno 2\nsecond\tline\n";
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(fx_collect(&t->f), 0);
-        t->f.ctx.now_monotonic += NVME_RESCAN_INTERVAL_S;
-    }
-    assert_int_equal(t->fake.scans, 3);
-    tfx_free(t);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char got[512] = "";
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, got, sizeof got - 1);
-    close(fd);
-    unlink(path);
-    assert_true(n > 0);
-    got[n] = '\0';
-    assert_string_equal(got, "<3>libnvme: Failed to open ctrl nvme9, errno 2\n<3>libnvme: second?line\n");
+    struct nvme_ident *ids;
+    size_t n;
+    assert_int_equal(nvme_sysfs_scan(FIXTURES "/nvme/sys", &ids, &n), 0);
+    assert_int_equal(n, 2);
+    qsort(ids, n, sizeof *ids, cmp_names);
+    assert_string_equal(ids[0].name, "nvme0");
+    assert_string_equal(ids[0].model, "QEMU NVMe Ctrl");
+    assert_string_equal(ids[0].serial, "lab-healthy");
+    assert_string_equal(ids[0].firmware, "7.2.22");
+    assert_string_equal(ids[0].transport, "pcie");
+    assert_string_equal(ids[1].name, "nvme1");
+    assert_string_equal(ids[1].model, "Vendor \"X\" 1TB");
+    assert_string_equal(ids[1].serial, "   S3EWNX0K123456");   /* leading blanks kept, as libnvme */
+    assert_null(ids[1].firmware);                             /* all blanks */
+    assert_null(ids[1].transport);                            /* no such attribute */
+    nvme_idents_free(ids, n);
+    errno = 0;
+    assert_int_equal(nvme_sysfs_scan(FIXTURES "/does-not-exist", &ids, &n), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(n, 0);
 }
 
 /* ---- the real collector on this machine ------------------------------- */
@@ -623,7 +616,7 @@ int main(void)
         cmocka_unit_test(t_hot_unplug),
         cmocka_unit_test(t_identity_change),
         cmocka_unit_test(t_scan_outcomes),
-        cmocka_unit_test(t_libnvme_log_lines),
+        cmocka_unit_test(t_sysfs_scan),
         cmocka_unit_test(t_this_machine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
