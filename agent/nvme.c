@@ -65,7 +65,7 @@
 #define NVME_BUF_BYTES 4096
 #define NVME_ATTR_MAX 256          /* longest sysfs attribute value kept */
 
-/* ---- the real port: libnvme --------------------------------------------- */
+/* ---- the real port: sysfs, /dev/nvme<N>, libnvme ioctls ---------------- */
 
 static char *dup_or_null(const char *s)
 {
