@@ -105,6 +105,28 @@
   FAMILY(NET_TX_COLLS, "pve_node_network_transmit_colls_total", COUNTER, NODE, "Collisions.") \
   FAMILY(NET_TX_CARRIER, "pve_node_network_transmit_carrier_total", COUNTER, NODE, "Carrier losses.") \
   FAMILY(NET_TX_COMPRESSED, "pve_node_network_transmit_compressed_total", COUNTER, NODE, "Compressed packets transmitted.") \
+  FAMILY(NVME_INFO, "pve_nvme_info", GAUGE, NODE, "NVMe controller identity (sysfs), value 1.") \
+  FAMILY(NVME_UP, "pve_nvme_up", GAUGE, NODE, "1 when the agent read the controller's SMART/health log this cycle, else 0.") \
+  FAMILY(NVME_TEMPERATURE, "pve_nvme_temperature_celsius", GAUGE, NODE, "Composite temperature of the NVMe controller (SMART log, Kelvin - 273.15).") \
+  FAMILY(NVME_TEMP_WARNING, "pve_nvme_temperature_warning_threshold_celsius", GAUGE, NODE, "Warning composite temperature threshold (Identify Controller WCTEMP).") \
+  FAMILY(NVME_TEMP_CRITICAL, "pve_nvme_temperature_critical_threshold_celsius", GAUGE, NODE, "Critical composite temperature threshold (Identify Controller CCTEMP).") \
+  FAMILY(NVME_CRITICAL_WARNING, "pve_nvme_critical_warning", GAUGE, NODE, "SMART critical warning bitmask; 0 when the drive raises no warning.") \
+  FAMILY(NVME_CRITICAL_WARNING_FLAG, "pve_nvme_critical_warning_flag", GAUGE, NODE, "One SMART critical warning bit, 1 when set.") \
+  FAMILY(NVME_SPARE, "pve_nvme_available_spare_ratio", GAUGE, NODE, "Remaining spare capacity (percent / 100).") \
+  FAMILY(NVME_SPARE_THRESHOLD, "pve_nvme_available_spare_threshold_ratio", GAUGE, NODE, "Available spare below which the drive raises the spare warning (percent / 100).") \
+  FAMILY(NVME_PERCENTAGE_USED, "pve_nvme_percentage_used_ratio", GAUGE, NODE, "Vendor estimate of the endurance used (percent / 100); may exceed 1.") \
+  FAMILY(NVME_DATA_READ, "pve_nvme_data_read_bytes_total", COUNTER, NODE, "Data read by the host (data units of 512000 bytes, rounded up by the drive).") \
+  FAMILY(NVME_DATA_WRITTEN, "pve_nvme_data_written_bytes_total", COUNTER, NODE, "Data written by the host (data units of 512000 bytes, rounded up by the drive).") \
+  FAMILY(NVME_HOST_READS, "pve_nvme_host_read_commands_total", COUNTER, NODE, "Read commands completed by the controller.") \
+  FAMILY(NVME_HOST_WRITES, "pve_nvme_host_write_commands_total", COUNTER, NODE, "Write commands completed by the controller.") \
+  FAMILY(NVME_BUSY, "pve_nvme_controller_busy_seconds_total", COUNTER, NODE, "Time the controller was busy with I/O commands (reported in minutes).") \
+  FAMILY(NVME_POWER_CYCLES, "pve_nvme_power_cycles_total", COUNTER, NODE, "Power cycles of the drive.") \
+  FAMILY(NVME_POWER_ON, "pve_nvme_power_on_seconds_total", COUNTER, NODE, "Power-on time of the drive (reported in hours).") \
+  FAMILY(NVME_UNSAFE_SHUTDOWNS, "pve_nvme_unsafe_shutdowns_total", COUNTER, NODE, "Shutdowns without a shutdown notification to the controller.") \
+  FAMILY(NVME_MEDIA_ERRORS, "pve_nvme_media_errors_total", COUNTER, NODE, "Unrecovered data integrity errors.") \
+  FAMILY(NVME_ERROR_LOG_ENTRIES, "pve_nvme_error_log_entries_total", COUNTER, NODE, "Error Information log entries over the life of the controller.") \
+  FAMILY(NVME_WARNING_TEMP_TIME, "pve_nvme_warning_temperature_seconds_total", COUNTER, NODE, "Time the composite temperature was at or above the warning threshold (reported in minutes).") \
+  FAMILY(NVME_CRITICAL_TEMP_TIME, "pve_nvme_critical_temperature_seconds_total", COUNTER, NODE, "Time the composite temperature was at or above the critical threshold (reported in minutes).") \
   FAMILY(SELF_COLLECTOR_SUCCESS, "pvescope_collector_success", GAUGE, NODE, "1 when the agent's collector succeeded in its last cycle.") \
   FAMILY(SELF_COLLECTOR_DURATION, "pvescope_collector_duration_seconds", GAUGE, NODE, "Time the agent's collector took in its last cycle.") \
   FAMILY(SELF_COLLECTOR_ERRORS, "pvescope_collector_errors_total", COUNTER, NODE, "Failed cycles of the agent's collector since the agent started.") \
