@@ -12,3 +12,4 @@ pvescope_unit_test(test_netdev     SOURCES test_netdev.c     LIBS pvescope_agent
 # on canned device-mapper answers and on this machine's real libdm, and the
 # pve_thinpool_* rendering.
 pvescope_unit_test(test_thinpool_parsers SOURCES test_thinpool_parsers.c LIBS pvescope_agent_core)
+pvescope_unit_test(test_thinpool SOURCES test_thinpool.c LIBS pvescope_agent_core)
