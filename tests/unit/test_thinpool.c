@@ -17,6 +17,7 @@
 
 #include "collector.h"
 #include "thinpool.h"
+#include "thinpool_parsers.h"
 
 /* ---- a fake device-mapper serving dmsetup text ---------------------------- */
 
@@ -625,6 +626,16 @@ static void t_real_libdm_with_dm(void **state)
         *colon = '\0';
         const Pvescope__ThinPool *tp = pool(&w.r, line);
         assert_true(tp->has_mode);
+        /* totals do not move under a running pool (used blocks may) */
+        char *params = strstr(colon + 2, " thin-pool ");
+        assert_non_null(params);
+        params[strcspn(params, "\n")] = '\0';
+        struct thinpool_status ds;
+        char why[160];
+        assert_true(thinpool_parse_status(params + strlen(" thin-pool "), &ds, why, sizeof why));
+        assert_int_equal(tp->mode, ds.mode);
+        assert_int_equal(tp->data_total_blocks, ds.data_total);
+        assert_int_equal(tp->metadata_total_blocks, ds.meta_total);
         n++;
     }
     pclose(p);
