@@ -69,5 +69,6 @@ extern const struct collector collector_cluster;    /* pve_cluster.c */
 extern const struct collector collector_guests;     /* guests.c */
 extern const struct collector collector_storage;    /* storage.c; after cluster: reads Report.storages */
 extern const struct collector collector_nvme;       /* nvme.c */
+extern const struct collector collector_thinpool;   /* thinpool.c; after cluster and storage */
 
 #endif

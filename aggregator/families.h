@@ -127,6 +127,19 @@
   FAMILY(NVME_ERROR_LOG_ENTRIES, "pve_nvme_error_log_entries_total", COUNTER, NODE, "Error Information log entries over the life of the controller.") \
   FAMILY(NVME_WARNING_TEMP_TIME, "pve_nvme_warning_temperature_seconds_total", COUNTER, NODE, "Time the composite temperature was at or above the warning threshold (reported in minutes).") \
   FAMILY(NVME_CRITICAL_TEMP_TIME, "pve_nvme_critical_temperature_seconds_total", COUNTER, NODE, "Time the composite temperature was at or above the critical threshold (reported in minutes).") \
+  FAMILY(THINPOOL_INFO, "pve_thinpool_info", GAUGE, NODE, "An LVM thin pool (dm thin-pool target) on the node, value 1; dm_name is its device-mapper name.") \
+  FAMILY(THINPOOL_UP, "pve_thinpool_up", GAUGE, NODE, "1 when the thin pool's device-mapper status was read and parsed.") \
+  FAMILY(THINPOOL_DATA_USED, "pve_thinpool_data_used_bytes", GAUGE, NODE, "Data space of the thin pool in use (used data blocks times the block size).") \
+  FAMILY(THINPOOL_DATA_SIZE, "pve_thinpool_data_size_bytes", GAUGE, NODE, "Data space of the thin pool (total data blocks times the block size).") \
+  FAMILY(THINPOOL_META_USED, "pve_thinpool_metadata_used_bytes", GAUGE, NODE, "Metadata space of the thin pool in use (4 KiB blocks).") \
+  FAMILY(THINPOOL_META_SIZE, "pve_thinpool_metadata_size_bytes", GAUGE, NODE, "Metadata space of the thin pool (4 KiB blocks).") \
+  FAMILY(THINPOOL_BLOCK_SIZE, "pve_thinpool_block_size_bytes", GAUGE, NODE, "Data block (chunk) size of the thin pool.") \
+  FAMILY(THINPOOL_TRANSACTION, "pve_thinpool_transaction_id", GAUGE, NODE, "Metadata transaction id of the thin pool (LVM bumps it on every thin LV change).") \
+  FAMILY(THINPOOL_MODE, "pve_thinpool_mode", GAUGE, NODE, "Mode of the thin pool, 1 for the current one: rw, ro, out_of_data_space, fail, error.") \
+  FAMILY(THINPOOL_NEEDS_CHECK, "pve_thinpool_needs_check", GAUGE, NODE, "1 when the kernel flagged the pool's metadata for thin_check.") \
+  FAMILY(THINPOOL_ERROR_IF_NO_SPACE, "pve_thinpool_error_if_no_space", GAUGE, NODE, "1 when writes fail at once on a full pool, 0 when they queue.") \
+  FAMILY(THINVOL_SIZE, "pve_thinpool_volume_size_bytes", GAUGE, NODE, "Size of an active thin volume.") \
+  FAMILY(THINVOL_MAPPED, "pve_thinpool_volume_mapped_bytes", GAUGE, NODE, "Pool space mapped by an active thin volume.") \
   FAMILY(SELF_COLLECTOR_SUCCESS, "pvescope_collector_success", GAUGE, NODE, "1 when the agent's collector succeeded in its last cycle.") \
   FAMILY(SELF_COLLECTOR_DURATION, "pvescope_collector_duration_seconds", GAUGE, NODE, "Time the agent's collector took in its last cycle.") \
   FAMILY(SELF_COLLECTOR_ERRORS, "pvescope_collector_errors_total", COUNTER, NODE, "Failed cycles of the agent's collector since the agent started.") \
