@@ -21,6 +21,7 @@ const struct collector *const collector_registry[] = {
     &collector_cluster,
     &collector_guests,
     &collector_storage,
+    &collector_sensors,
 };
 const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
 

@@ -105,6 +105,32 @@
   FAMILY(NET_TX_COLLS, "pve_node_network_transmit_colls_total", COUNTER, NODE, "Collisions.") \
   FAMILY(NET_TX_CARRIER, "pve_node_network_transmit_carrier_total", COUNTER, NODE, "Carrier losses.") \
   FAMILY(NET_TX_COMPRESSED, "pve_node_network_transmit_compressed_total", COUNTER, NODE, "Compressed packets transmitted.") \
+  FAMILY(SENSOR_CHIP_INFO, "pve_sensor_chip_info", GAUGE, NODE, "An lm-sensors chip as sensors(1) names it, with its adapter, value 1.") \
+  FAMILY(SENSOR_TEMP, "pve_sensor_temperature_celsius", GAUGE, NODE, "Temperature reading of an lm-sensors chip.") \
+  FAMILY(SENSOR_TEMP_MIN, "pve_sensor_temperature_min_celsius", GAUGE, NODE, "Low temperature limit of the sensor.") \
+  FAMILY(SENSOR_TEMP_MAX, "pve_sensor_temperature_max_celsius", GAUGE, NODE, "High temperature limit of the sensor.") \
+  FAMILY(SENSOR_TEMP_CRIT, "pve_sensor_temperature_crit_celsius", GAUGE, NODE, "Critical high temperature limit of the sensor.") \
+  FAMILY(SENSOR_TEMP_LCRIT, "pve_sensor_temperature_lcrit_celsius", GAUGE, NODE, "Critical low temperature limit of the sensor.") \
+  FAMILY(SENSOR_FAN, "pve_sensor_fan_rpm", GAUGE, NODE, "Fan speed.") \
+  FAMILY(SENSOR_FAN_MIN, "pve_sensor_fan_min_rpm", GAUGE, NODE, "Low fan speed limit.") \
+  FAMILY(SENSOR_FAN_MAX, "pve_sensor_fan_max_rpm", GAUGE, NODE, "High fan speed limit.") \
+  FAMILY(SENSOR_VOLT, "pve_sensor_voltage_volts", GAUGE, NODE, "Voltage reading, after the sensors configuration's compute lines.") \
+  FAMILY(SENSOR_VOLT_MIN, "pve_sensor_voltage_min_volts", GAUGE, NODE, "Low voltage limit.") \
+  FAMILY(SENSOR_VOLT_MAX, "pve_sensor_voltage_max_volts", GAUGE, NODE, "High voltage limit.") \
+  FAMILY(SENSOR_VOLT_CRIT, "pve_sensor_voltage_crit_volts", GAUGE, NODE, "Critical high voltage limit.") \
+  FAMILY(SENSOR_VOLT_LCRIT, "pve_sensor_voltage_lcrit_volts", GAUGE, NODE, "Critical low voltage limit.") \
+  FAMILY(SENSOR_POWER, "pve_sensor_power_watts", GAUGE, NODE, "Power reading (the instantaneous input, else the driver's average).") \
+  FAMILY(SENSOR_POWER_MAX, "pve_sensor_power_max_watts", GAUGE, NODE, "High power limit.") \
+  FAMILY(SENSOR_POWER_CRIT, "pve_sensor_power_crit_watts", GAUGE, NODE, "Critical high power limit.") \
+  FAMILY(SENSOR_CURR, "pve_sensor_current_amperes", GAUGE, NODE, "Current reading.") \
+  FAMILY(SENSOR_CURR_MIN, "pve_sensor_current_min_amperes", GAUGE, NODE, "Low current limit.") \
+  FAMILY(SENSOR_CURR_MAX, "pve_sensor_current_max_amperes", GAUGE, NODE, "High current limit.") \
+  FAMILY(SENSOR_CURR_CRIT, "pve_sensor_current_crit_amperes", GAUGE, NODE, "Critical high current limit.") \
+  FAMILY(SENSOR_ENERGY, "pve_sensor_energy_joules_total", COUNTER, NODE, "Energy consumed, as the chip counts it.") \
+  FAMILY(SENSOR_HUMIDITY, "pve_sensor_humidity_ratio", GAUGE, NODE, "Relative humidity, 0..1.") \
+  FAMILY(SENSOR_ALARM, "pve_sensor_alarm", GAUGE, NODE, "1 when any alarm flag of the sensor is set (limit crossed), else 0.") \
+  FAMILY(SENSOR_FAULT, "pve_sensor_fault", GAUGE, NODE, "1 when the chip flags the sensor as faulty (open diode, stopped fan), else 0.") \
+  FAMILY(SENSOR_READ_ERRORS, "pve_sensor_read_errors", GAUGE, NODE, "Values of the sensor (input, limits, flags) that could not be read in the agent's last cycle.") \
   FAMILY(SELF_COLLECTOR_SUCCESS, "pvescope_collector_success", GAUGE, NODE, "1 when the agent's collector succeeded in its last cycle.") \
   FAMILY(SELF_COLLECTOR_DURATION, "pvescope_collector_duration_seconds", GAUGE, NODE, "Time the agent's collector took in its last cycle.") \
   FAMILY(SELF_COLLECTOR_ERRORS, "pvescope_collector_errors_total", COUNTER, NODE, "Failed cycles of the agent's collector since the agent started.") \

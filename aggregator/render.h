@@ -22,6 +22,9 @@ void nr_sample(struct node_render *nr, enum family_id f, const char *labels, con
 void nr_sample_u64(struct node_render *nr, enum family_id f, const char *labels, const char *extra,
                    uint64_t v);
 
+/* Per-area renderers called by render_report(); each writes its families once. */
+void render_sensors(struct node_render *nr, const char *labels, const Pvescope__Report *r); /* render_sensors.c */
+
 void node_render_ref(struct node_render *nr);
 void node_render_unref(struct node_render *nr);
 
