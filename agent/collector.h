@@ -69,5 +69,6 @@ extern const struct collector collector_cluster;    /* pve_cluster.c */
 extern const struct collector collector_guests;     /* guests.c */
 extern const struct collector collector_storage;    /* storage.c; after cluster: reads Report.storages */
 extern const struct collector collector_sensors;    /* sensors.c */
+extern const struct collector collector_zfs;        /* zfs.c */
 
 #endif

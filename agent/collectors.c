@@ -22,6 +22,7 @@ const struct collector *const collector_registry[] = {
     &collector_guests,
     &collector_storage,
     &collector_sensors,
+    &collector_zfs,
 };
 const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
 

@@ -131,6 +131,16 @@
   FAMILY(SENSOR_ALARM, "pve_sensor_alarm", GAUGE, NODE, "1 when any alarm flag of the sensor is set (limit crossed), else 0.") \
   FAMILY(SENSOR_FAULT, "pve_sensor_fault", GAUGE, NODE, "1 when the chip flags the sensor as faulty (open diode, stopped fan), else 0.") \
   FAMILY(SENSOR_READ_ERRORS, "pve_sensor_read_errors", GAUGE, NODE, "Values of the sensor (input, limits, flags) that could not be read in the agent's last cycle.") \
+  FAMILY(ZFS_POOL_STATE, "pve_zfs_pool_state", GAUGE, NODE, "ZFS pool state from its kstat: one series per known state, 1 for the current one.") \
+  FAMILY(ZFS_POOL_ARC_READS, "pve_zfs_pool_arc_reads_total", COUNTER, NODE, "Reads of the pool served through the ARC (iostats arc_read_count).") \
+  FAMILY(ZFS_POOL_ARC_READ_BYTES, "pve_zfs_pool_arc_read_bytes_total", COUNTER, NODE, "Bytes read from the pool through the ARC (iostats arc_read_bytes).") \
+  FAMILY(ZFS_POOL_ARC_WRITES, "pve_zfs_pool_arc_writes_total", COUNTER, NODE, "Writes to the pool through the ARC (iostats arc_write_count).") \
+  FAMILY(ZFS_POOL_ARC_WRITE_BYTES, "pve_zfs_pool_arc_write_bytes_total", COUNTER, NODE, "Bytes written to the pool through the ARC (iostats arc_write_bytes).") \
+  FAMILY(ZFS_ARC_SIZE, "pve_zfs_arc_size_bytes", GAUGE, NODE, "Current size of the node's ZFS ARC (arcstats size).") \
+  FAMILY(ZFS_ARC_MIN, "pve_zfs_arc_min_bytes", GAUGE, NODE, "Lower bound of the ARC size (arcstats c_min).") \
+  FAMILY(ZFS_ARC_MAX, "pve_zfs_arc_max_bytes", GAUGE, NODE, "Upper bound of the ARC size (arcstats c_max, zfs_arc_max).") \
+  FAMILY(ZFS_ARC_HITS, "pve_zfs_arc_hits_total", COUNTER, NODE, "ARC hits since the module was loaded (arcstats hits).") \
+  FAMILY(ZFS_ARC_MISSES, "pve_zfs_arc_misses_total", COUNTER, NODE, "ARC misses since the module was loaded (arcstats misses).") \
   FAMILY(SELF_COLLECTOR_SUCCESS, "pvescope_collector_success", GAUGE, NODE, "1 when the agent's collector succeeded in its last cycle.") \
   FAMILY(SELF_COLLECTOR_DURATION, "pvescope_collector_duration_seconds", GAUGE, NODE, "Time the agent's collector took in its last cycle.") \
   FAMILY(SELF_COLLECTOR_ERRORS, "pvescope_collector_errors_total", COUNTER, NODE, "Failed cycles of the agent's collector since the agent started.") \

@@ -357,6 +357,7 @@ struct node_render *render_report(const Pvescope__Report *r, const char *labels)
     render_disks(&c, r);
     render_netdevs(&c, r);
     render_sensors(nr, labels, r);
+    render_zfs(nr, labels, r);
     render_collectors(&c, r);
     render_agent(&c, r->agent);
     return nr;

@@ -24,6 +24,7 @@ void nr_sample_u64(struct node_render *nr, enum family_id f, const char *labels,
 
 /* Per-area renderers called by render_report(); each writes its families once. */
 void render_sensors(struct node_render *nr, const char *labels, const Pvescope__Report *r); /* render_sensors.c */
+void render_zfs(struct node_render *nr, const char *labels, const Pvescope__Report *r);     /* render_zfs.c */
 
 void node_render_ref(struct node_render *nr);
 void node_render_unref(struct node_render *nr);

@@ -265,7 +265,7 @@ static size_t run_sensors_u(struct raw_line *out, size_t cap, char chips[][96], 
 static bool has_raw(const struct raw_line *raw, size_t n, const char *chip_name, const char *feat,
                     const char *suffix)
 {
-    char sub[96];
+    char sub[200];
     snprintf(sub, sizeof sub, "%s_%s", feat, suffix);
     for (size_t i = 0; i < n; i++)
         if (strcmp(raw[i].chip, chip_name) == 0 && strcmp(raw[i].sub, sub) == 0)
