@@ -18,7 +18,8 @@
  *
  * libsensors caches the chip list at init, so the library is reloaded
  * (sensors_cleanup + sensors_init) every SENSORS_RELOAD_S seconds to see
- * hotplugged chips, and on the next cycle after a read reported
+ * hotplugged chips (SENSORS_RELOAD_BAD_CONFIG_S while the configuration has
+ * errors, see sensors.h), and on the next cycle after a read reported
  * -SENSORS_ERR_KERNEL (a device went away).
  *
  * The system configuration (/etc/sensors3.conf, /etc/sensors.d/) is used as
@@ -193,7 +194,8 @@ static int load(struct sensors_state *st, double now)
  * the rescan pace, not every cycle. */
 static bool load_due(const struct sensors_state *st, double now)
 {
-    bool rescan = now - st->load_attempt_at >= SENSORS_RELOAD_S;
+    double every = st->config_error[0] ? SENSORS_RELOAD_BAD_CONFIG_S : SENSORS_RELOAD_S;
+    bool rescan = now - st->load_attempt_at >= every;
     if (!st->loaded)
         return st->load_error == 0 || rescan;
     return st->reload || rescan;

@@ -7,8 +7,12 @@
 
 #include "pvescope.pb-c.h"
 
-/* Seconds between reloads of libsensors' chip list (hotplugged chips). */
+/* Seconds between reloads of libsensors' chip list (hotplugged chips), and
+ * the slower pace used while the configuration has errors: libsensors 3.6.0
+ * leaks the pieces of a malformed `compute` expression (~100 bytes) at every
+ * parse, so reloading every minute would grow the agent by ~140 KiB a day. */
 #define SENSORS_RELOAD_S 60.0
+#define SENSORS_RELOAD_BAD_CONFIG_S 900.0
 
 /* Which SensorFeature field a subfeature's value goes to. */
 enum sensor_slot {

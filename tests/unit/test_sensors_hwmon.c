@@ -504,12 +504,12 @@ static void t_config_unusable(void **state)
     /* still degraded after the next reload (same message: logged once) */
     char first[sizeof f.ctx.err];
     memcpy(first, f.ctx.err, sizeof first);
-    f.ctx.now_monotonic += SENSORS_RELOAD_S;
+    f.ctx.now_monotonic += SENSORS_RELOAD_BAD_CONFIG_S;
     assert_int_equal(fx_collect(&f), 0);
     assert_string_equal(f.ctx.err, first);
     /* fixed configuration: picked up at the next reload */
     use_config("good.conf");
-    f.ctx.now_monotonic += SENSORS_RELOAD_S;
+    f.ctx.now_monotonic += SENSORS_RELOAD_BAD_CONFIG_S;
     assert_int_equal(fx_collect(&f), 0);
     assert_string_equal(f.ctx.err, "1 readings failed");
     check_feature(chip(&f.r, "pvetest-virtual-0"), &pvetest[0]);
@@ -517,24 +517,32 @@ static void t_config_unusable(void **state)
     close_collector();
 }
 
-/* A bad line libsensors skips: the rest of the configuration applies, and
- * the cycle warns about the skipped statement. */
+/* A bad line libsensors skips: the rest of the configuration applies, the
+ * cycle warns about the skipped statement, and reloads slow down. */
 static void t_config_bad_line(void **state)
 {
     (void)state;
     use_config("lax.conf");
     open_collector(0);
     assert_int_equal(fx_collect(&f), 0);
-    /* the bad line is 3; libsensors counts the newline that ends it first */
-    assert_string_equal(f.ctx.err, "sensors configuration error, statement skipped "
-                        "(/etc/sensors3.conf:4: syntax error); 1 readings failed");
+    const char *warning = "sensors configuration error, statement skipped "
+                          "(/etc/sensors3.conf:3: Invalid keyword); 1 readings failed";
+    assert_string_equal(f.ctx.err, warning);
     const Pvescope__SensorChip *c = chip(&f.r, "pvetest-virtual-0");
     check_feature(c, &(struct want){"in0", "in0", V, 1.024, 0.9, 1.2, 1.3, 0.8, 0, -1, 0});
     check_feature(c, &pvetest[1]);
     assert_null(feature_or_null(c, "in2"));
     assert_agrees_with_sensors(&f.r);
+    /* reloads every SENSORS_RELOAD_BAD_CONFIG_S instead of every SENSORS_RELOAD_S */
+    hotplug("hwmon5", "hotplug", "30000");
+    f.ctx.now_monotonic += SENSORS_RELOAD_S;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_null(chip_or_null(&f.r, "hotplug-virtual-0"));
+    f.ctx.now_monotonic = SENSORS_RELOAD_BAD_CONFIG_S;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_non_null(chip_or_null(&f.r, "hotplug-virtual-0"));
+    assert_string_equal(f.ctx.err, warning);
     close_collector();
-    use_config("good.conf");
 }
 
 /* Chips come and go: a vanished device makes the next cycle reload, and
