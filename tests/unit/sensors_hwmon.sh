@@ -14,6 +14,8 @@
 # unshare/mount forbidden); everything else is a pass or a failure.
 #
 # Usage: sensors_hwmon.sh TEST_BINARY AGENT
+# PVESCOPE_TEST_WRAPPER="gdb -batch -ex run -ex bt --args" runs the test
+# binary under a debugger (or valgrind, strace) inside the namespace.
 set -eu
 test_bin=$1
 agent=$2
