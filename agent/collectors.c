@@ -23,6 +23,8 @@ const struct collector *const collector_registry[] = {
     &collector_storage,
     &collector_nvme,
     &collector_thinpool,   /* appends lvmthin usage to storage's */
+    &collector_sensors,
+    &collector_zfs,
 };
 const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
 
