@@ -46,14 +46,14 @@ static void must(bool ok, const char *what)
 
 static void bind(const char *src, const char *dst)
 {
-    char what[512];
+    char what[1100];
     snprintf(what, sizeof what, "bind %s on %s", src, dst);
     must(mount(src, dst, NULL, MS_BIND, NULL) == 0, what);
 }
 
 static void unbind(const char *dst)
 {
-    char what[512];
+    char what[600];
     snprintf(what, sizeof what, "umount %s", dst);
     must(umount2(dst, MNT_DETACH) == 0, what);
 }
