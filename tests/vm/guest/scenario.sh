@@ -112,6 +112,7 @@ dump_round() {
 	section sensors-$r sensors -u
 	section dmsetup-status-$r dmsetup status --noflush
 	section dmsetup-table-$r dmsetup table
+	section dmsetup-ls-$r dmsetup ls
 }
 
 say "scenario: node $NODE, cluster $CLUSTER"
