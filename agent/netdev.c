@@ -5,14 +5,10 @@
  * collector, and the per-NIC firewall devices fwbr*, fwln*, fwpr* carry the
  * same packets again. Reporting them per host would multiply the series by
  * four per guest NIC (node_exporter's known blow-up on PVE hosts). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "collector.h"
 #include "proc_parsers.h"
-
-/* Interfaces skipped by default (POSIX extended regex, matched on the name). */
-#define NETDEV_DEFAULT_EXCLUDE "^(fwbr|fwln|fwpr|tap|veth)[0-9]"
 
 /* Checks the two header lines ("Inter-|   Receive ..." / " face |bytes ...")
  * and advances *pos past them. */
@@ -80,15 +76,30 @@ static Pvescope__NetDev *make_netdev(const char *name, const uint64_t v[NETDEV_C
     return d;
 }
 
+static bool prefix_then_digit(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(name, prefix, n) == 0 && name[n] >= '0' && name[n] <= '9';
+}
+
+bool netdev_name_excluded(const char *name)
+{
+    return prefix_then_digit(name, "tap") || prefix_then_digit(name, "veth") ||
+           prefix_then_digit(name, "fwbr") || prefix_then_digit(name, "fwln") ||
+           prefix_then_digit(name, "fwpr");
+}
+
 /* What parse_netdev hands each row: the filter, and the output array to fill. */
 struct netdev_rows {
     struct arena *a;
-    const regex_t *exclude;
+    bool exclude_guest_plumbing;
     Pvescope__NetDev **devs;
     size_t n;
 };
 
-/* pp_row_fn: excluded rows still count as parsed, so only bad rows are warned about. */
+/* pp_row_fn: excluded rows count as parsed without their counters being
+ * parsed: on a node with hundreds of guests most rows are tap/veth/fw*, and
+ * those are the guests collector's to validate. */
 static bool take_row(struct pp_cur *line, void *arg, char *msg, size_t msgcap)
 {
     struct netdev_rows *d = arg;
@@ -98,16 +109,17 @@ static bool take_row(struct pp_cur *line, void *arg, char *msg, size_t msgcap)
         snprintf(msg, msgcap, "missing, too long or invalid interface name");
         return false;
     }
+    if (d->exclude_guest_plumbing && netdev_name_excluded(name))
+        return true;
     if (!parse_counters(line, v)) {
         snprintf(msg, msgcap, "%s: expected %d unsigned counters", name, NETDEV_COUNTERS);
         return false;
     }
-    if (!d->exclude || regexec(d->exclude, name, 0, NULL, 0) != 0)
-        d->devs[d->n++] = make_netdev(name, v, d->a);
+    d->devs[d->n++] = make_netdev(name, v, d->a);
     return true;
 }
 
-int parse_netdev(const char *text, struct arena *a, const regex_t *exclude,
+int parse_netdev(const char *text, struct arena *a, bool exclude_guest_plumbing,
                  Pvescope__NetDev ***devs, size_t *n_devs, struct parse_err *err)
 {
     *devs = NULL;
@@ -117,7 +129,7 @@ int parse_netdev(const char *text, struct arena *a, const regex_t *exclude,
         pp_err(err, *pos ? 1 : 0, *pos ? "unexpected header" : "empty file");
         return -1;
     }
-    struct netdev_rows d = {a, exclude, arena_alloc(a, pp_count_lines(pos) * sizeof **devs), 0};
+    struct netdev_rows d = {a, exclude_guest_plumbing, arena_alloc(a, pp_count_lines(pos) * sizeof **devs), 0};
     int parsed = pp_each_row(pos, 2, take_row, &d, err);
     *devs = d.devs;
     *n_devs = d.n;
@@ -126,31 +138,15 @@ int parse_netdev(const char *text, struct arena *a, const regex_t *exclude,
 
 /* ---- collector ------------------------------------------------------------ */
 
-/* Compiles the exclude pattern into a malloc'd regex_t kept as state. */
-static int netdev_init(void **state, struct collector_ctx *ctx)
-{
-    regex_t *re = malloc(sizeof *re);
-    if (!re)
-        return collector_fail(ctx, "out of memory");
-    int rc = regcomp(re, NETDEV_DEFAULT_EXCLUDE, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char msg[128];
-        regerror(rc, re, msg, sizeof msg);
-        free(re);
-        return collector_fail(ctx, "netdev exclude pattern: %s", msg);
-    }
-    *state = re;
-    return 0;
-}
-
 /* Reads /proc/net/dev into r->netdevs. Bad rows are skipped and described in
  * ctx->err while the collector still succeeds with the good ones. */
 static int netdev_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
+    (void)state;
     if (proc_read(ctx, "net/dev", FILE_MULTI_RECORD) != 0)
         return -1;
     struct parse_err e = {0};
-    if (parse_netdev(ctx->scratch->data, ctx->arena, state, &r->netdevs, &r->n_netdevs, &e) < 0) {
+    if (parse_netdev(ctx->scratch->data, ctx->arena, true, &r->netdevs, &r->n_netdevs, &e) < 0) {
         r->netdevs = NULL;
         r->n_netdevs = 0;
         return proc_fail(ctx, "net/dev", &e);
@@ -160,20 +156,9 @@ static int netdev_collect(void *state, struct collector_ctx *ctx, Pvescope__Repo
     return 0;
 }
 
-/* Frees the compiled pattern. */
-static void netdev_fini(void *state)
-{
-    if (!state)
-        return;
-    regfree(state);
-    free(state);
-}
-
 const struct collector collector_netdev = {
     .name = "netdev",
     .help = "Per-interface network counters from /proc/net/dev (guest tap/veth/fw* devices excluded)",
     .default_enabled = true,
-    .init = netdev_init,
     .collect = netdev_collect,
-    .fini = netdev_fini,
 };

@@ -31,7 +31,6 @@
 #define PVESCOPE_PROC_PARSERS_H
 
 #include <limits.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -163,13 +162,17 @@ int parse_diskstats(const char *text, struct arena *a, disk_is_whole_fn is_whole
 #define NETDEV_NAME_MAX 15      /* kernel IFNAMSIZ 16, including the NUL */
 #define NETDEV_COUNTERS 16
 
+/* True for Proxmox guest plumbing, ^(tap|veth|fwbr|fwln|fwpr)[0-9]: QEMU and
+ * LXC NICs and their firewall bridges, reported per guest instead. */
+bool netdev_name_excluded(const char *name);
+
 /* Parses /proc/net/dev (two header lines, then "name: 16 counters" rows,
  * with or without blanks after the colon) into NetDev messages allocated
- * from a. Interfaces whose name matches exclude (may be NULL) are skipped.
- * Bad rows are skipped and counted in err->bad_rows. Returns the number of
+ * from a. With exclude_guest_plumbing, rows of interfaces netdev_name_excluded()
+ * names are skipped unparsed. Bad rows are skipped and counted in err->bad_rows. Returns the number of
  * rows parsed (kept or excluded), or -1 when the text is empty, the header is
  * not the expected one, or no row could be parsed. */
-int parse_netdev(const char *text, struct arena *a, const regex_t *exclude,
+int parse_netdev(const char *text, struct arena *a, bool exclude_guest_plumbing,
                  Pvescope__NetDev ***devs, size_t *n_devs, struct parse_err *err);
 
 /* ---- /proc/sys/kernel/random/boot_id (bootid.c) ------------------------- */

@@ -82,6 +82,48 @@ static bool open_with_cluster_keys(struct ingest *ig, const Pvescope__Envelope *
 
 static bool label_ok(const char *s) { return !s || strlen(s) <= INGEST_MAX_LABEL_BYTES; }
 
+/* The hardware sections (Report 30..34): device counts and the strings that
+ * become label values. Returns -1 when fine, else REJECT_LIMITS with why. */
+static int check_hardware(const Pvescope__Report *r, char *why, size_t n)
+{
+    size_t features = 0;
+    bool ok = true;
+    for (size_t i = 0; i < r->n_sensor_chips; i++) {
+        const Pvescope__SensorChip *c = r->sensor_chips[i];
+        features += c->n_features;
+        ok = ok && label_ok(c->name) && label_ok(c->adapter);
+        for (size_t j = 0; j < c->n_features; j++)
+            ok = ok && label_ok(c->features[j]->name) && label_ok(c->features[j]->label);
+    }
+    for (size_t i = 0; i < r->n_nvme; i++) {
+        const Pvescope__NvmeController *c = r->nvme[i];
+        ok = ok && label_ok(c->name) && label_ok(c->model) && label_ok(c->serial) &&
+             label_ok(c->firmware) && label_ok(c->transport);
+    }
+    for (size_t i = 0; i < r->n_thin_pools; i++) {
+        const Pvescope__ThinPool *p = r->thin_pools[i];
+        ok = ok && label_ok(p->dm_name) && label_ok(p->vg) && label_ok(p->lv) && label_ok(p->discards);
+    }
+    for (size_t i = 0; i < r->n_thin_volumes; i++) {
+        const Pvescope__ThinVolume *v = r->thin_volumes[i];
+        ok = ok && label_ok(v->dm_name) && label_ok(v->vg) && label_ok(v->lv) && label_ok(v->pool_dm_name);
+    }
+    for (size_t i = 0; i < r->n_zfs_pools; i++)
+        ok = ok && label_ok(r->zfs_pools[i]->name) && label_ok(r->zfs_pools[i]->state);
+    if (features > INGEST_MAX_DEVICES || r->n_nvme > INGEST_MAX_DEVICES ||
+        r->n_thin_pools > INGEST_MAX_DEVICES || r->n_thin_volumes > INGEST_MAX_DEVICES ||
+        r->n_zfs_pools > INGEST_MAX_DEVICES) {
+        snprintf(why, n, "%zu sensor features, %zu nvme, %zu thin pools, %zu thin volumes, %zu zfs pools",
+                 features, r->n_nvme, r->n_thin_pools, r->n_thin_volumes, r->n_zfs_pools);
+        return REJECT_LIMITS;
+    }
+    if (!ok) {
+        snprintf(why, n, "a hardware label value is longer than %d bytes", INGEST_MAX_LABEL_BYTES);
+        return REJECT_LIMITS;
+    }
+    return -1;
+}
+
 /* Checks the decoded report against its header and the limits. Returns -1
  * when fine, else the reason, with a description in why. */
 static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env, char *why, size_t n)
@@ -96,6 +138,9 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
                  r->n_collectors);
         return REJECT_LIMITS;
     }
+    int hw = check_hardware(r, why, n);
+    if (hw >= 0)
+        return hw;
     bool ok = true;
     for (size_t i = 0; i < r->n_disks; i++)
         ok = ok && label_ok(r->disks[i]->name) && label_ok(r->disks[i]->dm_name);

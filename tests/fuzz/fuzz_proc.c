@@ -52,7 +52,8 @@ static void run_parser(unsigned which, const char *text, struct arena *a)
     case 6: {
         Pvescope__NetDev **devs;
         size_t n;
-        parse_netdev(text, a, NULL, &devs, &n, &err);
+        parse_netdev(text, a, false, &devs, &n, &err);
+        parse_netdev(text, a, true, &devs, &n, &err);
         break;
     }
     default: {

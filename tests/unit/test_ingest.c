@@ -66,6 +66,8 @@ struct msg_spec {
     int64_t sent_ms;
     size_t n_disks;
     size_t disk_name_len;
+    void (*decorate)(Pvescope__Report *r, void *arg);  /* adds sections; NULL = none */
+    void *arg;
 };
 
 /* Builds the wire bytes of one envelope per spec. */
@@ -91,6 +93,8 @@ static void build(const struct msg_spec *m, struct buf *wire)
     }
     r.disks = disks;
     r.n_disks = m->n_disks;
+    if (m->decorate)
+        m->decorate(&r, m->arg);
     size_t n = pvescope__report__get_packed_size(&r);
     uint8_t *packed = malloc(n);
     pvescope__report__pack(&r, packed);
@@ -118,7 +122,7 @@ static int send_spec(struct fixture *f, const struct msg_spec *m) { return send_
 static void t_accept_and_rotation(void **state)
 {
     struct fixture *f = *state;
-    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 10, 0, 2, 3};
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 10, 0, 2, 3, NULL, NULL};
     assert_int_equal(send_spec(f, &m), -1);
     m.key = &f->prod_new;                     /* both keys of a cluster are accepted */
     m.seq = 11;
@@ -135,7 +139,7 @@ static void t_accept_and_rotation(void **state)
 static void t_replay(void **state)
 {
     struct fixture *f = *state;
-    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 500, 0, 0, 0};
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 500, 0, 0, 0, NULL, NULL};
     assert_int_equal(send_spec(f, &m), -1);
     assert_int_equal(send_spec(f, &m), REJECT_REPLAY);          /* same seq again */
     m.seq = 499;
@@ -162,7 +166,7 @@ static void t_replay(void **state)
 static void t_header_and_cluster(void **state)
 {
     struct fixture *f = *state;
-    struct msg_spec m = {&f->prod_old, "nope", "pve1", NULL, NULL, 1, 0, 0, 0};
+    struct msg_spec m = {&f->prod_old, "nope", "pve1", NULL, NULL, 1, 0, 0, 0, NULL, NULL};
     assert_int_equal(send_spec(f, &m), REJECT_UNKNOWN_CLUSTER);
     m.cluster = "prod";
     m.node = "pve\"1\n";
@@ -203,7 +207,7 @@ static void t_garbage_oversize_version(void **state)
 static void t_limits(void **state)
 {
     struct fixture *f = *state;
-    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, INGEST_MAX_DEVICES + 1, 3};
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, INGEST_MAX_DEVICES + 1, 3, NULL, NULL};
     assert_int_equal(send_spec(f, &m), REJECT_LIMITS);
     m.n_disks = 1;
     m.disk_name_len = INGEST_MAX_LABEL_BYTES + 1;
@@ -221,11 +225,68 @@ static void t_limits(void **state)
     assert_int_equal(f->store.rejected[REJECT_LIMITS], 3);
 }
 
+/* Hardware sections: sensor features per report and NVMe label strings. */
+struct hw_spec {
+    size_t n_features;
+    size_t serial_len;
+    Pvescope__SensorChip chip;
+    Pvescope__SensorChip *chips[1];
+    Pvescope__SensorFeature feature;
+    Pvescope__SensorFeature **features;
+    Pvescope__NvmeController nvme;
+    Pvescope__NvmeController *nvmes[1];
+    char serial[INGEST_MAX_LABEL_BYTES + 8];
+};
+
+static void add_hardware(Pvescope__Report *r, void *arg)
+{
+    struct hw_spec *h = arg;
+    pvescope__sensor_chip__init(&h->chip);
+    pvescope__sensor_feature__init(&h->feature);
+    h->feature.name = "temp1";
+    h->chip.name = "coretemp-isa-0000";
+    h->features = calloc(h->n_features + 1, sizeof *h->features);
+    for (size_t i = 0; i < h->n_features; i++)
+        h->features[i] = &h->feature;
+    h->chip.features = h->features;
+    h->chip.n_features = h->n_features;
+    h->chips[0] = &h->chip;
+    r->sensor_chips = h->chips;
+    r->n_sensor_chips = 1;
+    pvescope__nvme_controller__init(&h->nvme);
+    memset(h->serial, 0, sizeof h->serial);
+    memset(h->serial, 'S', h->serial_len);
+    h->nvme.name = "nvme0";
+    h->nvme.serial = h->serial;
+    h->nvmes[0] = &h->nvme;
+    r->nvme = h->nvmes;
+    r->n_nvme = 1;
+}
+
+static void t_limits_hardware(void **state)
+{
+    struct fixture *f = *state;
+    struct hw_spec h = {.n_features = INGEST_MAX_DEVICES + 1, .serial_len = 20};
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 1, 3, add_hardware, &h};
+    assert_int_equal(send_spec(f, &m), REJECT_LIMITS);
+    free(h.features);
+    h.n_features = 4;
+    h.serial_len = INGEST_MAX_LABEL_BYTES + 1;
+    m.seq = 2;
+    assert_int_equal(send_spec(f, &m), REJECT_LIMITS);
+    free(h.features);
+    h.serial_len = INGEST_MAX_LABEL_BYTES;
+    m.seq = 3;
+    assert_int_equal(send_spec(f, &m), -1);
+    free(h.features);
+    assert_int_equal(f->store.rejected[REJECT_LIMITS], 2);
+}
+
 /* A rejected message never disturbs what is already published. */
 static void t_reject_keeps_state(void **state)
 {
     struct fixture *f = *state;
-    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 1, 3};
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 1, 3, NULL, NULL};
     assert_int_equal(send_spec(f, &m), -1);
     struct store_snapshot snap;
     store_snapshot(&f->store, 100.0, &snap);
@@ -256,8 +317,8 @@ static void t_reject_keeps_state(void **state)
 static void t_same_node_name_two_clusters(void **state)
 {
     struct fixture *f = *state;
-    struct msg_spec prod = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 0, 0};
-    struct msg_spec lab = {&f->lab, "lab", "pve1", NULL, NULL, 1, 0, 0, 0};
+    struct msg_spec prod = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 0, 0, NULL, NULL};
+    struct msg_spec lab = {&f->lab, "lab", "pve1", NULL, NULL, 1, 0, 0, 0, NULL, NULL};
     assert_int_equal(send_spec(f, &prod), -1);
     assert_int_equal(send_spec(f, &lab), -1);
     assert_int_equal(send_spec(f, &lab), REJECT_REPLAY);       /* replay state is per (cluster, node) */
@@ -292,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_header_and_cluster, setup, teardown),
         cmocka_unit_test_setup_teardown(t_garbage_oversize_version, setup, teardown),
         cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_limits_hardware, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reject_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(t_same_node_name_two_clusters, setup, teardown),
     };

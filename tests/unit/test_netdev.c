@@ -151,7 +151,7 @@ static void test_parse_formats_and_limits(void **unused)
         "  eth3 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"                  /* no colon */
         "   : 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"                    /* no name */
         "  tap9i0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
-    assert_int_equal(parse_netdev(t, &a, NULL, &devs, &n, &e), 3);
+    assert_int_equal(parse_netdev(t, &a, false, &devs, &n, &e), 3);
     assert_int_equal(e.bad_rows, 5);
     assert_int_equal(e.line, 5);
     assert_int_equal(n, 3);                                    /* no exclude: tap kept */
@@ -162,6 +162,28 @@ static void test_parse_formats_and_limits(void **unused)
     assert_true(devs[1]->rx_bytes == UINT64_MAX);
     assert_true(devs[1]->tx_compressed == UINT64_MAX);
     assert_string_equal(devs[2]->name, "tap9i0");
+    arena_free(&a);
+}
+
+/* Excluded rows are skipped before their counters are parsed: a malformed
+ * tap row costs nothing with the exclusion on and is a bad row without it. */
+static void test_parse_excluded_rows_unparsed(void **unused)
+{
+    (void)unused;
+    struct arena a;
+    arena_init(&a, 1024);
+    Pvescope__NetDev **devs;
+    size_t n;
+    const char *t = HDR "  tap100i0: 1 2 x\n" ROW("  vmbr0") ROW("  fwpr100p0");
+    struct parse_err e = {0};
+    assert_int_equal(parse_netdev(t, &a, true, &devs, &n, &e), 3);
+    assert_int_equal(e.bad_rows, 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(devs[0]->name, "vmbr0");
+    struct parse_err e2 = {0};
+    assert_int_equal(parse_netdev(t, &a, false, &devs, &n, &e2), 2);
+    assert_int_equal(e2.bad_rows, 1);
+    assert_int_equal(n, 2);
     arena_free(&a);
 }
 
@@ -184,7 +206,7 @@ static void test_parse_rejects_whole_file(void **unused)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct parse_err e = {0};
-        if (parse_netdev(bad[i], &a, NULL, &devs, &n, &e) != -1)
+        if (parse_netdev(bad[i], &a, false, &devs, &n, &e) != -1)
             fail_msg("case %zu accepted: %s", i, bad[i]);
         assert_true(e.msg[0] != '\0');
         assert_int_equal(n, 0);
@@ -199,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_collect_edge_skips_bad_rows),
         cmocka_unit_test(test_collect_missing_file),
         cmocka_unit_test(test_collect_default_exclude_boundaries),
+        cmocka_unit_test(test_parse_excluded_rows_unparsed),
         cmocka_unit_test(test_parse_formats_and_limits),
         cmocka_unit_test(test_parse_rejects_whole_file),
     };
