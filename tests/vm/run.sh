@@ -239,8 +239,16 @@ crc=$?
 set -e
 log "total $(elapsed "$T_START")s"
 if [[ $crc -ne 0 ]]; then
-	echo "---- guest console ($CONSOLE), last 150 lines ----" >&2
-	tail -n 150 "$CONSOLE" >&2
+	if [[ $crc -eq 1 ]]; then
+		for s in agent-log aggregator-log; do
+			echo "---- $s ----" >&2
+			cat "$WORK/dumps/$s.txt" >&2 2>/dev/null
+		done
+		echo "(every section of the console as a file: $WORK/dumps)" >&2
+	else
+		echo "---- guest console ($CONSOLE), last 150 lines ----" >&2
+		tail -n 150 "$CONSOLE" >&2
+	fi
 	fail "check.py found $([[ $crc -eq 1 ]] && echo "mismatches" || echo "an error (status $crc)")"
 fi
 exit 0

@@ -43,7 +43,7 @@ run() {
 
 ctrl_by_serial() {
 	for c in /sys/class/nvme/nvme*; do
-		[ "$(tr -d ' ' <"$c/serial")" = "$1" ] && basename "$c"
+		if [ "$(tr -d ' ' <"$c/serial")" = "$1" ]; then basename "$c"; fi
 	done
 }
 
@@ -55,7 +55,9 @@ controllers() {
 			echo "$n $k $(cat "$c/$k")"
 		done
 		for h in /sys/class/hwmon/hwmon*; do
-			[ "$(basename "$(readlink -f "$h/device")")" = "$n" ] && echo "$n hwmon $(basename "$h") $(cat "$h/name")"
+			if [ "$(basename "$(readlink -f "$h/device")")" = "$n" ]; then
+				echo "$n hwmon $(basename "$h") $(cat "$h/name")"
+			fi
 		done
 	done
 }
