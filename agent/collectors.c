@@ -21,6 +21,10 @@ const struct collector *const collector_registry[] = {
     &collector_cluster,
     &collector_guests,
     &collector_storage,
+    &collector_nvme,
+    &collector_thinpool,   /* appends lvmthin usage to storage's */
+    &collector_sensors,
+    &collector_zfs,
 };
 const size_t collector_registry_len = sizeof collector_registry / sizeof collector_registry[0];
 

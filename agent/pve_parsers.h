@@ -187,6 +187,10 @@ const struct cluster_counters *cluster_collector_counters(const void *state);
 void cluster_collector_set_reader(void *state, pmxcfs_reader_fn fn, void *arg);
 void cluster_collector_set_pvecfg_path(void *state, const char *path);
 
+/* storage.c: whether a storage.cfg entry is enabled (no `disable`) and its
+ * `nodes` list is empty or names node. */
+bool storage_enabled_on(const Pvescope__StorageConfig *s, const char *node);
+
 /* storage.c: whether path is a mount point (field 5) in mountinfo text. */
 bool storage_mountinfo_has(const char *text, const char *path);
 

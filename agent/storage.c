@@ -25,8 +25,9 @@
  * statvfs has not returned is inactive for this cycle and is not asked again
  * until the stuck call returns.
  *
- * Not measured here: lvm, lvmthin, zfspool, rbd, iscsi, pbs and the other
- * storages without a local directory (no usage is sent for them). */
+ * Not measured here: lvmthin (the thinpool collector appends its usage from
+ * the pool's dm status), lvm, zfspool, rbd, iscsi, pbs and the other storages
+ * without a local directory (no usage is sent for them). */
 #include "collector.h"
 #include "fsstat.h"
 #include "pve_parsers.h"
@@ -58,8 +59,7 @@ static bool type_is(const char *type, const char *const *list)
 static const char *const mounted_types[] = {"nfs", "cifs", "glusterfs", "cephfs", NULL};
 static const char *const local_types[] = {"dir", "btrfs", NULL};
 
-/* Enabled on this node. */
-static bool on_this_node(const Pvescope__StorageConfig *s, const char *node)
+bool storage_enabled_on(const Pvescope__StorageConfig *s, const char *node)
 {
     if (s->has_disabled && s->disabled)
         return false;
@@ -158,7 +158,7 @@ static int storage_collect(void *state, struct collector_ctx *ctx, Pvescope__Rep
     for (size_t i = 0; i < r->n_storages; i++) {
         const Pvescope__StorageConfig *s = r->storages[i];
         bool mounted = type_is(s->type, mounted_types);
-        if (!on_this_node(s, r->node) || !(mounted || type_is(s->type, local_types)))
+        if (!storage_enabled_on(s, r->node) || !(mounted || type_is(s->type, local_types)))
             continue;
         if (!mounted && !(s->path && s->path[0]))
             continue;
@@ -185,7 +185,7 @@ static int storage_collect(void *state, struct collector_ctx *ctx, Pvescope__Rep
     for (size_t i = 0; i < r->n_storages; i++) {
         const Pvescope__StorageConfig *s = r->storages[i];
         bool mounted = type_is(s->type, mounted_types);
-        if (!on_this_node(s, r->node) || !(mounted || type_is(s->type, local_types)))
+        if (!storage_enabled_on(s, r->node) || !(mounted || type_is(s->type, local_types)))
             continue;
         char rel[STORAGE_PATH_MAX];
         if (s->path && s->path[0])

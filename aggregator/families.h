@@ -105,6 +105,77 @@
   FAMILY(NET_TX_COLLS, "pve_node_network_transmit_colls_total", COUNTER, NODE, "Collisions.") \
   FAMILY(NET_TX_CARRIER, "pve_node_network_transmit_carrier_total", COUNTER, NODE, "Carrier losses.") \
   FAMILY(NET_TX_COMPRESSED, "pve_node_network_transmit_compressed_total", COUNTER, NODE, "Compressed packets transmitted.") \
+  FAMILY(NVME_INFO, "pve_nvme_info", GAUGE, NODE, "NVMe controller identity (sysfs), value 1.") \
+  FAMILY(NVME_UP, "pve_nvme_up", GAUGE, NODE, "1 when the agent read the controller's SMART/health log this cycle, else 0.") \
+  FAMILY(NVME_TEMPERATURE, "pve_nvme_temperature_celsius", GAUGE, NODE, "Composite temperature of the NVMe controller (SMART log, Kelvin - 273.15).") \
+  FAMILY(NVME_TEMP_WARNING, "pve_nvme_temperature_warning_threshold_celsius", GAUGE, NODE, "Warning composite temperature threshold (Identify Controller WCTEMP).") \
+  FAMILY(NVME_TEMP_CRITICAL, "pve_nvme_temperature_critical_threshold_celsius", GAUGE, NODE, "Critical composite temperature threshold (Identify Controller CCTEMP).") \
+  FAMILY(NVME_CRITICAL_WARNING, "pve_nvme_critical_warning", GAUGE, NODE, "SMART critical warning bitmask; 0 when the drive raises no warning.") \
+  FAMILY(NVME_CRITICAL_WARNING_FLAG, "pve_nvme_critical_warning_flag", GAUGE, NODE, "One SMART critical warning bit, 1 when set.") \
+  FAMILY(NVME_SPARE, "pve_nvme_available_spare_ratio", GAUGE, NODE, "Remaining spare capacity (percent / 100).") \
+  FAMILY(NVME_SPARE_THRESHOLD, "pve_nvme_available_spare_threshold_ratio", GAUGE, NODE, "Available spare below which the drive raises the spare warning (percent / 100).") \
+  FAMILY(NVME_PERCENTAGE_USED, "pve_nvme_percentage_used_ratio", GAUGE, NODE, "Vendor estimate of the endurance used (percent / 100); may exceed 1.") \
+  FAMILY(NVME_DATA_READ, "pve_nvme_data_read_bytes_total", COUNTER, NODE, "Data read by the host (data units of 512000 bytes, rounded up by the drive).") \
+  FAMILY(NVME_DATA_WRITTEN, "pve_nvme_data_written_bytes_total", COUNTER, NODE, "Data written by the host (data units of 512000 bytes, rounded up by the drive).") \
+  FAMILY(NVME_HOST_READS, "pve_nvme_host_read_commands_total", COUNTER, NODE, "Read commands completed by the controller.") \
+  FAMILY(NVME_HOST_WRITES, "pve_nvme_host_write_commands_total", COUNTER, NODE, "Write commands completed by the controller.") \
+  FAMILY(NVME_BUSY, "pve_nvme_controller_busy_seconds_total", COUNTER, NODE, "Time the controller was busy with I/O commands (reported in minutes).") \
+  FAMILY(NVME_POWER_CYCLES, "pve_nvme_power_cycles_total", COUNTER, NODE, "Power cycles of the drive.") \
+  FAMILY(NVME_POWER_ON, "pve_nvme_power_on_seconds_total", COUNTER, NODE, "Power-on time of the drive (reported in hours).") \
+  FAMILY(NVME_UNSAFE_SHUTDOWNS, "pve_nvme_unsafe_shutdowns_total", COUNTER, NODE, "Shutdowns without a shutdown notification to the controller.") \
+  FAMILY(NVME_MEDIA_ERRORS, "pve_nvme_media_errors_total", COUNTER, NODE, "Unrecovered data integrity errors.") \
+  FAMILY(NVME_ERROR_LOG_ENTRIES, "pve_nvme_error_log_entries_total", COUNTER, NODE, "Error Information log entries over the life of the controller.") \
+  FAMILY(NVME_WARNING_TEMP_TIME, "pve_nvme_warning_temperature_seconds_total", COUNTER, NODE, "Time the composite temperature was at or above the warning threshold (reported in minutes).") \
+  FAMILY(NVME_CRITICAL_TEMP_TIME, "pve_nvme_critical_temperature_seconds_total", COUNTER, NODE, "Time the composite temperature was at or above the critical threshold (reported in minutes).") \
+  FAMILY(THINPOOL_INFO, "pve_thinpool_info", GAUGE, NODE, "An LVM thin pool (dm thin-pool target) on the node, value 1; dm_name is its device-mapper name.") \
+  FAMILY(THINPOOL_UP, "pve_thinpool_up", GAUGE, NODE, "1 when the thin pool's device-mapper status was read and parsed.") \
+  FAMILY(THINPOOL_DATA_USED, "pve_thinpool_data_used_bytes", GAUGE, NODE, "Data space of the thin pool in use (used data blocks times the block size).") \
+  FAMILY(THINPOOL_DATA_SIZE, "pve_thinpool_data_size_bytes", GAUGE, NODE, "Data space of the thin pool (total data blocks times the block size).") \
+  FAMILY(THINPOOL_META_USED, "pve_thinpool_metadata_used_bytes", GAUGE, NODE, "Metadata space of the thin pool in use (4 KiB blocks).") \
+  FAMILY(THINPOOL_META_SIZE, "pve_thinpool_metadata_size_bytes", GAUGE, NODE, "Metadata space of the thin pool (4 KiB blocks).") \
+  FAMILY(THINPOOL_BLOCK_SIZE, "pve_thinpool_block_size_bytes", GAUGE, NODE, "Data block (chunk) size of the thin pool.") \
+  FAMILY(THINPOOL_TRANSACTION, "pve_thinpool_transaction_id", GAUGE, NODE, "Metadata transaction id of the thin pool (LVM bumps it on every thin LV change).") \
+  FAMILY(THINPOOL_MODE, "pve_thinpool_mode", GAUGE, NODE, "Mode of the thin pool, 1 for the current one: rw, ro, out_of_data_space, fail, error.") \
+  FAMILY(THINPOOL_NEEDS_CHECK, "pve_thinpool_needs_check", GAUGE, NODE, "1 when the kernel flagged the pool's metadata for thin_check.") \
+  FAMILY(THINPOOL_ERROR_IF_NO_SPACE, "pve_thinpool_error_if_no_space", GAUGE, NODE, "1 when writes fail at once on a full pool, 0 when they queue.") \
+  FAMILY(THINVOL_SIZE, "pve_thinpool_volume_size_bytes", GAUGE, NODE, "Size of an active thin volume.") \
+  FAMILY(THINVOL_MAPPED, "pve_thinpool_volume_mapped_bytes", GAUGE, NODE, "Pool space mapped by an active thin volume.") \
+  FAMILY(SENSOR_CHIP_INFO, "pve_sensor_chip_info", GAUGE, NODE, "An lm-sensors chip as sensors(1) names it, with its adapter, value 1.") \
+  FAMILY(SENSOR_TEMP, "pve_sensor_temperature_celsius", GAUGE, NODE, "Temperature reading of an lm-sensors chip.") \
+  FAMILY(SENSOR_TEMP_MIN, "pve_sensor_temperature_min_celsius", GAUGE, NODE, "Low temperature limit of the sensor.") \
+  FAMILY(SENSOR_TEMP_MAX, "pve_sensor_temperature_max_celsius", GAUGE, NODE, "High temperature limit of the sensor.") \
+  FAMILY(SENSOR_TEMP_CRIT, "pve_sensor_temperature_crit_celsius", GAUGE, NODE, "Critical high temperature limit of the sensor.") \
+  FAMILY(SENSOR_TEMP_LCRIT, "pve_sensor_temperature_lcrit_celsius", GAUGE, NODE, "Critical low temperature limit of the sensor.") \
+  FAMILY(SENSOR_FAN, "pve_sensor_fan_rpm", GAUGE, NODE, "Fan speed.") \
+  FAMILY(SENSOR_FAN_MIN, "pve_sensor_fan_min_rpm", GAUGE, NODE, "Low fan speed limit.") \
+  FAMILY(SENSOR_FAN_MAX, "pve_sensor_fan_max_rpm", GAUGE, NODE, "High fan speed limit.") \
+  FAMILY(SENSOR_VOLT, "pve_sensor_voltage_volts", GAUGE, NODE, "Voltage reading, after the sensors configuration's compute lines.") \
+  FAMILY(SENSOR_VOLT_MIN, "pve_sensor_voltage_min_volts", GAUGE, NODE, "Low voltage limit.") \
+  FAMILY(SENSOR_VOLT_MAX, "pve_sensor_voltage_max_volts", GAUGE, NODE, "High voltage limit.") \
+  FAMILY(SENSOR_VOLT_CRIT, "pve_sensor_voltage_crit_volts", GAUGE, NODE, "Critical high voltage limit.") \
+  FAMILY(SENSOR_VOLT_LCRIT, "pve_sensor_voltage_lcrit_volts", GAUGE, NODE, "Critical low voltage limit.") \
+  FAMILY(SENSOR_POWER, "pve_sensor_power_watts", GAUGE, NODE, "Power reading (the instantaneous input, else the driver's average).") \
+  FAMILY(SENSOR_POWER_MAX, "pve_sensor_power_max_watts", GAUGE, NODE, "High power limit.") \
+  FAMILY(SENSOR_POWER_CRIT, "pve_sensor_power_crit_watts", GAUGE, NODE, "Critical high power limit.") \
+  FAMILY(SENSOR_CURR, "pve_sensor_current_amperes", GAUGE, NODE, "Current reading.") \
+  FAMILY(SENSOR_CURR_MIN, "pve_sensor_current_min_amperes", GAUGE, NODE, "Low current limit.") \
+  FAMILY(SENSOR_CURR_MAX, "pve_sensor_current_max_amperes", GAUGE, NODE, "High current limit.") \
+  FAMILY(SENSOR_CURR_CRIT, "pve_sensor_current_crit_amperes", GAUGE, NODE, "Critical high current limit.") \
+  FAMILY(SENSOR_ENERGY, "pve_sensor_energy_joules_total", COUNTER, NODE, "Energy consumed, as the chip counts it.") \
+  FAMILY(SENSOR_HUMIDITY, "pve_sensor_humidity_ratio", GAUGE, NODE, "Relative humidity, 0..1.") \
+  FAMILY(SENSOR_ALARM, "pve_sensor_alarm", GAUGE, NODE, "1 when any alarm flag of the sensor is set (limit crossed), else 0.") \
+  FAMILY(SENSOR_FAULT, "pve_sensor_fault", GAUGE, NODE, "1 when the chip flags the sensor as faulty (open diode, stopped fan), else 0.") \
+  FAMILY(SENSOR_READ_ERRORS, "pve_sensor_read_errors", GAUGE, NODE, "Values of the sensor (input, limits, flags) that could not be read in the agent's last cycle.") \
+  FAMILY(ZFS_POOL_STATE, "pve_zfs_pool_state", GAUGE, NODE, "ZFS pool state from its kstat: one series per known state, 1 for the current one.") \
+  FAMILY(ZFS_POOL_ARC_READS, "pve_zfs_pool_arc_reads_total", COUNTER, NODE, "Reads of the pool served through the ARC (iostats arc_read_count).") \
+  FAMILY(ZFS_POOL_ARC_READ_BYTES, "pve_zfs_pool_arc_read_bytes_total", COUNTER, NODE, "Bytes read from the pool through the ARC (iostats arc_read_bytes).") \
+  FAMILY(ZFS_POOL_ARC_WRITES, "pve_zfs_pool_arc_writes_total", COUNTER, NODE, "Writes to the pool through the ARC (iostats arc_write_count).") \
+  FAMILY(ZFS_POOL_ARC_WRITE_BYTES, "pve_zfs_pool_arc_write_bytes_total", COUNTER, NODE, "Bytes written to the pool through the ARC (iostats arc_write_bytes).") \
+  FAMILY(ZFS_ARC_SIZE, "pve_zfs_arc_size_bytes", GAUGE, NODE, "Current size of the node's ZFS ARC (arcstats size).") \
+  FAMILY(ZFS_ARC_MIN, "pve_zfs_arc_min_bytes", GAUGE, NODE, "Lower bound of the ARC size (arcstats c_min).") \
+  FAMILY(ZFS_ARC_MAX, "pve_zfs_arc_max_bytes", GAUGE, NODE, "Upper bound of the ARC size (arcstats c_max, zfs_arc_max).") \
+  FAMILY(ZFS_ARC_HITS, "pve_zfs_arc_hits_total", COUNTER, NODE, "ARC hits since the module was loaded (arcstats hits).") \
+  FAMILY(ZFS_ARC_MISSES, "pve_zfs_arc_misses_total", COUNTER, NODE, "ARC misses since the module was loaded (arcstats misses).") \
   FAMILY(SELF_COLLECTOR_SUCCESS, "pvescope_collector_success", GAUGE, NODE, "1 when the agent's collector succeeded in its last cycle.") \
   FAMILY(SELF_COLLECTOR_DURATION, "pvescope_collector_duration_seconds", GAUGE, NODE, "Time the agent's collector took in its last cycle.") \
   FAMILY(SELF_COLLECTOR_ERRORS, "pvescope_collector_errors_total", COUNTER, NODE, "Failed cycles of the agent's collector since the agent started.") \

@@ -133,9 +133,10 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
         return REJECT_INVALID_REPORT;
     }
     if (r->n_disks > INGEST_MAX_DEVICES || r->n_netdevs > INGEST_MAX_DEVICES ||
+        r->n_thin_pools > INGEST_MAX_DEVICES || r->n_thin_volumes > INGEST_MAX_DEVICES ||
         r->n_collectors > INGEST_MAX_COLLECTORS || (r->agent && r->agent->n_sends > INGEST_MAX_ENDPOINTS)) {
-        snprintf(why, n, "%zu disks, %zu netdevs, %zu collectors", r->n_disks, r->n_netdevs,
-                 r->n_collectors);
+        snprintf(why, n, "%zu disks, %zu netdevs, %zu thin pools, %zu thin volumes, %zu collectors", r->n_disks,
+                 r->n_netdevs, r->n_thin_pools, r->n_thin_volumes, r->n_collectors);
         return REJECT_LIMITS;
     }
     int hw = check_hardware(r, why, n);
@@ -148,6 +149,12 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
         ok = ok && label_ok(r->netdevs[i]->name);
     for (size_t i = 0; i < r->n_collectors; i++)
         ok = ok && label_ok(r->collectors[i]->name);
+    for (size_t i = 0; i < r->n_thin_pools; i++)
+        ok = ok && label_ok(r->thin_pools[i]->dm_name) && label_ok(r->thin_pools[i]->vg) &&
+             label_ok(r->thin_pools[i]->lv);
+    for (size_t i = 0; i < r->n_thin_volumes; i++)
+        ok = ok && label_ok(r->thin_volumes[i]->dm_name) && label_ok(r->thin_volumes[i]->vg) &&
+             label_ok(r->thin_volumes[i]->lv) && label_ok(r->thin_volumes[i]->pool_dm_name);
     if (r->agent) {
         ok = ok && label_ok(r->agent->version);
         for (size_t i = 0; i < r->agent->n_sends; i++)

@@ -356,6 +356,10 @@ struct node_render *render_report(const Pvescope__Report *r, const char *labels)
     render_host(&c, r->host);
     render_disks(&c, r);
     render_netdevs(&c, r);
+    render_nvme(nr, labels, r);
+    render_thinpool(nr, labels, r);
+    render_sensors(nr, labels, r);
+    render_zfs(nr, labels, r);
     render_collectors(&c, r);
     render_agent(&c, r->agent);
     return nr;

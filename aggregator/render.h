@@ -22,6 +22,13 @@ void nr_sample(struct node_render *nr, enum family_id f, const char *labels, con
 void nr_sample_u64(struct node_render *nr, enum family_id f, const char *labels, const char *extra,
                    uint64_t v);
 
+/* Per-area renderers (render_<area>.c), called by render_report(); labels
+ * are the node's escaped label pairs. */
+void render_nvme(struct node_render *nr, const char *labels, const Pvescope__Report *r);
+void render_thinpool(struct node_render *nr, const char *labels, const Pvescope__Report *r);
+void render_sensors(struct node_render *nr, const char *labels, const Pvescope__Report *r);
+void render_zfs(struct node_render *nr, const char *labels, const Pvescope__Report *r);
+
 void node_render_ref(struct node_render *nr);
 void node_render_unref(struct node_render *nr);
 

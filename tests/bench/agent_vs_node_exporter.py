@@ -26,6 +26,9 @@ import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NE_COLLECTORS = ["cpu", "stat", "meminfo", "loadavg", "diskstats", "netdev", "pressure"]
+# --hardware: node_exporter's hwmon and nvme collectors against the agent's
+# sensors and nvme collectors (its thinpool and zfs run too, finding nothing).
+NE_HARDWARE_COLLECTORS = ["hwmon", "nvme"]
 CPU_BUDGET_RATIO = 20.0          # DESIGN §7: >= 20x less CPU than node_exporter
 RSS_BUDGET_KIB = 4 * 1024        # DESIGN §7: agent RSS <= 4 MiB
 # The stages of an agent cycle, for the inclusive breakdown: each collector,
@@ -185,6 +188,13 @@ def proc_status_kib(pid, key):
     raise SetupError(f"{key} missing from /proc/{pid}/status")
 
 
+def hwmon_inputs(root, kind):
+    """How many <kind>N_input files the tree's sys/class/hwmon holds."""
+    d = os.path.join(root, "sys", "class", "hwmon")
+    return sum(1 for chip in os.listdir(d) for f in os.listdir(os.path.join(d, chip))
+               if f.startswith(kind) and f.endswith("_input"))
+
+
 def median(xs):
     return statistics.median(xs)
 
@@ -205,6 +215,7 @@ class Bench:
         os.makedirs(self.udev, exist_ok=True)
         self.ne_proc = None
         self.sink = None
+        self.ne_collectors = NE_COLLECTORS + (NE_HARDWARE_COLLECTORS if a.hardware else [])
 
     # ---- agent -------------------------------------------------------
     def tree_flags(self, tree):
@@ -236,6 +247,12 @@ class Bench:
                     dump.stderr.strip().replace("\n", "\n  "))
             if tree is self.tree:
                 self.dump_guests = dump.stdout.count("\nguest_runtime: {")
+            if self.a.hardware:
+                want = hwmon_inputs(tree.root, "temp")
+                got = dump.stdout.count("kind: 1\n")   # SENSOR_TEMPERATURE
+                if got != want:
+                    raise SetupError(f"the agent reads {got} temperatures, the hwmon tree has {want}: "
+                                     "is /sys/class bind-mounted from the fixture (unshare -m)?")
             st, _, _, err = run_child(self.agent_argv(1, tree=tree))
             if st != 0:
                 raise SetupError(f"agent --cycles=1 exited {st}: {err.strip()}")
@@ -407,7 +424,7 @@ class Bench:
         return [a.ne, f"--web.listen-address=127.0.0.1:{port}",
                 f"--path.procfs={root}/proc", f"--path.sysfs={root}/sys",
                 f"--path.rootfs={root}", f"--path.udev.data={self.udev}",
-                "--collector.disable-defaults"] + [f"--collector.{c}" for c in NE_COLLECTORS] + \
+                "--collector.disable-defaults"] + [f"--collector.{c}" for c in self.ne_collectors] + \
             ["--no-collector.netdev.netlink", "--log.level=error"] + extra
 
     def ne_start(self, extra, tree=None):
@@ -465,9 +482,14 @@ class Bench:
         text = body.decode()
         fx = tree.root
         problems = []
-        for c in NE_COLLECTORS:
+        for c in self.ne_collectors:
             if f'node_scrape_collector_success{{collector="{c}"}} 1' not in text:
                 problems.append(f"collector {c} did not succeed")
+        if self.a.hardware:
+            want = hwmon_inputs(fx, "temp")
+            got = len(re.findall(r"^node_hwmon_temp_celsius\{", text, re.M))
+            if got != want:
+                problems.append(f"node_exporter has {got} hwmon temperatures, the tree {want}")
         with open(f"{fx}/proc/meminfo") as f:
             memtotal = next(int(l.split()[1]) for l in f if l.startswith("MemTotal:"))
         m = re.search(r"^node_memory_MemTotal_bytes (\S+)$", text, re.M)
@@ -636,6 +658,8 @@ def main():
     ap.add_argument("--baseline", default="",
                     help="the same generated node without guests (proc, sys, run, etc/pve)")
     ap.add_argument("--agent-args", default="", help="extra agent flags (split like a shell would)")
+    ap.add_argument("--hardware", action="store_true",
+                    help="the tree has sys/class/hwmon, bind-mounted on /sys/class for libsensors")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--pidfile", required=True)
     ap.add_argument("--agent-cycles", type=int, default=3000)

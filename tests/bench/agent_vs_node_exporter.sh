@@ -20,6 +20,10 @@
 #   BENCH_GUESTS=N           instead of BENCH_FIXTURE: generate a Proxmox node with N running
 #                            guests (make_guest_node.py) and the same node without guests, and
 #                            also report the cost per guest; BENCH_NE_SCRAPES defaults to 300
+#   BENCH_HARDWARE=1         add a server's hwmon tree (make_hwmon_tree.py: 42 sensor features)
+#                            to the fixture, bind-mounted on /sys/class in a private mount
+#                            namespace (libsensors reads only /sys; needs root), and run
+#                            node_exporter's hwmon and nvme collectors too
 #   BENCH_AGENT_ARGS="..."   extra flags for every agent run, e.g. --no-collector.netdev
 #                            (to measure what one collector costs)
 #   NODE_EXPORTER=PATH       default /usr/bin/prometheus-node-exporter
@@ -92,7 +96,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 repro="$(printf '%q' "$here/agent_vs_node_exporter.sh") $(printf '%q' "$build")"
-for v in BENCH_AGENT_CYCLES BENCH_NE_SCRAPES BENCH_REPS BENCH_CG_CYCLES BENCH_STRACE_CYCLES BENCH_EXTRAS BENCH_PACED_MS BENCH_PACED_COUNT BENCH_FIXTURE BENCH_PVE BENCH_GUESTS BENCH_AGENT_ARGS NODE_EXPORTER; do
+for v in BENCH_AGENT_CYCLES BENCH_NE_SCRAPES BENCH_REPS BENCH_CG_CYCLES BENCH_STRACE_CYCLES BENCH_EXTRAS BENCH_PACED_MS BENCH_PACED_COUNT BENCH_FIXTURE BENCH_PVE BENCH_GUESTS BENCH_HARDWARE BENCH_AGENT_ARGS NODE_EXPORTER; do
     [[ -n ${!v:-} ]] && repro="$v=$(printf '%q' "${!v}") $repro"
 done
 
@@ -116,7 +120,20 @@ if [[ -n $guests ]]; then
     ne_scrapes=${BENCH_NE_SCRAPES:-300}
 fi
 
-python3 "$here/agent_vs_node_exporter.py" \
+# BENCH_HARDWARE: a copy of the tree with hwmon chips, and the engine in a
+# mount namespace where /sys/class is that copy's sys/class.
+engine=(python3 "$here/agent_vs_node_exporter.py")
+if [[ ${BENCH_HARDWARE:-0} == 1 ]]; then
+    cp -a "$fixture" "$work/hw-tree"
+    fixture=$work/hw-tree
+    tree_args[1]=$fixture
+    python3 "$here/make_hwmon_tree.py" "$fixture"
+    command -v unshare >/dev/null || { echo "agent_vs_node_exporter: unshare (util-linux) not found" >&2; exit 1; }
+    # shellcheck disable=SC2016 # $0 and $@ expand inside the namespace's shell
+    engine=(unshare -m sh -c 'mount --bind "$0/sys/class" /sys/class && exec "$@"' "$fixture" "${engine[@]}" --hardware)
+fi
+
+"${engine[@]}" \
     --agent "$agent" --ne "$ne" --valgrind "$valgrind" --strace "$strace" \
     "${tree_args[@]}" --workdir "$work" --pidfile "$pidfile" \
     --agent-cycles "${BENCH_AGENT_CYCLES:-3000}" --ne-scrapes "$ne_scrapes" \

@@ -211,7 +211,7 @@ static char *scrape_scenario(bool deprecated)
                                             placed(106, "qemu", "pve4"), ct_stopped};
     Pvescope__GuestRuntime *pve1_rt[] = {runtime(100, "qemu", 2.0, 1 * GIB)};
     Pvescope__Report *r1 = report("pve1", view, pve1_guests, 7, pve1_rt, 1);
-    /* pve1 measured local (active); nothing for local-lvm (lvmthin is not measured) */
+    /* pve1 measured local (active); nothing for local-lvm (its thinpool collector failed) */
     Pvescope__StorageUsage *u1[] = {usage("local", true, 100 * GIB, 40 * GIB)};
     r1->storage_usage = u1;
     r1->n_storage_usage = 1;
@@ -239,10 +239,12 @@ static char *scrape_scenario(bool deprecated)
     ct1_rt->rootfs_total_bytes = 8000000000ull;
     Pvescope__GuestRuntime *pve2_rt[] = {ct1_rt, runtime(100, "qemu", 9, 9)};
     Pvescope__Report *r2 = report("pve2", old_view, pve2_guests, 2, pve2_rt, 2);
-    /* pve2: local is not mounted/usable; it also claims "nas", which is disabled */
-    Pvescope__StorageUsage *u2[] = {usage("local", false, 0, 0), usage("nas", true, 5 * GIB, 1 * GIB)};
+    /* pve2: local is not mounted/usable; it also claims "nas", which is disabled;
+     * local-lvm is the pve/data pool of pve-internals 7.10 (thinpool collector) */
+    Pvescope__StorageUsage *u2[] = {usage("local", false, 0, 0), usage("nas", true, 5 * GIB, 1 * GIB),
+                                    usage("local-lvm", true, 853398257664ull, 319349915648ull)};
     r2->storage_usage = u2;
-    r2->n_storage_usage = 2;
+    r2->n_storage_usage = 3;
 
     Pvescope__GuestConfig *pve3_guests[] = {config(102, "qemu", "pve3", "mail", 2, 4 * GIB)};
     Pvescope__Report *r3 = report("pve3", view, pve3_guests, 1, NULL, 0);
@@ -402,6 +404,9 @@ static void t_storages(void **state)
     assert_null(strstr(t, "pve_disk_size_bytes{id=\"storage/pve3/local\""));
     assert_null(strstr(t, "pve_up{id=\"storage/pve4/"));              /* never reported */
     assert_null(strstr(t, "pve_up{id=\"storage/pve1/local-lvm\""));  /* not measured */
+    once(t, "pve_up{id=\"storage/pve2/local-lvm\",pve_cluster=\"prod\"} 1\n");
+    once(t, "pve_disk_size_bytes{id=\"storage/pve2/local-lvm\",pve_cluster=\"prod\"} 853398257664\n");
+    once(t, "pve_disk_usage_bytes{id=\"storage/pve2/local-lvm\",pve_cluster=\"prod\"} 319349915648\n");
     assert_null(strstr(t, "storage/pve2/nas"));                        /* disabled */
     free(t);
 }

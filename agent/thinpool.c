@@ -1,0 +1,679 @@
+/* thinpool.c — the "thinpool" collector: LVM thin pools and thin volumes
+ * from device-mapper (libdevmapper), in Report.thin_pools / thin_volumes,
+ * and the usage of this node's lvmthin storages in Report.storage_usage.
+ *
+ * Each cycle lists the dm devices and reads every device's STATUS, with
+ * no-flush (without it the kernel commits pool metadata on every status
+ * call) and without open counts. Pools are the targets of type `thin-pool`
+ * and volumes those of type `thin`, never guessed from names. Two things
+ * are only in the TABLE and are cached across cycles:
+ *   - a pool's data block size, keyed by dm name + dev number + uuid, and
+ *     read again when the status's data block count no longer matches the
+ *     target length (the table was reloaded);
+ *   - a thin volume's pool dev number, keyed by dm name + dev number, and
+ *     read again when no pool has that dev number any more.
+ * LVM names come from splitting the dm name (thinpool_split_dm_name), only
+ * for devices whose dm uuid starts with "LVM-".
+ *
+ * It runs after the cluster collector (storage.cfg in Report.storages) and
+ * after storage, whose usage entries it appends to.
+ *
+ * Privileges: every dm ioctl needs CAP_SYS_ADMIN. Without device-mapper in
+ * the kernel (no `device-mapper` in <procfs>/misc) or without the capability
+ * the collector fails with that reason, one log line while it persists.
+ *
+ * Library globals (documented exceptions to "no global state"): libdm's log
+ * function has no user pointer, so its first error of a cycle is kept in
+ * dm_first_error (and the reason libdm could not start in dm_create_error);
+ * libdm's name mangling mode is set to none so names travel
+ * unchanged between LIST and STATUS; and libdm remembers a failed version
+ * check for the life of the process (tasks cannot be created any more, and
+ * it logs nothing), which is why the /proc/misc test comes first: a
+ * device-mapper loaded after the agent started is then still seen. A failure
+ * past that test (not root) lasts until the agent restarts. */
+#include "thinpool.h"
+#include "thinpool_parsers.h"
+#include "pve_parsers.h"
+
+#include <libdevmapper.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#define NAME_CAP 256                   /* DM_NAME_LEN 128; vg/lv parts are shorter */
+
+/* ---- libdm access ---------------------------------------------------------- */
+
+static char dm_first_error[200];
+/* Why dm_task_create first failed: libdm does not check again (nor log) in
+ * this process, so later cycles repeat this reason. */
+static char dm_create_error[200];
+
+__attribute__((format(printf, 5, 6))) static void dm_log(int level, const char *file, int line, int dm_errno,
+                                                         const char *fmt, ...)
+{
+    (void)file;
+    (void)line;
+    (void)dm_errno;
+    if ((level & 7) > 3 || dm_first_error[0])
+        return;                        /* warnings and debug chatter are dropped */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dm_first_error, sizeof dm_first_error, fmt, ap);
+    va_end(ap);
+}
+
+static const char *dm_error_or(const char *fallback) { return dm_first_error[0] ? dm_first_error : fallback; }
+
+/* Whether the kernel has device-mapper (its misc device is registered). */
+static bool kernel_has_dm(struct collector_ctx *ctx)
+{
+    if (read_file_at(ctx->procfs, "misc", ctx->scratch) != 0)
+        return true;                   /* cannot tell: let libdm find out */
+    for (const char *p = ctx->scratch->data; (p = strstr(p, "device-mapper")) != NULL; p++)
+        if (p[13] == '\n' || p[13] == '\0')
+            return true;
+    return false;
+}
+
+static int libdm_list(void *arg, struct collector_ctx *ctx, struct dm_device **devs, size_t *n, char *err,
+                      size_t errlen)
+{
+    (void)arg;
+    *devs = NULL;
+    *n = 0;
+    if (!kernel_has_dm(ctx)) {
+        snprintf(err, errlen, "no device-mapper in the kernel (%s/misc)", ctx->procfs);
+        return -1;
+    }
+    dm_first_error[0] = '\0';
+    struct dm_task *t = dm_task_create(DM_DEVICE_LIST);
+    if (!t) {
+        if (!dm_create_error[0])
+            snprintf(dm_create_error, sizeof dm_create_error, "%s", dm_error_or("dm_task_create failed"));
+        snprintf(err, errlen, "device-mapper unusable: %s (dm ioctls need root / CAP_SYS_ADMIN)",
+                 dm_create_error);
+        return -1;
+    }
+    int rc = 0;
+    struct dm_names *names;
+    if (!dm_task_run(t)) {
+        snprintf(err, errlen, "listing dm devices: %s", dm_error_or("DM_DEVICE_LIST failed"));
+        rc = -1;
+    } else if ((names = dm_task_get_names(t)) != NULL && names->dev) {
+        size_t cap = 0;
+        for (struct dm_names *p = names;; p = (struct dm_names *)((char *)p + p->next)) {
+            cap++;
+            if (!p->next)
+                break;
+        }
+        *devs = arena_alloc(ctx->arena, cap * sizeof **devs);
+        for (struct dm_names *p = names;; p = (struct dm_names *)((char *)p + p->next)) {
+            struct dm_device *d = &(*devs)[(*n)++];
+            d->name = arena_strdup(ctx->arena, p->name);
+            d->major = major(p->dev);
+            d->minor = minor(p->dev);
+            if (!p->next)
+                break;
+        }
+    }
+    dm_task_destroy(t);
+    return rc;
+}
+
+static int libdm_query(void *arg, struct collector_ctx *ctx, const char *name, bool table, struct dm_query *q,
+                       char *err, size_t errlen)
+{
+    (void)arg;
+    memset(q, 0, sizeof *q);
+    q->uuid = "";
+    dm_first_error[0] = '\0';
+    const char *what = table ? "table" : "status";
+    struct dm_task *t = dm_task_create(table ? DM_DEVICE_TABLE : DM_DEVICE_STATUS);
+    if (!t) {
+        snprintf(err, errlen, "%s: %s", what, dm_error_or("dm_task_create failed"));
+        return -1;
+    }
+    int rc = -1;
+    struct dm_info info;
+    if (!dm_task_set_name(t, name) || !dm_task_no_open_count(t) || (!table && !dm_task_no_flush(t)))
+        snprintf(err, errlen, "%s: %s", what, dm_error_or("setting up the task failed"));
+    else if (!dm_task_run(t) || !dm_task_get_info(t, &info))
+        snprintf(err, errlen, "%s: %s", what, dm_error_or("ioctl failed"));
+    else
+        rc = 0;
+    if (rc == 0 && info.exists) {
+        q->exists = true;
+        q->major = info.major;
+        q->minor = info.minor;
+        const char *uuid = dm_task_get_uuid(t);
+        q->uuid = arena_strdup(ctx->arena, uuid ? uuid : "");
+        size_t cap = info.target_count > 0 ? (size_t)info.target_count : 0;
+        q->targets = arena_alloc(ctx->arena, (cap ? cap : 1) * sizeof *q->targets);
+        void *next = NULL;
+        do {
+            uint64_t start, length;
+            char *type = NULL, *params = NULL;
+            next = dm_get_next_target(t, next, &start, &length, &type, &params);
+            if (!type || q->n_targets == cap)
+                break;                 /* no table loaded */
+            struct dm_target *tg = &q->targets[q->n_targets++];
+            tg->start = start;
+            tg->length = length;
+            tg->type = arena_strdup(ctx->arena, type);
+            tg->params = arena_strdup(ctx->arena, params ? params : "");
+        } while (next);
+    }
+    dm_task_destroy(t);
+    return rc;
+}
+
+static void libdm_end(void *arg)
+{
+    (void)arg;
+    dm_lib_release();
+}
+
+static const struct thinpool_dm_ops libdm_ops = {libdm_list, libdm_query, libdm_end};
+
+/* ---- caches ------------------------------------------------------------------ */
+
+struct pool_entry {
+    char *name, *uuid;
+    unsigned major, minor;
+    uint64_t block_sectors;            /* 0: table not read (or unusable) */
+    bool seen;
+};
+
+struct thin_entry {
+    char *name;
+    unsigned major, minor;
+    unsigned pool_major, pool_minor;
+    bool has_pool;
+    bool seen;
+};
+
+struct thinpool_state {
+    const struct thinpool_dm_ops *ops;
+    void *arg;
+    struct pool_entry *pools;
+    size_t n_pools, cap_pools, hint_pool;
+    struct thin_entry *thins;
+    size_t n_thins, cap_thins, hint_thin;
+};
+
+/* Grows *arr (element size sz) to hold one more; false on OOM. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *p = realloc(*arr, c * sz);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = c;
+    return true;
+}
+
+/* The cache entry of a pool device, created empty when new or when its dev
+ * number or uuid changed (another device under the same name). Lookups start
+ * after the previous hit: the kernel lists devices in the same order every
+ * cycle, so this is one comparison per device. NULL on OOM. */
+static struct pool_entry *pool_entry(struct thinpool_state *st, const char *name, const struct dm_query *q)
+{
+    for (size_t k = 0; k < st->n_pools; k++) {
+        size_t i = (st->hint_pool + k) % st->n_pools;
+        struct pool_entry *e = &st->pools[i];
+        if (strcmp(e->name, name) != 0)
+            continue;
+        if (e->major != q->major || e->minor != q->minor || strcmp(e->uuid, q->uuid) != 0) {
+            char *u = strdup(q->uuid);
+            if (!u)
+                return NULL;
+            free(e->uuid);
+            e->uuid = u;
+            e->major = q->major;
+            e->minor = q->minor;
+            e->block_sectors = 0;
+        }
+        st->hint_pool = i + 1;
+        return e;
+    }
+    if (!grow((void **)&st->pools, &st->cap_pools, st->n_pools, sizeof *st->pools))
+        return NULL;
+    struct pool_entry *e = &st->pools[st->n_pools];
+    *e = (struct pool_entry){strdup(name), strdup(q->uuid), q->major, q->minor, 0, false};
+    if (!e->name || !e->uuid) {
+        free(e->name);
+        free(e->uuid);
+        return NULL;
+    }
+    st->hint_pool = ++st->n_pools;
+    return e;
+}
+
+static struct thin_entry *thin_entry(struct thinpool_state *st, const char *name, const struct dm_query *q)
+{
+    for (size_t k = 0; k < st->n_thins; k++) {
+        size_t i = (st->hint_thin + k) % st->n_thins;
+        struct thin_entry *e = &st->thins[i];
+        if (strcmp(e->name, name) != 0)
+            continue;
+        if (e->major != q->major || e->minor != q->minor) {
+            e->major = q->major;
+            e->minor = q->minor;
+            e->has_pool = false;
+        }
+        st->hint_thin = i + 1;
+        return e;
+    }
+    if (!grow((void **)&st->thins, &st->cap_thins, st->n_thins, sizeof *st->thins))
+        return NULL;
+    struct thin_entry *e = &st->thins[st->n_thins];
+    *e = (struct thin_entry){strdup(name), q->major, q->minor, 0, 0, false, false};
+    if (!e->name)
+        return NULL;
+    st->hint_thin = ++st->n_thins;
+    return e;
+}
+
+/* Drops the entries of devices not seen this cycle and clears the marks. */
+static void sweep(struct thinpool_state *st)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < st->n_pools; i++) {
+        if (!st->pools[i].seen) {
+            free(st->pools[i].name);
+            free(st->pools[i].uuid);
+            continue;
+        }
+        st->pools[i].seen = false;
+        st->pools[k++] = st->pools[i];
+    }
+    st->n_pools = k;
+    k = 0;
+    for (size_t i = 0; i < st->n_thins; i++) {
+        if (!st->thins[i].seen) {
+            free(st->thins[i].name);
+            continue;
+        }
+        st->thins[i].seen = false;
+        st->thins[k++] = st->thins[i];
+    }
+    st->n_thins = k;
+    st->hint_pool = st->hint_thin = 0;
+}
+
+/* ---- one cycle ----------------------------------------------------------------- */
+
+/* Problems with single devices: counted, the first one kept for ctx->err. */
+struct warnings {
+    unsigned n;
+    char first[200];
+};
+
+__attribute__((format(printf, 2, 3))) static void warn(struct warnings *w, const char *fmt, ...)
+{
+    if (w->n++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->first, sizeof w->first, fmt, ap);
+        va_end(ap);
+    }
+}
+
+struct cycle {
+    struct thinpool_state *st;
+    struct collector_ctx *ctx;
+    Pvescope__Report *r;
+    struct warnings w;
+    size_t cap_pools, cap_vols;
+    unsigned *pool_major, *pool_minor;       /* dev of r->thin_pools[i] */
+    struct thin_entry **vol_cache;           /* cache entry of r->thin_volumes[i] */
+};
+
+static char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *arena_printf(struct arena *a, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    return arena_strdup(a, tmp);
+}
+
+/* vg and lv of an LVM device (dm uuid "LVM-..."), else left absent. */
+static void lvm_names(struct arena *a, const char *name, const char *uuid, char **vg, char **lv)
+{
+    char v[NAME_CAP], l[NAME_CAP], layer[NAME_CAP], why[96];
+    if (strncmp(uuid, "LVM-", 4) != 0 || !thinpool_split_dm_name(name, v, l, layer, NAME_CAP, why, sizeof why))
+        return;
+    *vg = arena_strdup(a, v);
+    *lv = arena_strdup(a, l);
+}
+
+static const char *discards_word(enum thin_discards d)
+{
+    switch (d) {
+    case THIN_DISCARD_PASSDOWN: return "discard_passdown";
+    case THIN_NO_DISCARD_PASSDOWN: return "no_discard_passdown";
+    case THIN_IGNORE_DISCARD: return "ignore_discard";
+    default: return NULL;
+    }
+}
+
+/* The pool's data block size, from the cache or its table. 0 and a warning
+ * when the table cannot be read. */
+static uint64_t pool_block_sectors(struct cycle *c, struct pool_entry *e, const char *name, uint64_t length,
+                                   const struct thinpool_status *s, char **error)
+{
+    if (e->block_sectors && length / e->block_sectors == s->data_total)
+        return e->block_sectors;       /* the kernel's block count: floor(length / block) */
+    e->block_sectors = 0;
+    struct dm_query q;
+    char why[200];
+    struct thinpool_table tb;
+    if (c->st->ops->query(c->st->arg, c->ctx, name, true, &q, why, sizeof why) != 0) {
+        *error = arena_printf(c->ctx->arena, "%s", why);
+    } else if (!q.exists) {
+        return 0;                      /* vanished since its status: nothing to say */
+    } else if (q.n_targets != 1 || strcmp(q.targets[0].type, "thin-pool") != 0) {
+        *error = arena_printf(c->ctx->arena, "table: not one thin-pool target");
+    } else if (!thinpool_parse_table(q.targets[0].params, &tb, why, sizeof why)) {
+        *error = arena_printf(c->ctx->arena, "table: %s", why);
+    } else {
+        e->block_sectors = tb.block_sectors;
+        return tb.block_sectors;
+    }
+    warn(&c->w, "%s: %s", name, *error);
+    return 0;
+}
+
+static void add_pool(struct cycle *c, const struct dm_device *d, const struct dm_query *q)
+{
+    struct arena *a = c->ctx->arena;
+    const struct dm_target *tg = &q->targets[0];
+    Pvescope__ThinPool *p = arena_alloc(a, sizeof *p);
+    pvescope__thin_pool__init(p);
+    p->dm_name = arena_strdup(a, d->name);
+    lvm_names(a, d->name, q->uuid, &p->vg, &p->lv);
+    size_t i = c->r->n_thin_pools++;
+    c->r->thin_pools[i] = p;
+    c->pool_major[i] = q->major;
+    c->pool_minor[i] = q->minor;
+
+    struct pool_entry *e = pool_entry(c->st, d->name, q);
+    if (e)
+        e->seen = true;
+    struct thinpool_status s;
+    char why[160];
+    if (q->n_targets != 1) {
+        p->error = arena_printf(a, "status: %zu targets, expected one thin-pool", q->n_targets);
+        warn(&c->w, "%s: %s", d->name, p->error);
+        return;
+    }
+    if (!thinpool_parse_status(tg->params, &s, why, sizeof why)) {
+        p->error = arena_printf(a, "status: %s", why);
+        warn(&c->w, "%s: %s", d->name, p->error);
+        return;
+    }
+    p->has_mode = true;
+    p->mode = s.mode;
+    if (s.mode >= PVESCOPE__THIN_POOL_MODE__THIN_POOL_FAIL)
+        return;                        /* Fail / Error: the kernel says nothing else */
+    p->has_transaction_id = p->has_data_used_blocks = p->has_data_total_blocks = true;
+    p->has_metadata_used_blocks = p->has_metadata_total_blocks = true;
+    p->transaction_id = s.transaction_id;
+    p->data_used_blocks = s.data_used;
+    p->data_total_blocks = s.data_total;
+    p->metadata_used_blocks = s.meta_used;
+    p->metadata_total_blocks = s.meta_total;
+    p->has_needs_check = s.has_needs_check;
+    p->needs_check = s.needs_check;
+    p->has_error_if_no_space = s.has_no_space_policy;
+    p->error_if_no_space = s.error_if_no_space;
+    const char *dw = discards_word(s.discards);
+    if (dw)
+        p->discards = (char *)dw;
+    if (!e)
+        return;
+    uint64_t block = pool_block_sectors(c, e, d->name, tg->length, &s, &p->error);
+    if (block) {
+        p->has_data_block_sectors = true;
+        p->data_block_sectors = block;
+    }
+}
+
+static void add_volume(struct cycle *c, const struct dm_device *d, const struct dm_query *q)
+{
+    struct arena *a = c->ctx->arena;
+    Pvescope__ThinVolume *v = arena_alloc(a, sizeof *v);
+    pvescope__thin_volume__init(v);
+    v->dm_name = arena_strdup(a, d->name);
+    lvm_names(a, d->name, q->uuid, &v->vg, &v->lv);
+    size_t i = c->r->n_thin_volumes++;
+    c->r->thin_volumes[i] = v;
+    struct thin_entry *e = thin_entry(c->st, d->name, q);
+    if (e)
+        e->seen = true;
+    c->vol_cache[i] = e;
+    if (q->n_targets != 1) {
+        v->error = arena_printf(a, "status: %zu targets, expected one thin", q->n_targets);
+        warn(&c->w, "%s: %s", d->name, v->error);
+        return;
+    }
+    v->has_size_sectors = true;
+    v->size_sectors = q->targets[0].length;
+    struct thin_status s;
+    char why[160];
+    if (!thin_parse_status(q->targets[0].params, &s, why, sizeof why)) {
+        v->error = arena_printf(a, "status: %s", why);
+        warn(&c->w, "%s: %s", d->name, v->error);
+        return;
+    }
+    v->has_fail = true;
+    v->fail = s.fail;
+    if (s.error) {
+        v->error = arena_strdup(a, "status: Error (the kernel could not read the mapping)");
+        return;
+    }
+    if (!s.fail) {
+        v->has_mapped_sectors = true;
+        v->mapped_sectors = s.mapped_sectors;
+    }
+}
+
+/* Index of the pool with that dev number in r->thin_pools, or -1. */
+static long pool_index(const struct cycle *c, unsigned major_, unsigned minor_)
+{
+    for (size_t i = 0; i < c->r->n_thin_pools; i++)
+        if (c->pool_major[i] == major_ && c->pool_minor[i] == minor_)
+            return (long)i;
+    return -1;
+}
+
+/* Sets pool_dm_name of every volume from its table's pool dev number
+ * (cached; read again when no current pool has the cached one). */
+static void link_volumes(struct cycle *c)
+{
+    for (size_t i = 0; i < c->r->n_thin_volumes; i++) {
+        Pvescope__ThinVolume *v = c->r->thin_volumes[i];
+        struct thin_entry *e = c->vol_cache[i];
+        if (!e)
+            continue;
+        if (e->has_pool && pool_index(c, e->pool_major, e->pool_minor) >= 0) {
+            v->pool_dm_name = c->r->thin_pools[pool_index(c, e->pool_major, e->pool_minor)]->dm_name;
+            continue;
+        }
+        struct dm_query q;
+        struct thin_table tb;
+        char why[160];
+        e->has_pool = false;
+        if (c->st->ops->query(c->st->arg, c->ctx, v->dm_name, true, &q, why, sizeof why) != 0) {
+            warn(&c->w, "%s: %s", v->dm_name, why);
+            continue;
+        }
+        if (!q.exists)
+            continue;
+        if (q.n_targets != 1 || strcmp(q.targets[0].type, "thin") != 0) {
+            warn(&c->w, "%s: table: not one thin target", v->dm_name);
+            continue;
+        }
+        if (!thin_parse_table(q.targets[0].params, &tb, why, sizeof why)) {
+            warn(&c->w, "%s: table: %s", v->dm_name, why);
+            continue;
+        }
+        e->has_pool = true;
+        e->pool_major = tb.pool_major;
+        e->pool_minor = tb.pool_minor;
+        long k = pool_index(c, tb.pool_major, tb.pool_minor);
+        if (k >= 0)
+            v->pool_dm_name = c->r->thin_pools[k]->dm_name;
+    }
+}
+
+/* The first target type of a device that the collector cares about. */
+static const char *thin_type(const struct dm_query *q)
+{
+    for (size_t i = 0; i < q->n_targets; i++)
+        if (strcmp(q->targets[i].type, "thin-pool") == 0 || strcmp(q->targets[i].type, "thin") == 0)
+            return q->targets[i].type;
+    return NULL;
+}
+
+static int thinpool_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
+{
+    struct thinpool_state *st = state;
+    struct dm_device *devs;
+    size_t n;
+    char why[200];
+    r->n_thin_pools = r->n_thin_volumes = 0;
+    if (st->ops->list(st->arg, ctx, &devs, &n, why, sizeof why) != 0) {
+        st->ops->end(st->arg);
+        return collector_fail(ctx, "%s", why);   /* lvmthin usage unknown: absent, not inactive */
+    }
+    struct cycle c = {.st = st, .ctx = ctx, .r = r};
+    struct arena *a = ctx->arena;
+    r->thin_pools = arena_alloc(a, (n ? n : 1) * sizeof *r->thin_pools);
+    r->thin_volumes = arena_alloc(a, (n ? n : 1) * sizeof *r->thin_volumes);
+    c.pool_major = arena_alloc(a, (n ? n : 1) * sizeof *c.pool_major);
+    c.pool_minor = arena_alloc(a, (n ? n : 1) * sizeof *c.pool_minor);
+    c.vol_cache = arena_alloc(a, (n ? n : 1) * sizeof *c.vol_cache);
+    for (size_t i = 0; i < n; i++) {
+        struct dm_query q;
+        if (st->ops->query(st->arg, ctx, devs[i].name, false, &q, why, sizeof why) != 0) {
+            warn(&c.w, "%s: %s", devs[i].name, why);
+            continue;
+        }
+        const char *type = q.exists ? thin_type(&q) : NULL;
+        if (!type)
+            continue;                  /* vanished, or not thin */
+        if (strcmp(type, "thin-pool") == 0)
+            add_pool(&c, &devs[i], &q);
+        else
+            add_volume(&c, &devs[i], &q);
+    }
+    link_volumes(&c);
+    st->ops->end(st->arg);
+    sweep(st);
+    thinpool_storage_usage(r, a);
+    if (c.w.n)
+        snprintf(ctx->err, sizeof ctx->err, "%s%s", c.w.first, c.w.n > 1 ? " (and more devices)" : "");
+    return 0;
+}
+
+/* ---- lvmthin storages ----------------------------------------------------------- */
+
+static const Pvescope__ThinPool *pool_of(const Pvescope__Report *r, const char *vg, const char *lv)
+{
+    for (size_t i = 0; i < r->n_thin_pools; i++) {
+        const Pvescope__ThinPool *p = r->thin_pools[i];
+        if (p->vg && p->lv && strcmp(p->vg, vg) == 0 && strcmp(p->lv, lv) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static bool is_lvmthin_here(const Pvescope__StorageConfig *s, const char *node)
+{
+    return s->type && strcmp(s->type, "lvmthin") == 0 && s->vgname && s->thinpool &&
+           storage_enabled_on(s, node);
+}
+
+void thinpool_storage_usage(Pvescope__Report *r, struct arena *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_storages; i++)
+        n += is_lvmthin_here(r->storages[i], r->node);
+    if (n == 0)
+        return;
+    Pvescope__StorageUsage **all = arena_alloc(a, (r->n_storage_usage + n) * sizeof *all);
+    if (r->n_storage_usage)
+        memcpy(all, r->storage_usage, r->n_storage_usage * sizeof *all);
+    r->storage_usage = all;
+    for (size_t i = 0; i < r->n_storages; i++) {
+        const Pvescope__StorageConfig *s = r->storages[i];
+        if (!is_lvmthin_here(s, r->node))
+            continue;
+        Pvescope__StorageUsage *u = arena_alloc(a, sizeof *u);
+        pvescope__storage_usage__init(u);
+        u->id = arena_strdup(a, s->id);
+        u->has_active = true;
+        r->storage_usage[r->n_storage_usage++] = u;
+        const Pvescope__ThinPool *p = pool_of(r, s->vgname, s->thinpool);
+        u->active = p != NULL;
+        if (!p || !p->has_data_block_sectors || !p->has_data_total_blocks)
+            continue;
+        uint64_t block = p->data_block_sectors * 512;
+        u->has_total_bytes = u->has_used_bytes = u->has_avail_bytes = true;
+        u->total_bytes = p->data_total_blocks * block;
+        u->used_bytes = p->data_used_blocks * block;
+        u->avail_bytes = u->total_bytes - u->used_bytes;
+    }
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+void thinpool_collector_set_dm(void *state, const struct thinpool_dm_ops *ops, void *arg)
+{
+    struct thinpool_state *st = state;
+    st->ops = ops ? ops : &libdm_ops;
+    st->arg = ops ? arg : NULL;
+}
+
+static int thinpool_init(void **state, struct collector_ctx *ctx)
+{
+    struct thinpool_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return collector_fail(ctx, "out of memory");
+    st->ops = &libdm_ops;
+    dm_log_with_errno_init(dm_log);
+    dm_set_name_mangling_mode(DM_STRING_MANGLING_NONE);
+    *state = st;
+    return 0;
+}
+
+static void thinpool_fini(void *state)
+{
+    struct thinpool_state *st = state;
+    if (!st)
+        return;
+    sweep(st);                         /* nothing is marked seen between cycles: frees all */
+    free(st->pools);
+    free(st->thins);
+    free(st);
+    dm_log_with_errno_init(NULL);
+}
+
+const struct collector collector_thinpool = {
+    .name = "thinpool",
+    .help = "LVM thin pools and thin volumes (device-mapper status, no flush) and lvmthin storage usage",
+    .default_enabled = true,
+    .init = thinpool_init,
+    .collect = thinpool_collect,
+    .fini = thinpool_fini,
+};
