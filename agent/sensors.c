@@ -29,10 +29,14 @@
  * libsensors' value bit-identical to raw/divisor => no compute for it; a
  * difference => a compute (or a scaling we do not know): slow path, and for
  * a mapped subfeature its whole feature, since one expression covers all its
- * mapped subfeatures. A mapped raw 0 proves nothing (`@*2` maps 0 to 0):
- * slow path until a later reload verifies it. An expression that happens to
- * be the identity at the probed value cannot be told from none; the plan is
- * rebuilt and re-probed at every reload (SENSORS_RELOAD_S), at other values.
+ * mapped subfeatures. A mapped raw 0 proves nothing alone (`@*2` maps 0 to
+ * 0): it takes the fast path only when a mapped subfeature of the same
+ * feature was probed plain at a nonzero value (then an affine expression,
+ * which is what sensors.conf files use, is the identity; typically a 0
+ * `min` limit next to a live input), else the slow path until a later
+ * reload verifies it. An expression that happens to be the identity at the
+ * probed values cannot be told from none; the plan is rebuilt and
+ * re-probed at every reload (SENSORS_RELOAD_S), at other values.
  * An attribute that cannot be opened or parsed at load, or beyond the fd
  * bound (SENSORS_MAX_KEPT_FDS), is read by sensors_get_value every cycle.
  *
@@ -215,6 +219,13 @@ static void on_parse_error(const char *err, const char *file, int line)
 
 /* ---- the read plan -------------------------------------------------------------- */
 
+enum probe {
+    PROBE_UNSURE,     /* not probed: unreadable, unparsable, still moving, no fd */
+    PROBE_PLAIN,      /* libsensors returns exactly raw / scale, raw != 0 or no compute possible */
+    PROBE_PLAIN_ZERO, /* a mapped raw 0 that libsensors returns as 0: proves nothing alone */
+    PROBE_COMPUTED,   /* libsensors returns something else: a compute (or another scaling) */
+};
+
 /* One collected subfeature (readable, with a slot). */
 struct plan_sub {
     int number;                /* libsensors' subfeature number, for the slow path */
@@ -222,6 +233,7 @@ struct plan_sub {
     double scale;              /* libsensors' divisor for the raw value */
     enum sensor_slot slot;
     bool mapped;               /* SENSORS_COMPUTE_MAPPING: a `compute` may apply */
+    enum probe probe;          /* what the load's probe found */
     bool fast;                 /* read by pread + parse + scale, not sensors_get_value */
 };
 
@@ -299,11 +311,6 @@ static int read_raw(int fd, long long *raw, bool *gone)
     return sensors_parse_raw(text, (size_t)n, raw) ? -1 : 0;
 }
 
-enum probe {
-    PROBE_PLAIN,      /* libsensors returns exactly raw / scale */
-    PROBE_COMPUTED,   /* libsensors returns something else: a compute (or another scaling) */
-    PROBE_UNSURE,     /* unreadable, unparsable, moving, or a mapped 0 */
-};
 
 /* Whether sensors_get_value of sf is the plain scaled raw value (see the
  * file header). The raw value is read before and after libsensors' read so
@@ -321,7 +328,7 @@ static enum probe probe_sub(const sensors_chip_name *chip, const sensors_subfeat
             continue;
         if (lib != (double)before / scale)
             return PROBE_COMPUTED;
-        return (sf->flags & SENSORS_COMPUTE_MAPPING) && before == 0 ? PROBE_UNSURE : PROBE_PLAIN;
+        return (sf->flags & SENSORS_COMPUTE_MAPPING) && before == 0 ? PROBE_PLAIN_ZERO : PROBE_PLAIN;
     }
     return PROBE_UNSURE;
 }
@@ -338,7 +345,7 @@ static int open_attr(const sensors_chip_name *chip, const sensors_subfeature *sf
 
 /* Plans one subfeature: kept fd if the budget allows, probed. */
 static void plan_sub(struct plan *p, const sensors_chip_name *chip, const sensors_subfeature *sf,
-                     unsigned budget, bool *computed)
+                     unsigned budget)
 {
     struct plan_sub *s = &p->subs[p->n_subs++];
     s->number = sf->number;
@@ -346,19 +353,20 @@ static void plan_sub(struct plan *p, const sensors_chip_name *chip, const sensor
     s->slot = sensors_slot_of(sf->type);
     s->mapped = sf->flags & SENSORS_COMPUTE_MAPPING;
     s->fd = p->n_fds < budget ? open_attr(chip, sf) : -1;
+    s->probe = PROBE_UNSURE;
     s->fast = false;
     if (s->fd < 0)
         return;
     p->n_fds++;
-    enum probe pr = probe_sub(chip, sf, s->fd, s->scale);
-    s->fast = pr == PROBE_PLAIN;
-    *computed = *computed || (pr == PROBE_COMPUTED && s->mapped);
+    s->probe = probe_sub(chip, sf, s->fd, s->scale);
 }
 
 /* Plans one feature: label, and its collected subfeatures. One `compute`
  * expression covers every mapped subfeature of a feature, so a difference
- * seen on one sends all of them to the slow path. Fds the fast path does
- * not use are closed. */
+ * seen on one sends all of them to the slow path, and a mapped 0 is
+ * trusted only next to a mapped nonzero value probed plain (f(0) = 0 and
+ * f(x) = x for an x != 0 make an affine expression, as sensors.conf's are,
+ * the identity). Fds the fast path does not use are closed. */
 static void plan_feature(struct plan *p, const sensors_chip_name *chip, const sensors_feature *feat,
                          unsigned budget)
 {
@@ -367,16 +375,22 @@ static void plan_feature(struct plan *p, const sensors_chip_name *chip, const se
     pf->kind = sensors_kind_of(feat->type);
     pf->label = sensors_get_label(chip, feat);
     pf->first_sub = p->n_subs;
-    bool computed = false;
     int nr = 0;
     for (const sensors_subfeature *sf; (sf = sensors_get_all_subfeatures(chip, feat, &nr)) != NULL;)
         if (collected_sub(sf))
-            plan_sub(p, chip, sf, budget, &computed);
+            plan_sub(p, chip, sf, budget);
     pf->n_subs = p->n_subs - pf->first_sub;
+    bool computed = false, plain_nonzero = false;
+    for (size_t i = pf->first_sub; i < p->n_subs; i++) {
+        computed = computed || (p->subs[i].mapped && p->subs[i].probe == PROBE_COMPUTED);
+        plain_nonzero = plain_nonzero || (p->subs[i].mapped && p->subs[i].probe == PROBE_PLAIN);
+    }
     for (size_t i = pf->first_sub; i < p->n_subs; i++) {
         struct plan_sub *s = &p->subs[i];
-        if (computed && s->mapped)
-            s->fast = false;
+        if (!s->mapped)
+            s->fast = s->probe == PROBE_PLAIN;
+        else if (!computed)
+            s->fast = s->probe == PROBE_PLAIN || (s->probe == PROBE_PLAIN_ZERO && plain_nonzero);
         if (!s->fast && s->fd >= 0) {
             close(s->fd);
             s->fd = -1;

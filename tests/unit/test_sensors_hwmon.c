@@ -434,7 +434,7 @@ static int teardown(void **state)
     unplug("hwmon6");
     unlink("/etc/sensors.d/pvescope-test.conf");
     write_attr("hwmon0/temp1_input", "45000");
-    write_attr("hwmon1/curr1_min", "0");
+    write_attr("hwmon1/fan2_input", "0");
     if (saved_nofile.rlim_cur)
         setrlimit(RLIMIT_NOFILE, &saved_nofile);
     use_config("good.conf");
@@ -568,7 +568,7 @@ static void t_values(void **state)
     assert_int_equal(fx_collect(&f), 0);
     assert_int_equal(f.r.n_sensor_chips, 5);
     /* eio's and gone's four readings take the slow path (see t_fast_path) */
-    assert_plan(46, 34, 34);
+    assert_plan(46, 35, 35);
     check_chip(&f.r, "coretemp-virtual-0", coretemp, 2);
     check_chip(&f.r, "pvetest-virtual-0", pvetest, sizeof pvetest / sizeof pvetest[0]);
     /* one unparsable attribute costs one reading */
@@ -610,11 +610,12 @@ static void t_fast_path(void **state)
     assert_int_equal(fx_collect(&f), 0);
     /* 46 collected readings (coretemp 8, pvetest 32, broken 2, eio 2, gone 2).
      * Slow: pvetest's in0 readings and limits (5, its `compute`), its zero
-     * fan2_input and curr1_min (a compute could map 0 to 0), broken's
-     * unparsable temp1_input. pvetest's in0_alarm is fast: no compute
-     * applies to alarms. */
-    assert_plan(46, 38, 38);
-    assert_int_equal(open_fds(), fds_before + 38);
+     * fan2_input (a compute could map 0 to 0, and fan2 has no other value a
+     * compute applies to), broken's unparsable temp1_input. Fast among
+     * others: in0_alarm (no compute applies to alarms), curr1_min's 0 (next
+     * to curr1_input's 2500, probed plain). */
+    assert_plan(46, 39, 39);
+    assert_int_equal(open_fds(), fds_before + 39);
     check_chip(&f.r, "coretemp-virtual-0", coretemp, 2);
     check_chip(&f.r, "pvetest-virtual-0", pvetest, sizeof pvetest / sizeof pvetest[0]);
     assert_string_equal(f.ctx.err, "1 readings failed");
@@ -622,46 +623,52 @@ static void t_fast_path(void **state)
 
     /* changed values, on a fast and a slow reading, are read again */
     write_attr("hwmon0/temp1_input", "47250");
-    write_attr("hwmon1/curr1_min", "500");
+    write_attr("hwmon1/fan2_input", "700");
     f.ctx.now_monotonic += 1;
     assert_int_equal(fx_collect(&f), 0);
-    assert_plan(46, 38, 38);
+    assert_plan(46, 39, 39);
     check_feature(chip(&f.r, "coretemp-virtual-0"),
                   &(struct want){"temp1", "Package id 0", T, 47.25, NONE, 80, 100, NONE, 1, -1, 0});
     check_feature(chip(&f.r, "pvetest-virtual-0"),
-                  &(struct want){"curr1", "curr1", C, 2.5, 0.5, 10, 12, NONE, 1, -1, 0});
+                  &(struct want){"fan2", "fan2", F, 700, NONE, NONE, NONE, NONE, 1, 1, 0});
     assert_agrees_with_sensors(&f.r);
-    /* the next reload probes again: curr1_min is no longer 0 */
+    /* the next reload probes again: fan2_input is no longer 0 */
     f.ctx.now_monotonic += SENSORS_RELOAD_S;
     assert_int_equal(fx_collect(&f), 0);
-    assert_plan(46, 39, 39);
+    assert_plan(46, 40, 40);
     assert_agrees_with_sensors(&f.r);
     close_collector();
     assert_int_equal(open_fds(), fds_before);
 }
 
-/* A `compute` from /etc/sensors.d sends its feature's readings to the slow
- * path, where the value is libsensors' (as `sensors -u` prints it); an
- * identity compute changes nothing and stays fast. */
+/* A `compute` from /etc/sensors.d sends its feature's readings and limits
+ * to the slow path, where the value is libsensors' (as `sensors -u` prints
+ * it), a 0 limit included; an identity compute changes nothing and stays
+ * fast. */
 static void t_compute_sensors_d(void **state)
 {
     (void)state;
     add_sensors_d("pvescope-test.conf", "chip \"coretemp-*\"\n"
                                         "    compute temp2 @*2, @/2\n"
-                                        "    compute temp1 @, @\n");
+                                        "    compute temp1 @, @\n"
+                                        "chip \"pvetest-*\"\n"
+                                        "    compute curr1 @*2, @/2\n");
     open_collector(0);
     assert_int_equal(fx_collect(&f), 0);
-    /* temp2's input, max and crit (not its alarm) leave the fast path */
-    assert_plan(46, 35, 35);
+    /* temp2's input, max and crit (not its alarm), curr1's input, min (0),
+     * max and crit leave the fast path */
+    assert_plan(46, 32, 32);
     const Pvescope__SensorChip *c = chip(&f.r, "coretemp-virtual-0");
     check_feature(c, &coretemp[0]);
     check_feature(c, &(struct want){"temp2", "Core 0", T, 103, NONE, 160, 200, NONE, 0, -1, 0});
+    check_feature(chip(&f.r, "pvetest-virtual-0"),
+                  &(struct want){"curr1", "curr1", C, 5, 0, 20, 24, NONE, 1, -1, 0});
     assert_agrees_with_sensors(&f.r);
     /* gone again at the next reload: back on the fast path */
     unlink("/etc/sensors.d/pvescope-test.conf");
     f.ctx.now_monotonic += SENSORS_RELOAD_S;
     assert_int_equal(fx_collect(&f), 0);
-    assert_plan(46, 38, 38);
+    assert_plan(46, 39, 39);
     check_feature(chip(&f.r, "coretemp-virtual-0"), &coretemp[1]);
     close_collector();
 }
@@ -694,8 +701,8 @@ static void t_device_removed(void **state)
     assert_int_equal(fx_collect(&f), 0);
     assert_int_equal(f.r.n_sensor_chips, 6);
     check_feature(chip(&f.r, "removed-virtual-0"), &(struct want){"temp1", "temp1", T, 0.5, NONE, NONE, NONE, NONE, -1, -1, 0});
-    assert_plan(47, 39, 39);
-    assert_int_equal(open_fds(), fds_before + 39);
+    assert_plan(47, 40, 40);
+    assert_int_equal(open_fds(), fds_before + 40);
 
     kill(removed_owner, SIGKILL);
     waitpid(removed_owner, NULL, 0);
@@ -713,8 +720,8 @@ static void t_device_removed(void **state)
     assert_int_equal(fx_collect(&f), 0);
     assert_int_equal(f.r.n_sensor_chips, 5);
     assert_null(chip_or_null(&f.r, "removed-virtual-0"));
-    assert_plan(46, 38, 38);
-    assert_int_equal(open_fds(), fds_before + 38);
+    assert_plan(46, 39, 39);
+    assert_int_equal(open_fds(), fds_before + 39);
     assert_string_equal(f.ctx.err, "1 readings failed");
     close_collector();
     assert_int_equal(open_fds(), fds_before);
