@@ -235,6 +235,8 @@ struct plan_sub {
     bool mapped;               /* SENSORS_COMPUTE_MAPPING: a `compute` may apply */
     enum probe probe;          /* what the load's probe found */
     bool fast;                 /* read by pread + parse + scale, not sensors_get_value */
+    bool cached;               /* a limit read successfully since the load: value holds it */
+    double value;
 };
 
 struct plan_feature {
@@ -242,6 +244,7 @@ struct plan_feature {
     char *label;               /* from sensors_get_label (malloc'd), or NULL */
     Pvescope__SensorKind kind;
     size_t first_sub, n_subs;
+    bool alarm;                /* the alarm state of the previous cycle */
 };
 
 struct plan_chip {
@@ -597,9 +600,46 @@ static int read_sub(const struct plan_chip *pc, const struct plan_sub *s, double
     return sensors_get_value(pc->chip, s->number, v);
 }
 
-/* One feature: its label and every planned subfeature's value. */
-static Pvescope__SensorFeature *read_feature(const struct plan *p, const struct plan_chip *pc,
-                                             const struct plan_feature *pf, struct arena *a,
+static bool is_limit(enum sensor_slot slot)
+{
+    return slot == SLOT_MIN || slot == SLOT_MAX || slot == SLOT_CRIT || slot == SLOT_LCRIT;
+}
+
+/* Reads one subfeature into f, counting the attempt and any error. A limit
+ * read successfully is kept in the plan (see read_feature). */
+static void read_into(const struct plan_chip *pc, struct plan_sub *s, Pvescope__SensorFeature *f,
+                      bool *input_primary, struct chip_reads *cr, struct walk_faults *wf)
+{
+    double v;
+    bool gone = false;
+    cr->tried++;
+    int rc = read_sub(pc, s, &v, &gone);
+    wf->device_gone = wf->device_gone || gone || rc == -SENSORS_ERR_KERNEL;
+    if (rc == 0) {
+        cr->ok++;
+        put_value(f, s->slot, v, input_primary);
+        if (is_limit(s->slot))
+            s->cached = true, s->value = v;
+        return;
+    }
+    f->read_errors++;
+    wf->read_errors++;
+    if (!cr->first_error)
+        cr->first_error = rc;
+}
+
+/* One feature: its label and every planned subfeature's value.
+ *
+ * Limits (min, max, crit, lcrit) are configuration, not measurements: they
+ * are read at the first cycle after each load (every SENSORS_RELOAD_S) and
+ * again whenever the feature's alarm changes state, and served from the
+ * plan in between. That halves the reads of a typical chip, and the
+ * moment a limit matters most (the alarm it drives flips) it is fresh; a
+ * limit changed without an alarm change shows at the next reload. Inputs,
+ * alarms and faults are read every cycle. A limit whose read failed is
+ * retried every cycle, so read_errors keeps its meaning. */
+static Pvescope__SensorFeature *read_feature(struct plan *p, const struct plan_chip *pc,
+                                             struct plan_feature *pf, struct arena *a,
                                              struct chip_reads *cr, struct walk_faults *wf)
 {
     Pvescope__SensorFeature *f = arena_alloc(a, sizeof *f);
@@ -610,28 +650,26 @@ static Pvescope__SensorFeature *read_feature(const struct plan *p, const struct 
     if (pf->label)
         f->label = arena_strdup(a, pf->label);
     bool input_primary = false;
+    struct plan_sub *subs = &p->subs[pf->first_sub];
+    for (size_t i = 0; i < pf->n_subs; i++)
+        if (!is_limit(subs[i].slot))
+            read_into(pc, &subs[i], f, &input_primary, cr, wf);
+    bool alarm_changed = f->has_alarm && f->alarm != pf->alarm;
+    pf->alarm = f->has_alarm && f->alarm;
     for (size_t i = 0; i < pf->n_subs; i++) {
-        const struct plan_sub *s = &p->subs[pf->first_sub + i];
-        double v;
-        bool gone = false;
-        cr->tried++;
-        int rc = read_sub(pc, s, &v, &gone);
-        wf->device_gone = wf->device_gone || gone || rc == -SENSORS_ERR_KERNEL;
-        if (rc == 0) {
-            cr->ok++;
-            put_value(f, s->slot, v, &input_primary);
+        struct plan_sub *s = &subs[i];
+        if (!is_limit(s->slot))
             continue;
-        }
-        f->read_errors++;
-        wf->read_errors++;
-        if (!cr->first_error)
-            cr->first_error = rc;
+        if (s->cached && !alarm_changed)
+            put_value(f, s->slot, s->value, &input_primary);
+        else
+            read_into(pc, s, f, &input_primary, cr, wf);
     }
     f->has_read_errors = true;
     return f;
 }
 
-static Pvescope__SensorChip *read_chip(const struct plan *p, const struct plan_chip *pc, struct arena *a,
+static Pvescope__SensorChip *read_chip(struct plan *p, const struct plan_chip *pc, struct arena *a,
                                        struct walk_faults *wf)
 {
     Pvescope__SensorChip *c = arena_alloc(a, sizeof *c);
@@ -653,7 +691,7 @@ static Pvescope__SensorChip *read_chip(const struct plan *p, const struct plan_c
     return c;
 }
 
-static void read_all_chips(const struct plan *p, Pvescope__Report *r, struct arena *a, struct walk_faults *wf)
+static void read_all_chips(struct plan *p, Pvescope__Report *r, struct arena *a, struct walk_faults *wf)
 {
     r->sensor_chips = arena_alloc(a, p->n_chips * sizeof *r->sensor_chips);
     r->n_sensor_chips = 0;

@@ -434,6 +434,8 @@ static int teardown(void **state)
     unplug("hwmon6");
     unlink("/etc/sensors.d/pvescope-test.conf");
     write_attr("hwmon0/temp1_input", "45000");
+    write_attr("hwmon0/temp1_max", "80000");
+    write_attr("hwmon0/temp1_crit_alarm", "1");
     write_attr("hwmon1/fan2_input", "0");
     if (saved_nofile.rlim_cur)
         setrlimit(RLIMIT_NOFILE, &saved_nofile);
@@ -639,6 +641,42 @@ static void t_fast_path(void **state)
     assert_agrees_with_sensors(&f.r);
     close_collector();
     assert_int_equal(open_fds(), fds_before);
+}
+
+/* Limits are read at a load and when their feature's alarm flips, and
+ * served from the plan in between; inputs and alarms every cycle. */
+static void t_limits_cached(void **state)
+{
+    (void)state;
+    open_collector(1000);
+    assert_int_equal(fx_collect(&f), 0);
+    check_feature(chip(&f.r, "coretemp-virtual-0"),
+                  &(struct want){"temp1", "Package id 0", T, 45, NONE, 80, 100, NONE, 1, -1, 0});
+    /* a new limit alone: the cached one until something refreshes it */
+    write_attr("hwmon0/temp1_max", "70000");
+    write_attr("hwmon0/temp1_input", "46000");
+    f.ctx.now_monotonic += 1;
+    assert_int_equal(fx_collect(&f), 0);
+    check_feature(chip(&f.r, "coretemp-virtual-0"),
+                  &(struct want){"temp1", "Package id 0", T, 46, NONE, 80, 100, NONE, 1, -1, 0});
+    /* the alarm flips: its limits are read in the same cycle */
+    write_attr("hwmon0/temp1_crit_alarm", "0");
+    f.ctx.now_monotonic += 1;
+    assert_int_equal(fx_collect(&f), 0);
+    check_feature(chip(&f.r, "coretemp-virtual-0"),
+                  &(struct want){"temp1", "Package id 0", T, 46, NONE, 70, 100, NONE, 0, -1, 0});
+    /* another change without an alarm change: seen after the next reload */
+    write_attr("hwmon0/temp1_max", "60000");
+    f.ctx.now_monotonic += 1;
+    assert_int_equal(fx_collect(&f), 0);
+    check_feature(chip(&f.r, "coretemp-virtual-0"),
+                  &(struct want){"temp1", "Package id 0", T, 46, NONE, 70, 100, NONE, 0, -1, 0});
+    f.ctx.now_monotonic += SENSORS_RELOAD_S;
+    assert_int_equal(fx_collect(&f), 0);
+    check_feature(chip(&f.r, "coretemp-virtual-0"),
+                  &(struct want){"temp1", "Package id 0", T, 46, NONE, 60, 100, NONE, 0, -1, 0});
+    assert_agrees_with_sensors(&f.r);
+    close_collector();
 }
 
 /* A `compute` from /etc/sensors.d sends its feature's readings and limits
@@ -886,6 +924,7 @@ int main(void)
         cmocka_unit_test(t_raw_and_scale),
         cmocka_unit_test_teardown(t_values, teardown),
         cmocka_unit_test_teardown(t_fast_path, teardown),
+        cmocka_unit_test_teardown(t_limits_cached, teardown),
         cmocka_unit_test_teardown(t_compute_sensors_d, teardown),
         cmocka_unit_test_teardown(t_device_removed, teardown),
         cmocka_unit_test_teardown(t_fd_budget, teardown),
