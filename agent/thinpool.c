@@ -169,7 +169,7 @@ static int dm_call(struct dm_control *dc, unsigned long request, const char *nam
             control_close(dc);
             return -1;
         }
-        char why[160];
+        char why[128];
         if (!dm_parse_reply(dc->buf, dc->cap, rep, why, sizeof why)) {
             snprintf(err, errlen, "malformed reply: %s", why);
             return -1;
@@ -211,7 +211,7 @@ static int control_open(struct dm_control *dc, struct collector_ctx *ctx, char *
     }
     dc->fd = fd;
     struct dm_reply rep;
-    char why[200];
+    char why[160];
     if (dm_call(dc, DM_VERSION, "", 0, &rep, why, sizeof why) == 0)
         return 0;
     const struct dm_ioctl *io = (const struct dm_ioctl *)dc->buf;
@@ -234,7 +234,7 @@ static int dm_list(struct dm_control *dc, struct collector_ctx *ctx, struct dm_d
     if (control_open(dc, ctx, err, errlen) != 0)
         return -1;
     struct dm_reply rep;
-    char why[200];
+    char why[160];
     size_t count;
     if (dm_call(dc, DM_LIST_DEVICES, "", 0, &rep, why, sizeof why) != 0 ||
         !dm_parse_name_list(rep.data, rep.data_len, NULL, 0, &count, why, sizeof why)) {
@@ -483,7 +483,7 @@ static uint64_t pool_block_sectors(struct cycle *c, struct pool_entry *e, const 
         return e->block_sectors;       /* the kernel's block count: floor(length / block) */
     e->block_sectors = 0;
     struct dm_query q;
-    char why[200];
+    char why[256];
     struct thinpool_table tb;
     if (dm_query(&c->st->dm, c->ctx, name, true, &q, why, sizeof why) != 0) {
         *error = arena_printf(c->ctx->arena, "%s", why);
@@ -619,7 +619,7 @@ static void link_volumes(struct cycle *c)
         }
         struct dm_query q;
         struct thin_table tb;
-        char why[160];
+        char why[256];
         e->has_pool = false;
         if (dm_query(&c->st->dm, c->ctx, v->dm_name, true, &q, why, sizeof why) != 0) {
             warn(&c->w, "%s: %s", v->dm_name, why);
@@ -658,7 +658,7 @@ static int thinpool_collect(void *state, struct collector_ctx *ctx, Pvescope__Re
     struct thinpool_state *st = state;
     struct dm_device *devs;
     size_t n;
-    char why[200];
+    char why[256];
     r->n_thin_pools = r->n_thin_volumes = 0;
     if (dm_list(&st->dm, ctx, &devs, &n, why, sizeof why) != 0)
         return collector_fail(ctx, "%s", why);   /* lvmthin usage unknown: absent, not inactive */
