@@ -1,6 +1,7 @@
 /* nvme.h — the "nvme" collector's port: the few operations it needs from
- * sysfs, the kernel and libnvme, behind a table so that the unit tests can
- * play a scripted drive (libnvme 1.3 has no mocking hooks).
+ * sysfs and the kernel, behind a table so that the unit tests can play a
+ * scripted drive. The admin commands themselves are encoded by the
+ * collector (nvme_admin.h); the port only carries them to the device.
  * The collector itself is collector_nvme (collector.h); nvme.c holds both the
  * collector and the real port. */
 #ifndef PVESCOPE_NVME_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "collector.h"
+#include "nvme_admin.h"
 
 /* Identity of one controller as the scan found it (sysfs attributes,
  * trimmed; NULL when the attribute is missing). */
@@ -18,8 +20,6 @@ struct nvme_ident {
     char *model, *serial, *firmware, *transport;
 };
 
-/* Return convention of identify and smart_log, libnvme's: 0 done, > 0 the
- * NVMe status the controller answered with, -1 no answer (errno set). */
 struct nvme_port {
     void *ctx;
     /* Lists the controllers into a malloc'd array of malloc'd strings (freed
@@ -30,20 +30,20 @@ struct nvme_port {
     /* Opens the controller's character device /dev/<name>: fd or -1, errno. */
     int (*open_ctrl)(void *ctx, const char *name);
     void (*close_ctrl)(void *ctx, int fd);
-    /* Identify Controller (CNS 01h) into buf, 4096 bytes. */
-    int (*identify_ctrl)(void *ctx, int fd, void *buf, uint32_t timeout_ms);
-    /* SMART / Health Information log (02h), controller-wide, 512 bytes. */
-    int (*smart_log)(void *ctx, int fd, void *buf, uint32_t timeout_ms);
-    /* Text of an NVMe status (> 0). */
-    const char *(*status_text)(void *ctx, int status);
+    /* Sends an admin command built by nvme_admin.h and waits for it (the
+     * kernel's NVME_IOCTL_ADMIN_CMD convention): 0 done, > 0 the NVMe status
+     * the controller (or the kernel on its behalf) completed it with, -1 no
+     * completion (errno set: EACCES/EPERM, ENODEV, EINTR after a timeout...). */
+    int (*admin)(void *ctx, int fd, struct nvme_admin_cmd *cmd);
 };
 
-/* The real port: sysfs, /dev/nvme<N> and libnvme's ioctl wrappers. */
-extern const struct nvme_port nvme_port_libnvme;
+/* The real port: sysfs, /dev/nvme<N> and the admin passthrough ioctl. */
+extern const struct nvme_port nvme_port_kernel;
 
 /* The real port's scan: the nvme* entries of <sysfs>/class/nvme with their
  * model, serial, firmware_rev and transport attributes (first line, trailing
- * spaces removed, NULL when missing or empty: libnvme's getters). */
+ * spaces removed, NULL when missing or empty: what libnvme's getters, and
+ * so nvme-cli, return). */
 int nvme_sysfs_scan(const char *sysfs, struct nvme_ident **out, size_t *n);
 
 /* collector_nvme's init with another port (tests); the port must outlive the

@@ -4,9 +4,9 @@
  * (CNS 01h, 4096 bytes).
  *
  * They work on the raw bytes as the controller transferred them (NVMe Base
- * Specification: every multi-byte field little-endian), so they depend on neither libnvme nor the host's byte order,
- * and the unit tests and the fuzz target can drive them with hand-built
- * blobs. Values stay in the device's units (Kelvin, percent, data units of
+ * Specification: every multi-byte field little-endian), so they depend on
+ * neither a library's structs nor the host's byte order, and the unit tests
+ * and the fuzz target can drive them with hand-built blobs. Values stay in the device's units (Kelvin, percent, data units of
  * 1000 x 512 bytes, minutes, hours); the aggregator converts them. */
 #ifndef PVESCOPE_NVME_SMART_H
 #define PVESCOPE_NVME_SMART_H

@@ -1,7 +1,8 @@
 /* test_nvme.c — the NVMe SMART and Identify decoders on hand-built blobs,
- * the "nvme" collector against a scripted port (permission denied, NVMe
- * error status, hot-unplug, rescans, identity change), and the real
- * collector with libnvme on this machine. */
+ * the encoding of the two admin commands and the status names, the "nvme"
+ * collector against a scripted port (permission denied, NVMe error status,
+ * hot-unplug, rescans, identity change), and the real collector on this
+ * machine. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,8 +12,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 
 #include "nvme.h"
+#include "nvme_admin.h"
 #include "nvme_smart.h"
 #include "proc_test_util.h"
 
@@ -189,6 +192,110 @@ static void t_identify_thresholds(void **state)
     free(id);
 }
 
+/* ---- admin commands and statuses ------------------------------------------ */
+
+/* Field offsets of struct nvme_passthru_cmd that the kernel reads (the
+ * ioctl's ABI, 72 bytes): a different header would move them. */
+static void t_admin_cmd_layout(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof(struct nvme_admin_cmd), 72);
+    assert_int_equal(offsetof(struct nvme_admin_cmd, opcode), 0);
+    assert_int_equal(offsetof(struct nvme_admin_cmd, nsid), 4);
+    assert_int_equal(offsetof(struct nvme_admin_cmd, addr), 24);
+    assert_int_equal(offsetof(struct nvme_admin_cmd, data_len), 36);
+    assert_int_equal(offsetof(struct nvme_admin_cmd, cdw10), 40);
+    assert_int_equal(offsetof(struct nvme_admin_cmd, timeout_ms), 64);
+    assert_int_equal(offsetof(struct nvme_admin_cmd, result), 68);
+    assert_int_equal(NVME_IOCTL_ADMIN_CMD, 0xc0484e41);    /* _IOWR('N', 0x41, 72 bytes) */
+}
+
+/* Every field but those listed is zero: a stale field would reach the drive. */
+static void assert_cmd_rest_zero(const struct nvme_admin_cmd *c)
+{
+    assert_int_equal(c->flags, 0);
+    assert_int_equal(c->rsvd1, 0);
+    assert_int_equal(c->cdw2, 0);
+    assert_int_equal(c->cdw3, 0);
+    assert_true(c->metadata == 0);
+    assert_int_equal(c->metadata_len, 0);
+    assert_int_equal(c->cdw12, 0);
+    assert_int_equal(c->cdw13, 0);
+    assert_int_equal(c->cdw14, 0);
+    assert_int_equal(c->cdw15, 0);
+    assert_int_equal(c->result, 0);
+}
+
+static void t_identify_ctrl_cmd(void **state)
+{
+    (void)state;
+    static uint8_t buf[4096] __attribute__((aligned(4096)));
+    struct nvme_admin_cmd c;
+    memset(&c, 0xa5, sizeof c);             /* the encoder sets every field */
+    nvme_admin_identify_ctrl(&c, buf, 10000);
+    assert_int_equal(c.opcode, 0x06);
+    assert_int_equal(c.nsid, 0);
+    assert_true(c.addr == (uint64_t)(uintptr_t)buf);
+    assert_int_equal(c.data_len, 4096);
+    assert_int_equal(c.cdw10, 0x00000001);  /* CNS 01h, CNTID 0 */
+    assert_int_equal(c.cdw11, 0);           /* CNS-specific id 0, CSI 0 */
+    assert_int_equal(c.timeout_ms, 10000);
+    assert_cmd_rest_zero(&c);
+}
+
+static void t_smart_log_cmd(void **state)
+{
+    (void)state;
+    static uint8_t buf[4096] __attribute__((aligned(4096)));
+    struct nvme_admin_cmd c;
+    memset(&c, 0xa5, sizeof c);
+    nvme_admin_smart_log(&c, buf, 7);
+    assert_int_equal(c.opcode, 0x02);
+    assert_true(c.nsid == 0xffffffffu);     /* controller-wide */
+    assert_true(c.addr == (uint64_t)(uintptr_t)buf);
+    assert_int_equal(c.data_len, 512);
+    /* LID 02h; LSP 0; RAE (bit 15) cleared; NUMDL = 512 / 4 - 1 = 127 */
+    assert_int_equal(c.cdw10, 0x007f0002);
+    assert_int_equal(c.cdw10 & NVME_LOG_CDW10_RAE, 0);
+    assert_int_equal(c.cdw11, 0);           /* NUMDU 0, LSI 0 */
+    assert_int_equal(c.timeout_ms, 7);
+    assert_cmd_rest_zero(&c);               /* offset 0; UUID index, OT, CSI 0 */
+}
+
+static void assert_status(int status, const char *want)
+{
+    char out[96];
+    nvme_status_format(out, sizeof out, status);
+    assert_string_equal(out, want);
+}
+
+static void t_status_names(void **state)
+{
+    (void)state;
+    assert_status(0x001, "NVMe status 0x1 (Invalid Command Opcode)");
+    assert_status(0x002, "NVMe status 0x2 (Invalid Field in Command)");
+    assert_status(0x006, "NVMe status 0x6 (Internal Error)");
+    assert_status(0x007, "NVMe status 0x7 (Command Abort Requested)");
+    assert_status(0x109, "NVMe status 0x109 (Invalid Log Page)");
+    assert_status(0x371, "NVMe status 0x371 (Command Aborted By Host)");
+    /* Do Not Retry, More and Command Retry Delay do not change the name;
+     * the number keeps them, as the kernel returned it */
+    assert_status(0x4002, "NVMe status 0x4002 (Invalid Field in Command)");
+    assert_status(0x6109, "NVMe status 0x6109 (Invalid Log Page)");
+    assert_status(0x1806, "NVMe status 0x1806 (Internal Error)");
+    /* the status code type matters: SC 09h is another condition under SCT 0 */
+    assert_status(0x009, "NVMe status 0x9");
+    assert_status(0x209, "NVMe status 0x209");
+    assert_status(0x4281, "NVMe status 0x4281");  /* Unrecovered Read Error: not in our table */
+    assert_status(0x7fff, "NVMe status 0x7fff");
+    assert_null(nvme_status_name(0));
+    assert_null(nvme_status_name(-1));
+    assert_string_equal(nvme_status_name(0x4007), "Command Abort Requested");
+    char small[12];
+    nvme_status_format(small, sizeof small, 0x4002);         /* truncated, terminated */
+    assert_string_equal(small, "NVMe status");
+}
+
 /* ---- the collector against a scripted port ---------------------------- */
 
 #define FAKE_MAX 4
@@ -275,40 +382,36 @@ static void fake_close(void *ctx, int fd)
     f->open_fds--;
 }
 
-static int fake_identify(void *ctx, int fd, void *buf, uint32_t timeout_ms)
+/* Plays Identify Controller and the SMART log, after checking that the
+ * collector sends them as nvme_admin.h encodes them, with its deadline,
+ * into a 4096-aligned buffer. */
+static int fake_admin(void *ctx, int fd, struct nvme_admin_cmd *cmd)
 {
     struct fake *f = ctx;
     struct fake_ctrl *c = by_fd(f, fd);
-    assert_int_equal(timeout_ms, NVME_ADMIN_TIMEOUT_MS);
+    void *buf = (void *)(uintptr_t)cmd->addr;
     assert_int_equal((uintptr_t)buf % 4096, 0);
-    f->identifies++;
-    if (c->identify_rc) {
-        errno = c->identify_errno;
-        return c->identify_rc;
+    struct nvme_admin_cmd want;
+    int rc, err;
+    const void *data;
+    size_t len;
+    if (cmd->opcode == NVME_ADMIN_OPC_IDENTIFY) {
+        nvme_admin_identify_ctrl(&want, buf, NVME_ADMIN_TIMEOUT_MS);
+        f->identifies++;
+        rc = c->identify_rc, err = c->identify_errno, data = c->id, len = sizeof c->id;
+    } else {
+        nvme_admin_smart_log(&want, buf, NVME_ADMIN_TIMEOUT_MS);
+        f->smarts++;
+        rc = c->smart_rc, err = c->smart_errno, data = c->smart, len = sizeof c->smart;
     }
-    memcpy(buf, c->id, NVME_ID_CTRL_BYTES);
-    return 0;
-}
-
-static int fake_smart(void *ctx, int fd, void *buf, uint32_t timeout_ms)
-{
-    struct fake *f = ctx;
-    struct fake_ctrl *c = by_fd(f, fd);
-    assert_int_equal(timeout_ms, NVME_ADMIN_TIMEOUT_MS);
-    assert_int_equal((uintptr_t)buf % 4096, 0);
-    f->smarts++;
-    if (c->smart_rc) {
-        errno = c->smart_errno;
-        return c->smart_rc;
+    assert_memory_equal(cmd, &want, sizeof want);
+    if (rc) {
+        errno = err;
+        return rc;
     }
-    memcpy(buf, c->smart, sizeof c->smart);
+    assert_true(len <= cmd->data_len);
+    memcpy(buf, data, len);
     return 0;
-}
-
-static const char *fake_status(void *ctx, int status)
-{
-    (void)ctx;
-    return status == 0x2 ? "Invalid Field in Command" : "Other";
 }
 
 struct tfx {
@@ -336,7 +439,7 @@ static void fake_drive(struct fake_ctrl *c, const char *name, const char *serial
 static struct tfx *tfx_new(void)
 {
     struct tfx *t = calloc(1, sizeof *t);
-    t->port = (struct nvme_port){&t->fake, fake_scan, fake_open, fake_close, fake_identify, fake_smart, fake_status};
+    t->port = (struct nvme_port){&t->fake, fake_scan, fake_open, fake_close, fake_admin};
     t->c = collector_nvme;
     t->c.init = NULL;               /* the state comes from nvme_collector_init_port */
     fx_open(&t->f, &t->c, FX_HOST1_PROC, FX_HOST1_SYS);
@@ -545,7 +648,7 @@ static void t_scan_outcomes(void **state)
 }
 
 /* The real scan on a sysfs fixture: padded attributes trimmed like
- * libnvme's getters, missing or blank ones NULL, nvme-fabrics skipped. */
+ * libnvme's getters (nvme-cli), missing or blank ones NULL, nvme-fabrics skipped. */
 static void t_sysfs_scan(void **state)
 {
     (void)state;
@@ -610,6 +713,10 @@ int main(void)
         cmocka_unit_test(t_saturation),
         cmocka_unit_test(t_temperature_not_reported),
         cmocka_unit_test(t_identify_thresholds),
+        cmocka_unit_test(t_admin_cmd_layout),
+        cmocka_unit_test(t_identify_ctrl_cmd),
+        cmocka_unit_test(t_smart_log_cmd),
+        cmocka_unit_test(t_status_names),
         cmocka_unit_test(t_collect_two_one_failing),
         cmocka_unit_test(t_permission_denied),
         cmocka_unit_test(t_identify_failure_is_partial),

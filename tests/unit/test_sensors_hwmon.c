@@ -8,9 +8,11 @@
  * attribute), eio and gone. This binary bind-mounts, inside the namespace,
  * /proc/<self>/mem over eio's attributes (a read at offset 0 fails with
  * EIO) and the mem file of an exited process over gone's (open fails: what a
- * removed device gives), swaps /etc/sensors3.conf, and hotplugs chips. Every
- * report is also compared with what `sensors -u` prints in the same
- * namespace. */
+ * removed device gives), swaps /etc/sensors3.conf, adds /etc/sensors.d
+ * files, and hotplugs chips. Every report is also compared with what
+ * `sensors -u` prints in the same namespace. The read plan's counters
+ * (sensors_plan_stats) show which readings take the fast path (kept fd,
+ * pread) and which go through sensors_get_value. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +24,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +133,39 @@ static void unplug(const char *dir)
         else
             rmdir(path);
     }
+}
+
+/* Writes text into an attribute of the tree (same file: kept fds see it). */
+static void write_attr(const char *rel, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, HWMON "%s", rel);
+    FILE *f = fopen(path, "w");
+    must(f != NULL, path);
+    fprintf(f, "%s\n", text);
+    must(fclose(f) == 0, path);
+}
+
+/* Adds /etc/sensors.d/<name> (the tree's sensors.d is mounted there). */
+static void add_sensors_d(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/etc/sensors.d/%s", name);
+    FILE *f = fopen(path, "w");
+    must(f != NULL, path);
+    fputs(text, f);
+    must(fclose(f) == 0, path);
+}
+
+static size_t open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    must(d != NULL, "opendir /proc/self/fd");
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1;   /* the directory's own fd */
 }
 
 /* ---- report lookups --------------------------------------------------------- */
@@ -356,6 +393,8 @@ static void assert_agrees_with_sensors(const Pvescope__Report *r)
  * the next test can own libsensors again. */
 static struct fx f;
 static bool f_open;
+static pid_t removed_owner;          /* t_device_removed's process, killed by teardown */
+static struct rlimit saved_nofile;   /* t_fd_budget lowers RLIMIT_NOFILE */
 
 static void open_collector(double now)
 {
@@ -385,10 +424,36 @@ static int teardown(void **state)
         umount2("/sys/class", MNT_DETACH);   /* t_no_hwmon's empty class dir */
     if (access(HWMON "hwmon1/in2_input", R_OK) != 0)
         fail_msg("the fake tree is gone from /sys/class");
+    if (removed_owner > 0) {
+        kill(removed_owner, SIGKILL);
+        waitpid(removed_owner, NULL, 0);
+        removed_owner = 0;
+    }
+    umount2(HWMON "hwmon5/temp1_input", MNT_DETACH);
     unplug("hwmon5");
     unplug("hwmon6");
+    unlink("/etc/sensors.d/pvescope-test.conf");
+    write_attr("hwmon0/temp1_input", "45000");
+    write_attr("hwmon1/fan2_input", "0");
+    if (saved_nofile.rlim_cur)
+        setrlimit(RLIMIT_NOFILE, &saved_nofile);
     use_config("good.conf");
     return 0;
+}
+
+static struct sensors_plan_stats plan_stats(void)
+{
+    struct sensors_plan_stats ps;
+    sensors_plan_stats(f.state, &ps);
+    return ps;
+}
+
+static void assert_plan(unsigned subfeatures, unsigned fast, unsigned kept_fds)
+{
+    struct sensors_plan_stats ps = plan_stats();
+    if (ps.subfeatures != subfeatures || ps.fast != fast || ps.kept_fds != kept_fds)
+        fail_msg("plan: %u subfeatures, %u fast, %u fds kept; expected %u, %u, %u", ps.subfeatures,
+                 ps.fast, ps.kept_fds, subfeatures, fast, kept_fds);
 }
 
 static void t_mapping(void **state)
@@ -406,6 +471,53 @@ static void t_mapping(void **state)
     assert_int_equal(sensors_slot_of(SENSORS_SUBFEATURE_FAN_DIV), SLOT_NONE);
     assert_int_equal(sensors_slot_of(SENSORS_SUBFEATURE_FAN_FAULT), SLOT_FAULT);
     assert_int_equal(sensors_slot_of(SENSORS_SUBFEATURE_CURR_LCRIT), SLOT_LCRIT);
+}
+
+/* The raw-value parser and libsensors' scaling table. */
+static void t_raw_and_scale(void **state)
+{
+    (void)state;
+    long long v = 7;
+    assert_null(sensors_parse_raw("45000\n", 6, &v));
+    assert_int_equal(v, 45000);
+    assert_null(sensors_parse_raw("-5500\n", 6, &v));
+    assert_int_equal(v, -5500);
+    assert_null(sensors_parse_raw("0", 1, &v));
+    assert_int_equal(v, 0);
+    assert_null(sensors_parse_raw("123456789012345678\n", 19, &v));
+    assert_int_equal(v, 123456789012345678LL);
+    assert_null(sensors_parse_raw("45000\n", 3, &v));   /* only len bytes count */
+    assert_int_equal(v, 450);
+    v = 7;
+    assert_string_equal(sensors_parse_raw("1234567890123456789", 19, &v), "more than 18 digits");
+    assert_string_equal(sensors_parse_raw("", 0, &v), "no digits");
+    assert_string_equal(sensors_parse_raw("\n", 1, &v), "no digits");
+    assert_string_equal(sensors_parse_raw("-\n", 2, &v), "no digits");
+    assert_string_equal(sensors_parse_raw("abc\n", 4, &v), "not a decimal integer");
+    assert_string_equal(sensors_parse_raw("45000\n\n", 7, &v), "not a decimal integer");
+    assert_string_equal(sensors_parse_raw(" 45", 3, &v), "not a decimal integer");
+    assert_string_equal(sensors_parse_raw("+45", 3, &v), "not a decimal integer");
+    assert_string_equal(sensors_parse_raw("4.5", 3, &v), "not a decimal integer");
+    assert_string_equal(sensors_parse_raw("4\0", 2, &v), "not a decimal integer");
+    assert_int_equal(v, 7);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_TEMP_INPUT) == 1000);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_TEMP_LCRIT) == 1000);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_TEMP_CRIT_ALARM) == 1);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_TEMP_FAULT) == 1);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_TEMP_OFFSET) == 1000);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_IN_MAX) == 1000);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_IN_ALARM) == 1);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_FAN_INPUT) == 1);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_FAN_MIN) == 1);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_POWER_INPUT) == 1e6);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_POWER_AVERAGE) == 1e6);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_POWER_CRIT) == 1e6);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_POWER_ALARM) == 1);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_POWER_AVERAGE_INTERVAL) == 1000);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_ENERGY_INPUT) == 1e6);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_CURR_CRIT) == 1000);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_HUMIDITY_INPUT) == 1000);
+    assert_true(sensors_scale_of(SENSORS_SUBFEATURE_INTRUSION_ALARM) == 1);
 }
 
 #define T PVESCOPE__SENSOR_KIND__SENSOR_TEMPERATURE
@@ -455,6 +567,8 @@ static void t_values(void **state)
     open_collector(1000);
     assert_int_equal(fx_collect(&f), 0);
     assert_int_equal(f.r.n_sensor_chips, 5);
+    /* eio's and gone's four readings take the slow path (see t_fast_path) */
+    assert_plan(46, 35, 35);
     check_chip(&f.r, "coretemp-virtual-0", coretemp, 2);
     check_chip(&f.r, "pvetest-virtual-0", pvetest, sizeof pvetest / sizeof pvetest[0]);
     /* one unparsable attribute costs one reading */
@@ -483,6 +597,154 @@ static void t_values(void **state)
     close_collector();
     restore(gone_attrs);
     restore(eio_attrs);
+}
+
+/* With the test configuration, the healthy tree is read through kept fds
+ * except where libsensors' value is not the plain scaled one, and changed
+ * values are seen by the next cycle. */
+static void t_fast_path(void **state)
+{
+    (void)state;
+    size_t fds_before = open_fds();
+    open_collector(1000);
+    assert_int_equal(fx_collect(&f), 0);
+    /* 46 collected readings (coretemp 8, pvetest 32, broken 2, eio 2, gone 2).
+     * Slow: pvetest's in0 readings and limits (5, its `compute`), its zero
+     * fan2_input (a compute could map 0 to 0, and fan2 has no other value a
+     * compute applies to), broken's unparsable temp1_input. Fast among
+     * others: in0_alarm (no compute applies to alarms), curr1_min's 0 (next
+     * to curr1_input's 2500, probed plain). */
+    assert_plan(46, 39, 39);
+    assert_int_equal(open_fds(), fds_before + 39);
+    check_chip(&f.r, "coretemp-virtual-0", coretemp, 2);
+    check_chip(&f.r, "pvetest-virtual-0", pvetest, sizeof pvetest / sizeof pvetest[0]);
+    assert_string_equal(f.ctx.err, "1 readings failed");
+    assert_agrees_with_sensors(&f.r);
+
+    /* changed values, on a fast and a slow reading, are read again */
+    write_attr("hwmon0/temp1_input", "47250");
+    write_attr("hwmon1/fan2_input", "700");
+    f.ctx.now_monotonic += 1;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_plan(46, 39, 39);
+    check_feature(chip(&f.r, "coretemp-virtual-0"),
+                  &(struct want){"temp1", "Package id 0", T, 47.25, NONE, 80, 100, NONE, 1, -1, 0});
+    check_feature(chip(&f.r, "pvetest-virtual-0"),
+                  &(struct want){"fan2", "fan2", F, 700, NONE, NONE, NONE, NONE, 1, 1, 0});
+    assert_agrees_with_sensors(&f.r);
+    /* the next reload probes again: fan2_input is no longer 0 */
+    f.ctx.now_monotonic += SENSORS_RELOAD_S;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_plan(46, 40, 40);
+    assert_agrees_with_sensors(&f.r);
+    close_collector();
+    assert_int_equal(open_fds(), fds_before);
+}
+
+/* A `compute` from /etc/sensors.d sends its feature's readings and limits
+ * to the slow path, where the value is libsensors' (as `sensors -u` prints
+ * it), a 0 limit included; an identity compute changes nothing and stays
+ * fast. */
+static void t_compute_sensors_d(void **state)
+{
+    (void)state;
+    add_sensors_d("pvescope-test.conf", "chip \"coretemp-*\"\n"
+                                        "    compute temp2 @*2, @/2\n"
+                                        "    compute temp1 @, @\n"
+                                        "chip \"pvetest-*\"\n"
+                                        "    compute curr1 @*2, @/2\n");
+    open_collector(0);
+    assert_int_equal(fx_collect(&f), 0);
+    /* temp2's input, max and crit (not its alarm), curr1's input, min (0),
+     * max and crit leave the fast path */
+    assert_plan(46, 32, 32);
+    const Pvescope__SensorChip *c = chip(&f.r, "coretemp-virtual-0");
+    check_feature(c, &coretemp[0]);
+    check_feature(c, &(struct want){"temp2", "Core 0", T, 103, NONE, 160, 200, NONE, 0, -1, 0});
+    check_feature(chip(&f.r, "pvetest-virtual-0"),
+                  &(struct want){"curr1", "curr1", C, 5, 0, 20, 24, NONE, 1, -1, 0});
+    assert_agrees_with_sensors(&f.r);
+    /* gone again at the next reload: back on the fast path */
+    unlink("/etc/sensors.d/pvescope-test.conf");
+    f.ctx.now_monotonic += SENSORS_RELOAD_S;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_plan(46, 39, 39);
+    check_feature(chip(&f.r, "coretemp-virtual-0"), &coretemp[1]);
+    close_collector();
+}
+
+/* A chip removed while its attributes are kept open: sysfs then fails
+ * reads of the open fds (ENODEV). Emulated with a process's oom_score_adj
+ * bound over the attribute: reads of an open fd fail (ESRCH) once the
+ * process is gone. The cycle reports the chip unreadable, the next one
+ * reloads without it, and its fd is closed. */
+static void t_device_removed(void **state)
+{
+    (void)state;
+    size_t fds_before = open_fds();
+    removed_owner = fork();
+    must(removed_owner >= 0, "fork");
+    if (removed_owner == 0) {
+        pause();
+        _exit(0);
+    }
+    char adj[64];
+    snprintf(adj, sizeof adj, "/proc/%d/oom_score_adj", (int)removed_owner);
+    FILE *a = fopen(adj, "w");
+    must(a != NULL, adj);
+    fputs("500\n", a);
+    must(fclose(a) == 0, adj);
+    hotplug("hwmon5", "removed", "1");
+    bind(adj, HWMON "hwmon5/temp1_input");
+
+    open_collector(0);
+    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(f.r.n_sensor_chips, 6);
+    check_feature(chip(&f.r, "removed-virtual-0"), &(struct want){"temp1", "temp1", T, 0.5, NONE, NONE, NONE, NONE, -1, -1, 0});
+    assert_plan(47, 40, 40);
+    assert_int_equal(open_fds(), fds_before + 40);
+
+    kill(removed_owner, SIGKILL);
+    waitpid(removed_owner, NULL, 0);
+    removed_owner = 0;
+    unbind(HWMON "hwmon5/temp1_input");
+    unplug("hwmon5");
+    f.ctx.now_monotonic += 1;
+    assert_int_equal(fx_collect(&f), 0);
+    const Pvescope__SensorChip *c = chip(&f.r, "removed-virtual-0");
+    assert_non_null(c->error);
+    assert_string_equal(c->error, "Kernel interface error");
+    assert_string_equal(f.ctx.err, "1 of 6 chips unreadable (removed-virtual-0: Kernel interface error); "
+                        "2 readings failed");
+    f.ctx.now_monotonic += 1;          /* reloads because of the vanished device */
+    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(f.r.n_sensor_chips, 5);
+    assert_null(chip_or_null(&f.r, "removed-virtual-0"));
+    assert_plan(46, 39, 39);
+    assert_int_equal(open_fds(), fds_before + 39);
+    assert_string_equal(f.ctx.err, "1 readings failed");
+    close_collector();
+    assert_int_equal(open_fds(), fds_before);
+}
+
+/* The kept fds stay within a quarter of RLIMIT_NOFILE; the readings beyond
+ * go through libsensors with the same values. */
+static void t_fd_budget(void **state)
+{
+    (void)state;
+    must(getrlimit(RLIMIT_NOFILE, &saved_nofile) == 0, "getrlimit");
+    struct rlimit low = saved_nofile;
+    low.rlim_cur = 40;
+    must(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit");
+    open_collector(0);
+    assert_int_equal(fx_collect(&f), 0);
+    assert_plan(46, 10, 10);
+    check_chip(&f.r, "coretemp-virtual-0", coretemp, 2);
+    check_chip(&f.r, "pvetest-virtual-0", pvetest, sizeof pvetest / sizeof pvetest[0]);
+    assert_agrees_with_sensors(&f.r);
+    close_collector();
+    must(setrlimit(RLIMIT_NOFILE, &saved_nofile) == 0, "setrlimit");
+    saved_nofile.rlim_cur = 0;
 }
 
 /* A system configuration that fails sensors_init: raw values, driver
@@ -621,7 +883,12 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_mapping),
+        cmocka_unit_test(t_raw_and_scale),
         cmocka_unit_test_teardown(t_values, teardown),
+        cmocka_unit_test_teardown(t_fast_path, teardown),
+        cmocka_unit_test_teardown(t_compute_sensors_d, teardown),
+        cmocka_unit_test_teardown(t_device_removed, teardown),
+        cmocka_unit_test_teardown(t_fd_budget, teardown),
         cmocka_unit_test_teardown(t_config_unusable, teardown),
         cmocka_unit_test_teardown(t_config_bad_line, teardown),
         cmocka_unit_test_teardown(t_reload, teardown),
