@@ -1,5 +1,5 @@
 /* thinpool.c — the "thinpool" collector: LVM thin pools and thin volumes
- * from device-mapper (libdevmapper), in Report.thin_pools / thin_volumes,
+ * from device-mapper ioctls, in Report.thin_pools / thin_volumes,
  * and the usage of this node's lvmthin storages in Report.storage_usage.
  *
  * Each cycle lists the dm devices and reads every device's STATUS, with
@@ -22,161 +22,270 @@
  * the kernel (no `device-mapper` in <procfs>/misc) or without the capability
  * the collector fails with that reason, one log line while it persists.
  *
- * Library globals (documented exceptions to "no global state"): libdm's log
- * function has no user pointer, so its first error of a cycle is kept in
- * dm_first_error (and the reason libdm could not start in dm_create_error);
- * libdm's name mangling mode is set to none so names travel
- * unchanged between LIST and STATUS; and libdm remembers a failed version
- * check for the life of the process (tasks cannot be created any more, and
- * it logs nothing), which is why the /proc/misc test comes first: a
- * device-mapper loaded after the agent started is then still seen. A failure
- * past that test (not root) lasts until the agent restarts. */
+ * Device-mapper is spoken to directly (kernel UAPI <linux/dm-ioctl.h> on
+ * /dev/mapper/control: DM_VERSION, DM_LIST_DEVICES, DM_TABLE_STATUS), not
+ * through libdevmapper, whose dependencies cost ~1.4 MiB of RSS and which
+ * keeps process-wide state (docs/decisions.md). The replies are walked by
+ * the strict parsers of thinpool_parsers.c; the control fd is collector
+ * state, reopened after an error.
+ */
 #include "thinpool.h"
 #include "thinpool_parsers.h"
 #include "pve_parsers.h"
 
-#include <libdevmapper.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/dm-ioctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysmacros.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #define NAME_CAP 256                   /* DM_NAME_LEN 128; vg/lv parts are shorter */
 
-/* ---- libdm access ---------------------------------------------------------- */
+/* ---- device-mapper ioctls ---------------------------------------------------- */
 
-static char dm_first_error[200];
-/* Why dm_task_create first failed: libdm does not check again (nor log) in
- * this process, so later cycles repeat this reason. */
-static char dm_create_error[200];
+#define DM_CONTROL_PATH "/dev/mapper/control"
+#define DM_BUF_FIRST (16u * 1024)
+#define DM_BUF_MAX (4u * 1024 * 1024)   /* a reply that needs more is refused */
 
-__attribute__((format(printf, 5, 6))) static void dm_log(int level, const char *file, int line, int dm_errno,
-                                                         const char *fmt, ...)
+struct dm_device {
+    const char *name;
+    unsigned major, minor;
+};
+
+struct dm_target {
+    uint64_t start, length;          /* 512-byte sectors */
+    const char *type, *params;       /* never NULL */
+};
+
+struct dm_query {
+    bool exists;                     /* false: the device vanished since the list */
+    unsigned major, minor;
+    const char *uuid;                /* "" when the device has none */
+    size_t n_targets;
+    struct dm_target *targets;
+};
+
+static int real_open(void *arg)
 {
-    (void)file;
-    (void)line;
-    (void)dm_errno;
-    if ((level & 7) > 3 || dm_first_error[0])
-        return;                        /* warnings and debug chatter are dropped */
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dm_first_error, sizeof dm_first_error, fmt, ap);
-    va_end(ap);
+    (void)arg;
+    int fd = open(DM_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
 }
 
-static const char *dm_error_or(const char *fallback) { return dm_first_error[0] ? dm_first_error : fallback; }
+static int real_ioctl(void *arg, int fd, unsigned long request, struct dm_ioctl *io)
+{
+    (void)arg;
+    return ioctl(fd, request, io) == 0 ? 0 : -errno;
+}
 
-/* Whether the kernel has device-mapper (its misc device is registered). */
+static void real_close(void *arg, int fd)
+{
+    (void)arg;
+    close(fd);
+}
+
+static const struct thinpool_dm_port real_port = {real_open, real_ioctl, real_close};
+
+/* The control device as collector state: opened at first use (and again
+ * after an error closed it), closed at fini. buf is the ioctl buffer, kept
+ * at the largest size a reply needed. */
+struct dm_control {
+    const struct thinpool_dm_port *port;
+    void *arg;
+    int fd;                          /* -1: closed */
+    uint8_t *buf;
+    size_t cap;
+};
+
+static void control_close(struct dm_control *dc)
+{
+    if (dc->fd >= 0)
+        dc->port->close(dc->arg, dc->fd);
+    dc->fd = -1;
+}
+
+/* What an errno from the control device means for the operator. */
+static const char *errno_hint(int e)
+{
+    switch (e) {
+    case EACCES:
+    case EPERM: return " (dm ioctls need root / CAP_SYS_ADMIN)";
+    case ENOENT: return " (device-mapper is loaded but its control node is missing; `dmsetup mknodes` creates it)";
+    case ENODEV:
+    case ENXIO: return " (no device-mapper driver behind it)";
+    default: return "";
+    }
+}
+
+/* Whether the kernel has device-mapper (its misc device is registered).
+ * Asked before opening the control node, which would otherwise make the
+ * kernel load dm_mod for us. */
 static bool kernel_has_dm(struct collector_ctx *ctx)
 {
     if (read_file_at(ctx->procfs, "misc", ctx->scratch) != 0)
-        return true;                   /* cannot tell: let libdm find out */
+        return true;                   /* cannot tell: let the open find out */
     for (const char *p = ctx->scratch->data; (p = strstr(p, "device-mapper")) != NULL; p++)
         if (p[13] == '\n' || p[13] == '\0')
             return true;
     return false;
 }
 
-static int libdm_list(void *arg, struct collector_ctx *ctx, struct dm_device **devs, size_t *n, char *err,
-                      size_t errlen)
+/* One ioctl on dc->buf for the device `name` ("" for none), the buffer
+ * grown and the ioctl repeated while the kernel says the reply did not fit.
+ * 0 with *rep; 1 when the device does not exist (ENXIO); -1 with err. Any
+ * other failure closes the control fd, so the next call opens it afresh. */
+static int dm_call(struct dm_control *dc, unsigned long request, const char *name, uint32_t flags,
+                   struct dm_reply *rep, char *err, size_t errlen)
 {
-    (void)arg;
-    *devs = NULL;
-    *n = 0;
+    size_t name_len = strlen(name);
+    if (name_len >= DM_NAME_LEN) {
+        snprintf(err, errlen, "name of %zu bytes", name_len);
+        return -1;
+    }
+    for (;;) {
+        if (!dc->buf) {
+            if (!(dc->buf = malloc(DM_BUF_FIRST))) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            dc->cap = DM_BUF_FIRST;
+        }
+        struct dm_ioctl *io = (struct dm_ioctl *)dc->buf;
+        memset(io, 0, sizeof *io);
+        io->version[0] = DM_VERSION_MAJOR;   /* any 4.x kernel: minor 0 */
+        io->data_size = (uint32_t)dc->cap;
+        io->data_start = sizeof *io;
+        io->flags = flags;
+        memcpy(io->name, name, name_len + 1);
+        int rc = dc->port->ioctl(dc->arg, dc->fd, request, io);
+        if (rc == -ENXIO && name_len)
+            return 1;
+        if (rc < 0) {
+            snprintf(err, errlen, "%s%s", strerror(-rc), errno_hint(-rc));
+            control_close(dc);
+            return -1;
+        }
+        char why[128];
+        if (!dm_parse_reply(dc->buf, dc->cap, rep, why, sizeof why)) {
+            snprintf(err, errlen, "malformed reply: %s", why);
+            return -1;
+        }
+        if (name_len && strcmp(rep->name, name) != 0) {
+            snprintf(err, errlen, "malformed reply: for device '%s'", rep->name);
+            return -1;
+        }
+        if (!(rep->flags & DM_BUFFER_FULL_FLAG))
+            return 0;
+        if (dc->cap >= DM_BUF_MAX) {
+            snprintf(err, errlen, "reply larger than %u bytes", DM_BUF_MAX);
+            return -1;
+        }
+        uint8_t *bigger = realloc(dc->buf, dc->cap * 4);
+        if (!bigger) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        dc->buf = bigger;
+        dc->cap *= 4;
+    }
+}
+
+/* Opens the control device unless open, and checks the kernel speaks
+ * interface version 4. 0, or -1 with err. */
+static int control_open(struct dm_control *dc, struct collector_ctx *ctx, char *err, size_t errlen)
+{
+    if (dc->fd >= 0)
+        return 0;
     if (!kernel_has_dm(ctx)) {
         snprintf(err, errlen, "no device-mapper in the kernel (%s/misc)", ctx->procfs);
         return -1;
     }
-    dm_first_error[0] = '\0';
-    struct dm_task *t = dm_task_create(DM_DEVICE_LIST);
-    if (!t) {
-        if (!dm_create_error[0])
-            snprintf(dm_create_error, sizeof dm_create_error, "%s", dm_error_or("dm_task_create failed"));
-        snprintf(err, errlen, "device-mapper unusable: %s (dm ioctls need root / CAP_SYS_ADMIN)",
-                 dm_create_error);
+    int fd = dc->port->open(dc->arg);
+    if (fd < 0) {
+        snprintf(err, errlen, "device-mapper unusable: " DM_CONTROL_PATH ": %s%s", strerror(-fd), errno_hint(-fd));
         return -1;
     }
-    int rc = 0;
-    struct dm_names *names;
-    if (!dm_task_run(t)) {
-        snprintf(err, errlen, "listing dm devices: %s", dm_error_or("DM_DEVICE_LIST failed"));
-        rc = -1;
-    } else if ((names = dm_task_get_names(t)) != NULL && names->dev) {
-        size_t cap = 0;
-        for (struct dm_names *p = names;; p = (struct dm_names *)((char *)p + p->next)) {
-            cap++;
-            if (!p->next)
-                break;
-        }
-        *devs = arena_alloc(ctx->arena, cap * sizeof **devs);
-        for (struct dm_names *p = names;; p = (struct dm_names *)((char *)p + p->next)) {
-            struct dm_device *d = &(*devs)[(*n)++];
-            d->name = arena_strdup(ctx->arena, p->name);
-            d->major = major(p->dev);
-            d->minor = minor(p->dev);
-            if (!p->next)
-                break;
-        }
-    }
-    dm_task_destroy(t);
-    return rc;
+    dc->fd = fd;
+    struct dm_reply rep;
+    char why[160];
+    if (dm_call(dc, DM_VERSION, "", 0, &rep, why, sizeof why) == 0)
+        return 0;
+    const struct dm_ioctl *io = (const struct dm_ioctl *)dc->buf;
+    if (io && io->version[0] != DM_VERSION_MAJOR)   /* the kernel answers a mismatch with its version */
+        snprintf(err, errlen, "device-mapper unusable: kernel ioctl interface %u.%u.%u, this agent speaks %d.x",
+                 io->version[0], io->version[1], io->version[2], DM_VERSION_MAJOR);
+    else
+        snprintf(err, errlen, "device-mapper unusable: DM_VERSION: %s", why);
+    control_close(dc);
+    return -1;
 }
 
-static int libdm_query(void *arg, struct collector_ctx *ctx, const char *name, bool table, struct dm_query *q,
-                       char *err, size_t errlen)
+/* All dm devices (names and dev numbers); -1 with err when device-mapper
+ * cannot be used at all. */
+static int dm_list(struct dm_control *dc, struct collector_ctx *ctx, struct dm_device **devs, size_t *n, char *err,
+                   size_t errlen)
 {
-    (void)arg;
+    *devs = NULL;
+    *n = 0;
+    if (control_open(dc, ctx, err, errlen) != 0)
+        return -1;
+    struct dm_reply rep;
+    char why[160];
+    size_t count;
+    if (dm_call(dc, DM_LIST_DEVICES, "", 0, &rep, why, sizeof why) != 0 ||
+        !dm_parse_name_list(rep.data, rep.data_len, NULL, 0, &count, why, sizeof why)) {
+        snprintf(err, errlen, "listing dm devices: %s", why);
+        return -1;
+    }
+    struct dm_name_entry *e = arena_alloc(ctx->arena, (count ? count : 1) * sizeof *e);
+    dm_parse_name_list(rep.data, rep.data_len, e, count, &count, why, sizeof why);
+    *devs = arena_alloc(ctx->arena, (count ? count : 1) * sizeof **devs);
+    for (size_t i = 0; i < count; i++)
+        (*devs)[i] = (struct dm_device){arena_strdup(ctx->arena, e[i].name), e[i].major, e[i].minor};
+    *n = count;
+    return 0;
+}
+
+/* The STATUS (table=false; with no-flush: a plain status makes dm-thin
+ * commit the pool's metadata) or TABLE of one device, copied into
+ * ctx->arena; q->exists false when it vanished. -1 with err. */
+static int dm_query(struct dm_control *dc, struct collector_ctx *ctx, const char *name, bool table,
+                    struct dm_query *q, char *err, size_t errlen)
+{
     memset(q, 0, sizeof *q);
     q->uuid = "";
-    dm_first_error[0] = '\0';
     const char *what = table ? "table" : "status";
-    struct dm_task *t = dm_task_create(table ? DM_DEVICE_TABLE : DM_DEVICE_STATUS);
-    if (!t) {
-        snprintf(err, errlen, "%s: %s", what, dm_error_or("dm_task_create failed"));
+    char why[200];
+    struct dm_reply rep;
+    if (control_open(dc, ctx, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", what, why);
         return -1;
     }
-    int rc = -1;
-    struct dm_info info;
-    if (!dm_task_set_name(t, name) || !dm_task_no_open_count(t) || (!table && !dm_task_no_flush(t)))
-        snprintf(err, errlen, "%s: %s", what, dm_error_or("setting up the task failed"));
-    else if (!dm_task_run(t) || !dm_task_get_info(t, &info))
-        snprintf(err, errlen, "%s: %s", what, dm_error_or("ioctl failed"));
-    else
-        rc = 0;
-    if (rc == 0 && info.exists) {
-        q->exists = true;
-        q->major = info.major;
-        q->minor = info.minor;
-        const char *uuid = dm_task_get_uuid(t);
-        q->uuid = arena_strdup(ctx->arena, uuid ? uuid : "");
-        size_t cap = info.target_count > 0 ? (size_t)info.target_count : 0;
-        q->targets = arena_alloc(ctx->arena, (cap ? cap : 1) * sizeof *q->targets);
-        void *next = NULL;
-        do {
-            uint64_t start, length;
-            char *type = NULL, *params = NULL;
-            next = dm_get_next_target(t, next, &start, &length, &type, &params);
-            if (!type || q->n_targets == cap)
-                break;                 /* no table loaded */
-            struct dm_target *tg = &q->targets[q->n_targets++];
-            tg->start = start;
-            tg->length = length;
-            tg->type = arena_strdup(ctx->arena, type);
-            tg->params = arena_strdup(ctx->arena, params ? params : "");
-        } while (next);
+    int rc = dm_call(dc, DM_TABLE_STATUS, name, table ? DM_STATUS_TABLE_FLAG : DM_NOFLUSH_FLAG, &rep, why,
+                     sizeof why);
+    if (rc == 1)
+        return 0;
+    if (rc != 0 || !dm_parse_targets(rep.data, rep.data_len, rep.target_count, NULL, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", what, why);
+        return -1;
     }
-    dm_task_destroy(t);
-    return rc;
+    struct dm_target_entry *t = arena_alloc(ctx->arena, (rep.target_count ? rep.target_count : 1) * sizeof *t);
+    dm_parse_targets(rep.data, rep.data_len, rep.target_count, t, why, sizeof why);
+    q->exists = true;
+    q->major = rep.major;
+    q->minor = rep.minor;
+    q->uuid = arena_strdup(ctx->arena, rep.uuid);
+    q->n_targets = rep.target_count;
+    q->targets = arena_alloc(ctx->arena, (q->n_targets ? q->n_targets : 1) * sizeof *q->targets);
+    for (size_t i = 0; i < q->n_targets; i++)
+        q->targets[i] = (struct dm_target){t[i].start, t[i].length, arena_strdup(ctx->arena, t[i].type),
+                                           arena_strdup(ctx->arena, t[i].params)};
+    return 0;
 }
-
-static void libdm_end(void *arg)
-{
-    (void)arg;
-    dm_lib_release();
-}
-
-static const struct thinpool_dm_ops libdm_ops = {libdm_list, libdm_query, libdm_end};
 
 /* ---- caches ------------------------------------------------------------------ */
 
@@ -196,8 +305,7 @@ struct thin_entry {
 };
 
 struct thinpool_state {
-    const struct thinpool_dm_ops *ops;
-    void *arg;
+    struct dm_control dm;
     struct pool_entry *pools;
     size_t n_pools, cap_pools, hint_pool;
     struct thin_entry *thins;
@@ -375,9 +483,9 @@ static uint64_t pool_block_sectors(struct cycle *c, struct pool_entry *e, const 
         return e->block_sectors;       /* the kernel's block count: floor(length / block) */
     e->block_sectors = 0;
     struct dm_query q;
-    char why[200];
+    char why[256];
     struct thinpool_table tb;
-    if (c->st->ops->query(c->st->arg, c->ctx, name, true, &q, why, sizeof why) != 0) {
+    if (dm_query(&c->st->dm, c->ctx, name, true, &q, why, sizeof why) != 0) {
         *error = arena_printf(c->ctx->arena, "%s", why);
     } else if (!q.exists) {
         return 0;                      /* vanished since its status: nothing to say */
@@ -511,9 +619,9 @@ static void link_volumes(struct cycle *c)
         }
         struct dm_query q;
         struct thin_table tb;
-        char why[160];
+        char why[256];
         e->has_pool = false;
-        if (c->st->ops->query(c->st->arg, c->ctx, v->dm_name, true, &q, why, sizeof why) != 0) {
+        if (dm_query(&c->st->dm, c->ctx, v->dm_name, true, &q, why, sizeof why) != 0) {
             warn(&c->w, "%s: %s", v->dm_name, why);
             continue;
         }
@@ -550,12 +658,10 @@ static int thinpool_collect(void *state, struct collector_ctx *ctx, Pvescope__Re
     struct thinpool_state *st = state;
     struct dm_device *devs;
     size_t n;
-    char why[200];
+    char why[256];
     r->n_thin_pools = r->n_thin_volumes = 0;
-    if (st->ops->list(st->arg, ctx, &devs, &n, why, sizeof why) != 0) {
-        st->ops->end(st->arg);
+    if (dm_list(&st->dm, ctx, &devs, &n, why, sizeof why) != 0)
         return collector_fail(ctx, "%s", why);   /* lvmthin usage unknown: absent, not inactive */
-    }
     struct cycle c = {.st = st, .ctx = ctx, .r = r};
     struct arena *a = ctx->arena;
     r->thin_pools = arena_alloc(a, (n ? n : 1) * sizeof *r->thin_pools);
@@ -565,7 +671,7 @@ static int thinpool_collect(void *state, struct collector_ctx *ctx, Pvescope__Re
     c.vol_cache = arena_alloc(a, (n ? n : 1) * sizeof *c.vol_cache);
     for (size_t i = 0; i < n; i++) {
         struct dm_query q;
-        if (st->ops->query(st->arg, ctx, devs[i].name, false, &q, why, sizeof why) != 0) {
+        if (dm_query(&st->dm, ctx, devs[i].name, false, &q, why, sizeof why) != 0) {
             warn(&c.w, "%s: %s", devs[i].name, why);
             continue;
         }
@@ -578,7 +684,6 @@ static int thinpool_collect(void *state, struct collector_ctx *ctx, Pvescope__Re
             add_volume(&c, &devs[i], &q);
     }
     link_volumes(&c);
-    st->ops->end(st->arg);
     sweep(st);
     thinpool_storage_usage(r, a);
     if (c.w.n)
@@ -638,11 +743,12 @@ void thinpool_storage_usage(Pvescope__Report *r, struct arena *a)
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
-void thinpool_collector_set_dm(void *state, const struct thinpool_dm_ops *ops, void *arg)
+void thinpool_collector_set_port(void *state, const struct thinpool_dm_port *port, void *arg)
 {
     struct thinpool_state *st = state;
-    st->ops = ops ? ops : &libdm_ops;
-    st->arg = ops ? arg : NULL;
+    control_close(&st->dm);
+    st->dm.port = port ? port : &real_port;
+    st->dm.arg = port ? arg : NULL;
 }
 
 static int thinpool_init(void **state, struct collector_ctx *ctx)
@@ -650,9 +756,7 @@ static int thinpool_init(void **state, struct collector_ctx *ctx)
     struct thinpool_state *st = calloc(1, sizeof *st);
     if (!st)
         return collector_fail(ctx, "out of memory");
-    st->ops = &libdm_ops;
-    dm_log_with_errno_init(dm_log);
-    dm_set_name_mangling_mode(DM_STRING_MANGLING_NONE);
+    st->dm = (struct dm_control){.port = &real_port, .fd = -1};
     *state = st;
     return 0;
 }
@@ -665,8 +769,9 @@ static void thinpool_fini(void *state)
     sweep(st);                         /* nothing is marked seen between cycles: frees all */
     free(st->pools);
     free(st->thins);
+    control_close(&st->dm);
+    free(st->dm.buf);
     free(st);
-    dm_log_with_errno_init(NULL);
 }
 
 const struct collector collector_thinpool = {

@@ -1,6 +1,6 @@
 /* thinpool.h — the thinpool collector's seams for tests: the device-mapper
- * access it uses (libdm by default, thinpool.c) can be replaced by canned
- * devices, and its lvmthin storage usage is a pure function. */
+ * ioctls it makes (thinpool.c) can be answered by canned replies, and its
+ * lvmthin storage usage is a pure function. */
 #ifndef PVESCOPE_THINPOOL_H
 #define PVESCOPE_THINPOOL_H
 
@@ -9,39 +9,24 @@
 
 #include "collector.h"
 
-struct dm_device {
-    const char *name;
-    unsigned major, minor;
+struct dm_ioctl;
+
+/* The collector's only contact with the kernel: the device-mapper control
+ * device. The real port opens /dev/mapper/control and calls ioctl(2); tests
+ * answer with canned reply buffers. Everything else (buffer growth, reply
+ * checks, parsing) is the collector's own code either way.
+ *   open   the control device: its fd, or -errno
+ *   ioctl  one request on io (a buffer of io->data_size bytes): 0 or -errno
+ *   close  the fd open returned */
+struct thinpool_dm_port {
+    int (*open)(void *arg);
+    int (*ioctl)(void *arg, int fd, unsigned long request, struct dm_ioctl *io);
+    void (*close)(void *arg, int fd);
 };
 
-struct dm_target {
-    uint64_t start, length;          /* 512-byte sectors */
-    const char *type, *params;       /* never NULL */
-};
-
-struct dm_query {
-    bool exists;                     /* false: the device vanished since the list */
-    unsigned major, minor;
-    const char *uuid;                /* "" when the device has none */
-    size_t n_targets;
-    struct dm_target *targets;
-};
-
-/* Device-mapper access; every string and array is allocated from ctx->arena.
- *   list   all devices; -1 with err when device-mapper cannot be used at all
- *   query  the STATUS (table=false; never flushing pool metadata) or TABLE
- *          of one device; -1 with err when the ioctl failed
- *   end    after each cycle (libdm: release the control fd) */
-struct thinpool_dm_ops {
-    int (*list)(void *arg, struct collector_ctx *ctx, struct dm_device **devs, size_t *n, char *err,
-                size_t errlen);
-    int (*query)(void *arg, struct collector_ctx *ctx, const char *name, bool table, struct dm_query *q,
-                 char *err, size_t errlen);
-    void (*end)(void *arg);
-};
-
-/* Replaces the collector's device-mapper access (NULL ops: libdm again). */
-void thinpool_collector_set_dm(void *state, const struct thinpool_dm_ops *ops, void *arg);
+/* Replaces the collector's port (NULL: the real one again), closing the
+ * control fd of the previous one. */
+void thinpool_collector_set_port(void *state, const struct thinpool_dm_port *port, void *arg);
 
 /* Appends to r->storage_usage one StorageUsage per lvmthin storage of
  * r->storages enabled on r->node, from the pools in r->thin_pools:

@@ -1,6 +1,8 @@
 /* thinpool_parsers.c — see thinpool_parsers.h. */
 #include "thinpool_parsers.h"
 
+#include <linux/dm-ioctl.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -329,5 +331,110 @@ bool thinpool_split_dm_name(const char *name, char *vg, char *lv, char *layer, s
     if (!unquote(vg, cap, name, nv) || !unquote(lv, cap, l, nl) || strlen(y) >= cap)
         return fail(err, errlen, "name longer than %zu bytes", cap - 1);
     memcpy(layer, y, strlen(y) + 1);
+    return true;
+}
+
+/* ---- dm ioctl replies ------------------------------------------------------ */
+
+bool dm_decode_dev(uint64_t dev, unsigned *major, unsigned *minor)
+{
+    if (dev > UINT32_MAX)
+        return false;
+    *major = (unsigned)((dev >> 8) & 0xfff);
+    *minor = (unsigned)((dev & 0xff) | ((dev >> 12) & 0xfff00));
+    return true;
+}
+
+bool dm_parse_reply(const uint8_t *buf, size_t size, struct dm_reply *out, char *err, size_t errlen)
+{
+    struct dm_ioctl h;
+    if (size < sizeof h)
+        return fail(err, errlen, "reply of %zu bytes, shorter than its header", size);
+    memcpy(&h, buf, sizeof h);         /* the buffer need not be aligned */
+    if (h.version[0] != DM_VERSION_MAJOR)
+        return fail(err, errlen, "ioctl interface %u.%u.%u, not %d.x", h.version[0], h.version[1], h.version[2],
+                    DM_VERSION_MAJOR);
+    if (h.data_start < sizeof h || h.data_start > h.data_size || h.data_size > size)
+        return fail(err, errlen, "data %u..%u outside the %zu-byte reply", h.data_start, h.data_size, size);
+    if (!memchr(h.name, '\0', sizeof h.name) || !memchr(h.uuid, '\0', sizeof h.uuid))
+        return fail(err, errlen, "name or uuid not terminated");
+    if (!dm_decode_dev(h.dev, &out->major, &out->minor))
+        return fail(err, errlen, "dev 0x%llx is not a kernel dev number", (unsigned long long)h.dev);
+    memcpy(out->version, h.version, sizeof out->version);
+    out->flags = h.flags;
+    out->target_count = h.target_count;
+    out->event_nr = h.event_nr;
+    memcpy(out->name, h.name, sizeof out->name);
+    memcpy(out->uuid, h.uuid, sizeof out->uuid);
+    out->data = buf + h.data_start;
+    out->data_len = h.data_size - h.data_start;
+    return true;
+}
+
+bool dm_parse_name_list(const uint8_t *data, size_t len, struct dm_name_entry *out, size_t cap, size_t *n,
+                        char *err, size_t errlen)
+{
+    const size_t name_at = offsetof(struct dm_name_list, name);
+    *n = 0;
+    if (len == 0)
+        return true;                   /* no devices (kernels >= 5.13 send no record) */
+    for (size_t off = 0;;) {
+        if (len - off <= name_at)
+            return fail(err, errlen, "record at %zu of %zu cut short", off, len);
+        uint64_t dev;
+        uint32_t next;
+        memcpy(&dev, data + off + offsetof(struct dm_name_list, dev), sizeof dev);
+        memcpy(&next, data + off + offsetof(struct dm_name_list, next), sizeof next);
+        size_t room = (next ? next : len - off) - name_at;   /* bytes the name may use */
+        if (next && (next <= name_at || next > len - off))
+            return fail(err, errlen, "record at %zu: next %u outside the %zu-byte list", off, next, len);
+        if (dev == 0 && off == 0 && next == 0)
+            return true;               /* the kernel's "no devices" record */
+        const char *name = (const char *)data + off + name_at;
+        const char *nul = memchr(name, '\0', room);
+        if (!nul)
+            return fail(err, errlen, "record at %zu: name not terminated", off);
+        if (nul == name || (size_t)(nul - name) >= DM_NAME_LEN)
+            return fail(err, errlen, "record at %zu: name of %zu bytes", off, (size_t)(nul - name));
+        struct dm_name_entry e = {name, 0, 0};
+        if (!dm_decode_dev(dev, &e.major, &e.minor) || dev == 0)
+            return fail(err, errlen, "%s: dev 0x%llx is not a kernel dev number", name, (unsigned long long)dev);
+        if (out && *n < cap)
+            out[*n] = e;
+        ++*n;
+        if (!next)
+            return true;
+        off += next;
+    }
+}
+
+bool dm_parse_targets(const uint8_t *data, size_t len, uint32_t count, struct dm_target_entry *out, char *err,
+                      size_t errlen)
+{
+    const size_t spec_len = sizeof(struct dm_target_spec);
+    size_t off = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (off >= len || len - off <= spec_len)
+            return fail(err, errlen, "target %u of %u at %zu outside the %zu-byte data", i + 1, count, off, len);
+        struct dm_target_spec spec;
+        memcpy(&spec, data + off, spec_len);
+        if (!memchr(spec.target_type, '\0', sizeof spec.target_type) || !spec.target_type[0])
+            return fail(err, errlen, "target %u: type not terminated or empty", i + 1);
+        const char *params = (const char *)data + off + spec_len;
+        const char *nul = memchr(params, '\0', len - off - spec_len);
+        if (!nul)
+            return fail(err, errlen, "target %u: params not terminated", i + 1);
+        size_t end = (size_t)(nul + 1 - (const char *)data);
+        if (i + 1 < count && (spec.next < end || spec.next > len))
+            return fail(err, errlen, "target %u: next %u outside %zu..%zu", i + 1, spec.next, end, len);
+        if (out) {
+            out[i].start = spec.sector_start;
+            out[i].length = spec.length;
+            /* the type sits in the caller's buffer: point at it there */
+            out[i].type = (const char *)data + off + offsetof(struct dm_target_spec, target_type);
+            out[i].params = params;
+        }
+        off = spec.next;
+    }
     return true;
 }

@@ -19,6 +19,11 @@
  * these are our own parsers rather than libdm's dm_get_status_thin_pool(),
  * which ignores the held metadata root and finds flags with strstr.
  *
+ * The dm ioctl replies (kernel UAPI <linux/dm-ioctl.h>, drivers/md/dm-ioctl.c)
+ * are walked here too, as pure functions over the bytes the kernel returned:
+ * every offset and string is checked against the reply's data_size before
+ * use, so a malformed reply is an error, never a read out of bounds.
+ *
  * Every function returns true on success; on false, err holds why and the
  * output is unspecified. */
 #ifndef PVESCOPE_THINPOOL_PARSERS_H
@@ -99,5 +104,63 @@ bool thin_parse_table(const char *params, struct thin_table *out, char *err, siz
  * with a further `-` (the name was not built that way). */
 bool thinpool_split_dm_name(const char *name, char *vg, char *lv, char *layer, size_t cap, char *err,
                             size_t errlen);
+
+/* ---- dm ioctl replies ------------------------------------------------------ */
+
+#define DM_REPLY_NAME_CAP 128          /* DM_NAME_LEN */
+#define DM_REPLY_UUID_CAP 129          /* DM_UUID_LEN */
+
+/* The header of one reply (struct dm_ioctl) and where its data is. */
+struct dm_reply {
+    uint32_t version[3];
+    uint32_t flags;
+    uint32_t target_count;
+    uint32_t event_nr;
+    unsigned major, minor;             /* from dev */
+    char name[DM_REPLY_NAME_CAP];
+    char uuid[DM_REPLY_UUID_CAP];
+    const uint8_t *data;               /* buf + data_start */
+    size_t data_len;                   /* data_size − data_start */
+};
+
+/* One device of a DM_LIST_DEVICES reply; name points into the reply. */
+struct dm_name_entry {
+    const char *name;
+    unsigned major, minor;
+};
+
+/* One target of a DM_TABLE_STATUS reply; type and params point into it. */
+struct dm_target_entry {
+    uint64_t start, length;            /* 512-byte sectors */
+    const char *type, *params;
+};
+
+/* Splits a dev_t as the kernel encodes it for userspace (huge_encode_dev:
+ * minor bits 0-7 and 20-31, major bits 8-19); false when bits above 32 are
+ * set, which that encoding never does. */
+bool dm_decode_dev(uint64_t dev, unsigned *major, unsigned *minor);
+
+/* The header of the size-byte ioctl buffer buf: interface major version 4,
+ * sizeof(struct dm_ioctl) <= data_start <= data_size <= size, name and uuid
+ * NUL-terminated. DM_BUFFER_FULL_FLAG is the caller's to check. */
+bool dm_parse_reply(const uint8_t *buf, size_t size, struct dm_reply *out, char *err, size_t errlen);
+
+/* Walks the struct dm_name_list records of a DM_LIST_DEVICES reply's data
+ * (len bytes): each `next` is relative to its record, must move forward and
+ * stay inside the data, each name is NUL-terminated inside its record and
+ * shorter than DM_NAME_LEN. No data, or a single record with dev 0, is the
+ * kernel's empty list. With out NULL only counts (and checks); else writes at
+ * most cap entries. *n is the number of devices. */
+bool dm_parse_name_list(const uint8_t *data, size_t len, struct dm_name_entry *out, size_t cap, size_t *n,
+                        char *err, size_t errlen);
+
+/* Walks the count struct dm_target_spec records of a DM_TABLE_STATUS reply's
+ * data (len bytes): the first at offset 0, each `next` an offset from the
+ * start of the data that moves forward, each spec inside the data, its type
+ * NUL-terminated within DM_MAX_TYPE_NAME and its params (right after the
+ * spec) NUL-terminated inside the data. With out NULL only checks; else out
+ * holds count entries. */
+bool dm_parse_targets(const uint8_t *data, size_t len, uint32_t count, struct dm_target_entry *out, char *err,
+                      size_t errlen);
 
 #endif

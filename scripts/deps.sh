@@ -5,7 +5,7 @@
 set -eu
 what=${1:-test}
 build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
-  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libdevmapper-dev"
+  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev"
 test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 iproute2 util-linux"
 # The QEMU guest test (tests/vm): the emulator, the kernel's own tools as
 # oracles, and what the busybox initramfs is built from.

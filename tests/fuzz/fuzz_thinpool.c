@@ -1,10 +1,48 @@
-/* fuzz_thinpool.c — the dm-thin status/table parsers and the dm name
- * splitter (agent/thinpool_parsers.c): the kernel's text is trusted little,
- * names not at all. The first byte picks the parser, the rest is its input. */
+/* fuzz_thinpool.c — the dm-thin status/table parsers, the dm name splitter
+ * and the dm ioctl reply walkers (agent/thinpool_parsers.c): the kernel's
+ * text and buffers are trusted little, names not at all. The first byte picks
+ * the parser, the rest is its input (text, or a whole ioctl buffer). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "thinpool_parsers.h"
+
+/* A DM_LIST_DEVICES or DM_TABLE_STATUS reply: the header, then its data
+ * walked twice (checking, then filling) with the same outcome, every name,
+ * type and params string inside the reply. */
+static void fuzz_reply(const uint8_t *buf, size_t size, bool list)
+{
+    struct dm_reply r;
+    char err[160];
+    if (!dm_parse_reply(buf, size, &r, err, sizeof err))
+        return;
+    if (r.data < buf || r.data + r.data_len > buf + size || !memchr(r.name, 0, sizeof r.name))
+        abort();
+    if (list) {
+        size_t n, n2;
+        if (!dm_parse_name_list(r.data, r.data_len, NULL, 0, &n, err, sizeof err))
+            return;
+        struct dm_name_entry *e = malloc((n ? n : 1) * sizeof *e);
+        if (!dm_parse_name_list(r.data, r.data_len, e, n, &n2, err, sizeof err) || n2 != n)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            if ((const uint8_t *)e[i].name < r.data ||
+                (const uint8_t *)e[i].name + strlen(e[i].name) >= r.data + r.data_len)
+                abort();
+        free(e);
+        return;
+    }
+    if (!dm_parse_targets(r.data, r.data_len, r.target_count, NULL, err, sizeof err))
+        return;
+    struct dm_target_entry *t = malloc((r.target_count ? r.target_count : 1) * sizeof *t);
+    if (!dm_parse_targets(r.data, r.data_len, r.target_count, t, err, sizeof err))
+        abort();
+    for (uint32_t i = 0; i < r.target_count; i++)
+        if ((const uint8_t *)t[i].params + strlen(t[i].params) >= r.data + r.data_len || !t[i].type[0])
+            abort();
+    free(t);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,7 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
     char err[160];
-    switch (data[0] % 5) {
+    if (data[0] % 7 >= 5) {            /* binary: the exact bytes, so ASan sees any overread */
+        free(text);
+        uint8_t *buf = malloc(size - 1 ? size - 1 : 1);
+        memcpy(buf, data + 1, size - 1);
+        fuzz_reply(buf, size - 1, data[0] % 7 == 5);
+        free(buf);
+        return 0;
+    }
+    switch (data[0] % 7) {
     case 0: {
         struct thinpool_status s;
         if (thinpool_parse_status(text, &s, err, sizeof err) && s.mode <= PVESCOPE__THIN_POOL_MODE__THIN_POOL_OUT_OF_DATA_SPACE &&

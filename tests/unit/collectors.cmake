@@ -9,7 +9,7 @@ pvescope_unit_test(test_pressure   SOURCES test_pressure.c   LIBS pvescope_agent
 pvescope_unit_test(test_diskstats  SOURCES test_diskstats.c  LIBS pvescope_agent_core)
 pvescope_unit_test(test_netdev     SOURCES test_netdev.c     LIBS pvescope_agent_core)
 # dm-thin: the status/table parsers and name splitter, the thinpool collector
-# on canned device-mapper answers and on this machine's real libdm, and the
+# on canned dm ioctl replies and on this machine's real control device, and the
 # pve_thinpool_* rendering.
 pvescope_unit_test(test_thinpool_parsers SOURCES test_thinpool_parsers.c LIBS pvescope_agent_core)
 pvescope_unit_test(test_thinpool SOURCES test_thinpool.c LIBS pvescope_agent_core)

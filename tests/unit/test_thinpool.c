@@ -1,7 +1,8 @@
 /* test_thinpool.c — the thinpool collector (agent/thinpool.c) on canned
  * device-mapper answers (the `dmsetup ls/table/status` pair of
- * pve-internals §7.10 and hand-written variants), its caches, its lvmthin
- * storage usage, and the real libdm on this machine. */
+ * pve-internals §7.10 and hand-written variants) served as kernel-layout
+ * ioctl reply buffers through the collector's port, its caches, its lvmthin
+ * storage usage, the port's failures, and the real control device here. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,42 +16,117 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <errno.h>
+#include <linux/dm-ioctl.h>
+#include <sys/ioctl.h>
+
 #include "collector.h"
 #include "thinpool.h"
 #include "thinpool_parsers.h"
 
-/* ---- a fake device-mapper serving dmsetup text ---------------------------- */
+/* ---- canned ioctl replies, laid out as drivers/md/dm-ioctl.c does ---------- */
+
+static size_t align8(size_t v) { return (v + 7) & ~(size_t)7; }
+
+static uint64_t encode_dev(unsigned major_, unsigned minor_)
+{
+    return (minor_ & 0xffu) | ((uint64_t)major_ << 8) | ((uint64_t)(minor_ & ~0xffu) << 12);
+}
+
+struct canned_dev {
+    char name[DM_NAME_LEN];
+    unsigned major, minor;
+};
+
+struct canned_target {
+    uint64_t start, length;
+    char type[DM_MAX_TYPE_NAME];
+    const char *params;
+};
+
+/* A DM_LIST_DEVICES reply in io (kernel >= 5.13: event_nr and flags after
+ * each name), or DM_BUFFER_FULL_FLAG when it does not fit. */
+static void put_name_list(struct dm_ioctl *io, const struct canned_dev *d, size_t n)
+{
+    const size_t name_at = offsetof(struct dm_name_list, name);
+    size_t len = io->data_size - sizeof *io, needed = 0;
+    for (size_t i = 0; i < n; i++)
+        needed += align8(name_at + strlen(d[i].name) + 1) + 2 * sizeof(uint32_t);
+    io->data_start = sizeof *io;
+    if (needed > len) {
+        io->flags |= DM_BUFFER_FULL_FLAG;
+        return;
+    }
+    io->data_size = (uint32_t)(sizeof *io + needed);
+    uint8_t *data = (uint8_t *)io + io->data_start;
+    memset(data, 0, needed);
+    size_t off = 0;
+    struct dm_name_list *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct dm_name_list *nl = (struct dm_name_list *)(data + off);
+        if (prev)
+            prev->next = (uint32_t)((uint8_t *)nl - (uint8_t *)prev);
+        nl->dev = encode_dev(d[i].major, d[i].minor);
+        nl->next = 0;
+        strcpy(nl->name, d[i].name);
+        off = align8(off + name_at + strlen(d[i].name) + 1) + 2 * sizeof(uint32_t);
+        prev = nl;
+    }
+}
+
+/* A DM_TABLE_STATUS reply's targets in io, as retrieve_status() writes them. */
+static void put_targets(struct dm_ioctl *io, const struct canned_target *t, size_t n)
+{
+    io->data_start = sizeof *io;
+    size_t len = io->data_size - io->data_start, off = 0, used = 0;
+    uint8_t *data = (uint8_t *)io + io->data_start;
+    for (size_t i = 0; i < n; i++) {
+        if (len - off <= sizeof(struct dm_target_spec)) {
+            io->flags |= DM_BUFFER_FULL_FLAG;
+            break;
+        }
+        struct dm_target_spec *spec = (struct dm_target_spec *)(data + off);
+        memset(spec, 0, sizeof *spec);
+        spec->sector_start = t[i].start;
+        spec->length = t[i].length;
+        strncpy(spec->target_type, t[i].type, sizeof spec->target_type - 1);
+        off += sizeof *spec;
+        size_t l = strlen(t[i].params) + 1;
+        if (l >= len - off) {
+            io->flags |= DM_BUFFER_FULL_FLAG;
+            break;
+        }
+        memcpy(data + off, t[i].params, l);
+        off += l;
+        used = io->data_start + off;
+        off = align8(off);
+        spec->next = (uint32_t)off;
+    }
+    if (used)
+        io->data_size = (uint32_t)used;
+    io->target_count = (uint32_t)n;
+}
+
+/* ---- a fake device-mapper serving dmsetup text through the port ----------- */
+
+#define FAKE_FD 42
 
 struct fake_dm {
     const char *ls;          /* `dmsetup ls`: "name\t(MAJ:MIN)" lines */
     const char *table;       /* `dmsetup table`: "name: start length type params" */
     const char *status;      /* `dmsetup status` */
     const char *non_lvm;     /* names whose uuid is not LVM-..., space-separated */
-    const char *vanish;      /* a device that is listed but gone at STATUS time */
-    const char *broken;      /* a device whose ioctls fail */
-    bool list_fails;
-    unsigned table_queries, status_queries, ends;
+    const char *vanish;      /* devices that are listed but gone at STATUS time */
+    const char *broken;      /* devices whose ioctls fail (EIO) */
+    int open_errno;          /* open fails with it */
+    int ioctl_errno;         /* every ioctl fails with it */
+    int list_errno;          /* DM_LIST_DEVICES fails with it */
+    unsigned kernel_major;   /* 0: 4 */
+    size_t extra_linear;     /* that many linear targets more on "big" (a listed device) */
+    void (*mangle)(unsigned long request, struct dm_ioctl *io);   /* corrupts a reply */
+    unsigned opens, closes, versions, lists, table_queries, status_queries;
+    size_t largest_buffer;
 };
-
-static int fake_list(void *arg, struct collector_ctx *ctx, struct dm_device **devs, size_t *n, char *err,
-                     size_t errlen)
-{
-    struct fake_dm *f = arg;
-    if (f->list_fails) {
-        snprintf(err, errlen, "listing dm devices: fake failure");
-        return -1;
-    }
-    *n = 0;
-    *devs = arena_alloc(ctx->arena, 64 * sizeof **devs);
-    for (const char *p = f->ls; *p;) {
-        const char *tab = strchr(p, '\t'), *eol = strchr(p, '\n');
-        struct dm_device *d = &(*devs)[(*n)++];
-        d->name = arena_strndup(ctx->arena, p, (size_t)(tab - p));
-        assert_int_equal(sscanf(tab, "\t(%u:%u)", &d->major, &d->minor), 2);
-        p = eol + 1;
-    }
-    return 0;
-}
 
 static bool name_in(const char *list, const char *name)
 {
@@ -61,53 +137,132 @@ static bool name_in(const char *list, const char *name)
     return false;
 }
 
-static int fake_query(void *arg, struct collector_ctx *ctx, const char *name, bool table, struct dm_query *q,
-                      char *err, size_t errlen)
+static size_t parse_ls(const char *ls, struct canned_dev *d, size_t cap)
 {
-    struct fake_dm *f = arg;
-    if (table)
-        f->table_queries++;
-    else
-        f->status_queries++;
-    memset(q, 0, sizeof *q);
-    q->uuid = "";
-    if (name_in(f->broken, name)) {
-        snprintf(err, errlen, "%s: fake ioctl failure", table ? "table" : "status");
-        return -1;
+    size_t n = 0;
+    for (const char *p = ls; *p; n++) {
+        const char *tab = strchr(p, '\t'), *eol = strchr(p, '\n');
+        assert_true(n < cap && tab && eol && (size_t)(tab - p) < sizeof d->name);
+        memcpy(d[n].name, p, (size_t)(tab - p));
+        d[n].name[tab - p] = '\0';
+        assert_int_equal(sscanf(tab, "\t(%u:%u)", &d[n].major, &d[n].minor), 2);
+        p = eol + 1;
     }
-    if (!table && name_in(f->vanish, name))
-        return 0;
+    return n;
+}
+
+/* The `name: start length type params` line of name in text, as a target. */
+static bool find_target(const char *text, const char *name, struct canned_target *t, char *params, size_t cap)
+{
     char key[160];
-    snprintf(key, sizeof key, "%s\t(", name);
-    const char *l = strstr(f->ls, key);
-    if (!l || (l != f->ls && l[-1] != '\n'))
-        return 0;
-    assert_int_equal(sscanf(l + strlen(key), "%u:%u", &q->major, &q->minor), 2);
-    q->exists = true;
-    q->uuid = name_in(f->non_lvm, name) ? "" : arena_strdup(ctx->arena, "LVM-0123456789abcdef");
     snprintf(key, sizeof key, "%s: ", name);
-    const char *text = table ? f->table : f->status;
     for (const char *p = text; (p = strstr(p, key)) != NULL; p++) {
         if (p != text && p[-1] != '\n')
             continue;
         const char *eol = strchr(p, '\n');
-        char *line = arena_strndup(ctx->arena, p + strlen(key), (size_t)(eol - p) - strlen(key));
-        q->targets = arena_alloc(ctx->arena, sizeof *q->targets);
-        struct dm_target *t = &q->targets[0];
         int off = 0;
-        char type[32];
-        assert_int_equal(sscanf(line, "%" SCNu64 " %" SCNu64 " %31s%n", &t->start, &t->length, type, &off), 3);
-        t->type = arena_strdup(ctx->arena, type);
-        t->params = line + off + (line[off] == ' ');
-        q->n_targets = 1;
-        break;
+        assert_int_equal(sscanf(p + strlen(key), "%" SCNu64 " %" SCNu64 " %15s%n", &t->start, &t->length, t->type,
+                                &off), 3);
+        const char *ps = p + strlen(key) + off;
+        ps += *ps == ' ';
+        assert_true((size_t)(eol - ps) < cap);
+        memcpy(params, ps, (size_t)(eol - ps));
+        params[eol - ps] = '\0';
+        t->params = params;
+        return true;
     }
+    return false;
+}
+
+static int fake_open(void *arg)
+{
+    struct fake_dm *f = arg;
+    assert_int_equal(f->opens, f->closes);            /* never two fds at once */
+    if (f->open_errno)
+        return -f->open_errno;
+    f->opens++;
+    return FAKE_FD;
+}
+
+static void fake_close(void *arg, int fd)
+{
+    struct fake_dm *f = arg;
+    assert_int_equal(fd, FAKE_FD);
+    f->closes++;
+    assert_int_equal(f->opens, f->closes);
+}
+
+static int fake_table_status(struct fake_dm *f, struct dm_ioctl *io)
+{
+    bool table = io->flags & DM_STATUS_TABLE_FLAG;
+    assert_true(table || (io->flags & DM_NOFLUSH_FLAG));   /* a status never flushes pool metadata */
+    if (table)
+        f->table_queries++;
+    else
+        f->status_queries++;
+    if (name_in(f->broken, io->name))
+        return -EIO;
+    if (!table && name_in(f->vanish, io->name))
+        return -ENXIO;
+    struct canned_dev devs[64];
+    size_t n = parse_ls(f->ls, devs, 64), i = 0;
+    while (i < n && strcmp(devs[i].name, io->name) != 0)
+        i++;
+    if (i == n)
+        return -ENXIO;
+    io->dev = encode_dev(devs[i].major, devs[i].minor);
+    io->event_nr = 3;
+    snprintf(io->uuid, sizeof io->uuid, "%s", name_in(f->non_lvm, io->name) ? "" : "LVM-0123456789abcdef");
+    char params[512];
+    struct canned_target t[1 + 2000];
+    size_t nt = find_target(table ? f->table : f->status, io->name, &t[0], params, sizeof params);
+    if (strcmp(io->name, "big") == 0) {
+        assert_true(f->extra_linear <= 2000);
+        for (size_t k = 0; k < f->extra_linear; k++, nt++)
+            t[nt] = (struct canned_target){k * 8, 8, "linear", table ? "259:3 218105856" : ""};
+    }
+    put_targets(io, t, nt);
     return 0;
 }
 
-static void fake_end(void *arg) { ((struct fake_dm *)arg)->ends++; }
+static int fake_ioctl(void *arg, int fd, unsigned long request, struct dm_ioctl *io)
+{
+    struct fake_dm *f = arg;
+    assert_int_equal(fd, FAKE_FD);
+    assert_int_equal(f->opens, f->closes + 1);
+    assert_int_equal(io->version[0], 4);
+    assert_int_equal(io->data_start, sizeof *io);
+    if (io->data_size > f->largest_buffer)
+        f->largest_buffer = io->data_size;
+    unsigned major_ = f->kernel_major ? f->kernel_major : 4;
+    io->version[0] = major_;                            /* check_version() answers with the kernel's */
+    io->version[1] = 48;
+    io->version[2] = 0;
+    if (major_ != 4)
+        return -EINVAL;
+    if (f->ioctl_errno)
+        return -f->ioctl_errno;
+    int rc;
+    if (request == DM_VERSION) {
+        f->versions++;
+        return 0;
+    } else if (request == DM_LIST_DEVICES) {
+        f->lists++;
+        if (f->list_errno)
+            return -f->list_errno;
+        struct canned_dev devs[64];
+        put_name_list(io, devs, parse_ls(f->ls, devs, 64));
+        rc = 0;
+    } else {
+        assert_true(request == DM_TABLE_STATUS);
+        rc = fake_table_status(f, io);
+    }
+    if (rc == 0 && f->mangle)
+        f->mangle(request, io);
+    return rc;
+}
 
-static const struct thinpool_dm_ops fake_ops = {fake_list, fake_query, fake_end};
+static const struct thinpool_dm_port fake_port = {fake_open, fake_ioctl, fake_close};
 
 /* pve-internals §7.10, verbatim (trailing spaces as the kernel emits them). */
 static const char ls_710[] =
@@ -161,19 +316,39 @@ struct world {
     struct collector_ctx ctx;
     Pvescope__Report r;
     void *st;
+    char procfs[40];         /* a procfs holding only misc ("" for /proc) */
 };
 
+/* Writes <dir>/misc with that text. */
+static void write_misc(const char *dir, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/misc", dir);
+    FILE *m = fopen(path, "w");
+    assert_non_null(m);
+    fputs(text, m);
+    fclose(m);
+}
+
+/* With a fake: a procfs whose misc lists device-mapper, and the fake as
+ * port. Without: the real port and /proc. */
 static void world_init(struct world *w, struct fake_dm *f)
 {
     memset(w, 0, sizeof *w);
     arena_init(&w->arena, 4096);
     arena_init(&w->cfg, 4096);
     w->ctx = (struct collector_ctx){.procfs = "/proc", .arena = &w->arena, .scratch = &w->scratch};
+    if (f) {
+        snprintf(w->procfs, sizeof w->procfs, "/tmp/pvescope-thin-proc-XXXXXX");
+        assert_non_null(mkdtemp(w->procfs));
+        write_misc(w->procfs, "236 device-mapper\n183 hw_random\n");
+        w->ctx.procfs = w->procfs;
+    }
     pvescope__report__init(&w->r);
     w->r.node = "pve1";
     assert_int_equal(collector_thinpool.init(&w->st, &w->ctx), 0);
     if (f)
-        thinpool_collector_set_dm(w->st, &fake_ops, f);
+        thinpool_collector_set_port(w->st, &fake_port, f);
 }
 
 static int world_collect(struct world *w)
@@ -187,6 +362,12 @@ static int world_collect(struct world *w)
 static void world_free(struct world *w)
 {
     collector_thinpool.fini(w->st);
+    if (w->procfs[0]) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/misc", w->procfs);
+        unlink(path);
+        rmdir(w->procfs);
+    }
     arena_free(&w->arena);
     arena_free(&w->cfg);
     buf_free(&w->scratch);
@@ -289,15 +470,21 @@ static void t_fixture_710(void **state)
     check_710(&w.r);
     assert_int_equal(f.status_queries, 16);            /* every device, once */
     assert_int_equal(f.table_queries, 2 + 6);          /* each pool and each volume, once */
-    assert_int_equal(f.ends, 1);
+    assert_int_equal(f.opens, 1);
+    assert_int_equal(f.versions, 1);
+    assert_int_equal(f.lists, 1);
+    assert_int_equal(f.largest_buffer, 16384);         /* the first buffer was enough */
     for (int i = 0; i < 3; i++) {
         assert_int_equal(world_collect(&w), 0);
         check_710(&w.r);
     }
     assert_int_equal(f.status_queries, 4 * 16);
     assert_int_equal(f.table_queries, 8);              /* cached since the first cycle */
-    assert_int_equal(f.ends, 4);
+    assert_int_equal(f.opens, 1);                      /* the control fd stays open ... */
+    assert_int_equal(f.versions, 1);
+    assert_int_equal(f.closes, 0);
     world_free(&w);
+    assert_int_equal(f.closes, 1);                     /* ... until fini */
 }
 
 /* A pool whose table was reloaded with another block size under the same
@@ -435,17 +622,24 @@ static void t_variants(void **state)
     world_free(&w);
 }
 
-/* Listing fails: the collector fails with the reason, no pools. */
+/* Listing fails: the collector fails with the reason, no pools; the
+ * control fd is closed and opened afresh at the next cycle. */
 static void t_list_fails(void **state)
 {
     (void)state;
-    struct fake_dm f = {.ls = ls_710, .table = table_710, .status = status_710, .list_fails = true};
+    struct fake_dm f = {.ls = ls_710, .table = table_710, .status = status_710, .list_errno = EIO};
     struct world w;
     world_init(&w, &f);
     assert_int_equal(world_collect(&w), -1);
-    assert_string_equal(w.ctx.err, "listing dm devices: fake failure");
+    assert_string_equal(w.ctx.err, "listing dm devices: Input/output error");
     assert_int_equal(w.r.n_thin_pools, 0);
-    assert_int_equal(f.ends, 1);
+    assert_int_equal(f.opens, 1);
+    assert_int_equal(f.closes, 1);
+    f.list_errno = 0;
+    assert_int_equal(world_collect(&w), 0);
+    check_710(&w.r);
+    assert_int_equal(f.opens, 2);
+    assert_int_equal(f.versions, 2);
     world_free(&w);
 }
 
@@ -506,7 +700,7 @@ static void t_storage_usage(void **state)
 
     /* device-mapper unusable: nothing is known about the pools, so no usage
      * (an inactive storage would claim they are down) */
-    f.list_fails = true;
+    f.list_errno = EIO;
     arena_reset(&w.arena);
     w.r.n_storage_usage = 0;
     assert_int_equal(collector_thinpool.collect(w.st, &w.ctx, &w.r), -1);
@@ -514,9 +708,175 @@ static void t_storage_usage(void **state)
     world_free(&w);
 }
 
-/* The real libdm on this machine. Without device-mapper in the kernel (or
- * without root) the collector fails with the reason, and libdm writes
- * nothing to stderr. With it, every pool dmsetup reports is found. */
+/* ---- the port's failures and the reply checks --------------------------- */
+
+/* More devices than the first 16 KiB buffer holds (the list), and a device
+ * whose reply does not fit either (its status): both are asked again with a
+ * larger buffer. A kernel that never has room stops at 4 MiB. */
+static void t_buffer_growth(void **state)
+{
+    (void)state;
+    char *ls = malloc(64 * 64);
+    size_t off = 0;
+    off += (size_t)sprintf(ls + off, "%s", "pve-data-tpool\t(252:4)\nbig\t(252:5)\n");
+    for (unsigned i = 0; i < 60; i++)
+        off += (size_t)sprintf(ls + off, "pve-vm--%u--disk--0\t(252:%u)\n", 1000 + i, 300 + i);
+    static const char table[] = "pve-data-tpool: 0 1666793472 thin-pool 252:2 252:3 128 0 0 \n";
+    static const char status[] = "pve-data-tpool: 0 1666793472 thin-pool 87 32312/2125824 4872893/13021824 - rw "
+                                 "discard_passdown queue_if_no_space - 1024 \n";
+    /* 60 listed devices are only 2.6 KiB: make the names list need more */
+    struct fake_dm f = {.ls = ls, .table = table, .status = status, .extra_linear = 1000};
+    struct world w;
+    world_init(&w, &f);
+    assert_int_equal(world_collect(&w), 0);
+    assert_string_equal(w.ctx.err, "");
+    assert_int_equal(w.r.n_thin_pools, 1);
+    assert_int_equal(pool(&w.r, "pve-data-tpool")->data_block_sectors, 128);
+    assert_int_equal(f.largest_buffer, 65536);         /* 1000 linear targets of 48 bytes: 16 KiB, then 64 KiB */
+    assert_int_equal(f.status_queries, 62 + 1);        /* big's status was asked twice */
+    unsigned statuses = f.status_queries;
+    assert_int_equal(world_collect(&w), 0);
+    assert_int_equal(f.status_queries, statuses + 62); /* the buffer kept its size */
+    world_free(&w);
+    free(ls);
+}
+
+static void always_full(unsigned long request, struct dm_ioctl *io)
+{
+    if (request == DM_LIST_DEVICES)
+        io->flags |= DM_BUFFER_FULL_FLAG;
+}
+
+static void t_buffer_bounded(void **state)
+{
+    (void)state;
+    struct fake_dm f = {.ls = ls_710, .table = table_710, .status = status_710, .mangle = always_full};
+    struct world w;
+    world_init(&w, &f);
+    assert_int_equal(world_collect(&w), -1);
+    assert_string_equal(w.ctx.err, "listing dm devices: reply larger than 4194304 bytes");
+    assert_int_equal(f.largest_buffer, 4194304);
+    assert_int_equal(f.lists, 5);                      /* 16 KiB, 64 KiB, 256 KiB, 1 MiB, 4 MiB */
+    world_free(&w);
+}
+
+/* Opening /dev/mapper/control fails: the reason, with what to do about it;
+ * and no open at all when the kernel has no device-mapper. */
+static void t_open_errors(void **state)
+{
+    (void)state;
+    struct fake_dm f = {.ls = ls_710, .table = table_710, .status = status_710, .open_errno = EACCES};
+    struct world w;
+    world_init(&w, &f);
+    assert_int_equal(world_collect(&w), -1);
+    assert_string_equal(w.ctx.err, "device-mapper unusable: /dev/mapper/control: Permission denied "
+                                   "(dm ioctls need root / CAP_SYS_ADMIN)");
+    f.open_errno = ENOENT;
+    assert_int_equal(world_collect(&w), -1);
+    assert_string_equal(w.ctx.err, "device-mapper unusable: /dev/mapper/control: No such file or directory "
+                                   "(device-mapper is loaded but its control node is missing; `dmsetup mknodes` "
+                                   "creates it)");
+    write_misc(w.procfs, "183 hw_random\n227 mcelog\n");
+    f.open_errno = 0;
+    assert_int_equal(world_collect(&w), -1);
+    char want[128];
+    snprintf(want, sizeof want, "no device-mapper in the kernel (%s/misc)", w.procfs);
+    assert_string_equal(w.ctx.err, want);
+    assert_int_equal(f.opens, 0);                      /* never asked to load dm_mod */
+    write_misc(w.procfs, "236 device-mapper\n");       /* loaded later: seen at the next cycle */
+    assert_int_equal(world_collect(&w), 0);
+    check_710(&w.r);
+    world_free(&w);
+}
+
+/* The control node is open but the ioctls are refused (not CAP_SYS_ADMIN),
+ * or the kernel speaks another interface version. */
+static void t_ioctl_refused(void **state)
+{
+    (void)state;
+    struct fake_dm f = {.ls = ls_710, .table = table_710, .status = status_710, .ioctl_errno = EACCES};
+    struct world w;
+    world_init(&w, &f);
+    assert_int_equal(world_collect(&w), -1);
+    assert_string_equal(w.ctx.err,
+                        "device-mapper unusable: DM_VERSION: Permission denied (dm ioctls need root / CAP_SYS_ADMIN)");
+    assert_int_equal(f.opens, 1);
+    assert_int_equal(f.closes, 1);
+    f.ioctl_errno = 0;
+    f.kernel_major = 5;
+    assert_int_equal(world_collect(&w), -1);
+    assert_string_equal(w.ctx.err, "device-mapper unusable: kernel ioctl interface 5.48.0, this agent speaks 4.x");
+    assert_int_equal(f.closes, 2);
+    f.kernel_major = 0;
+    assert_int_equal(world_collect(&w), 0);
+    check_710(&w.r);
+    world_free(&w);
+}
+
+/* Replies that break the layout: a list record pointing past the data, and
+ * one device's targets pointing outside its reply. */
+static void bad_list_next(unsigned long request, struct dm_ioctl *io)
+{
+    if (request != DM_LIST_DEVICES)
+        return;
+    struct dm_name_list *nl = (struct dm_name_list *)((uint8_t *)io + io->data_start);
+    nl->next = io->data_size;                          /* past the end of the data */
+}
+
+static void bad_target_next(unsigned long request, struct dm_ioctl *io)
+{
+    if (request != DM_TABLE_STATUS || strcmp(io->name, "pve-vm--101--disk--0") != 0)
+        return;
+    io->target_count = 2;                              /* a second target that is not there */
+}
+
+static void other_device(unsigned long request, struct dm_ioctl *io)
+{
+    if (request == DM_TABLE_STATUS && strcmp(io->name, "pve-vm--102--disk--0") == 0)
+        snprintf(io->name, sizeof io->name, "pve-swap");
+}
+
+static void t_malformed_replies(void **state)
+{
+    (void)state;
+    struct fake_dm f = {.ls = ls_710, .table = table_710, .status = status_710, .mangle = bad_list_next};
+    struct world w;
+    world_init(&w, &f);
+    assert_int_equal(world_collect(&w), -1);
+    assert_string_equal(w.ctx.err, "listing dm devices: record at 0: next 968 outside the 656-byte list");
+    f.mangle = bad_target_next;
+    assert_int_equal(world_collect(&w), 0);
+    assert_string_equal(w.ctx.err, "pve-vm--101--disk--0: status: target 2 of 2 at 56 outside the 56-byte data");
+    assert_int_equal(w.r.n_thin_volumes, 5);
+    f.mangle = other_device;
+    assert_int_equal(world_collect(&w), 0);
+    assert_string_equal(w.ctx.err, "pve-vm--102--disk--0: status: malformed reply: for device 'pve-swap'");
+    assert_int_equal(w.r.n_thin_volumes, 5);
+    world_free(&w);
+}
+
+/* A device whose ioctl fails: a warning for it, the fd reopened for the
+ * next device, every other device reported. */
+static void t_broken_device(void **state)
+{
+    (void)state;
+    struct fake_dm f = {.ls = ls_710, .table = table_710, .status = status_710, .broken = "pve-vm--100--disk--1"};
+    struct world w;
+    world_init(&w, &f);
+    assert_int_equal(world_collect(&w), 0);
+    assert_string_equal(w.ctx.err, "pve-vm--100--disk--1: status: Input/output error");
+    assert_int_equal(w.r.n_thin_pools, 2);
+    assert_int_equal(w.r.n_thin_volumes, 5);
+    assert_int_equal(f.opens, 2);
+    assert_int_equal(f.closes, 1);
+    world_free(&w);
+}
+
+/* ---- the real control device ------------------------------------------------ */
+
+/* The real port on this machine. Without device-mapper in the kernel (or
+ * without root) the collector fails with the reason, and writes nothing to
+ * stderr. With it, every pool dmsetup reports is found. */
 static bool kernel_has_dm(void)
 {
     FILE *m = fopen("/proc/misc", "r");
@@ -529,7 +889,7 @@ static bool kernel_has_dm(void)
     return dm;
 }
 
-static void real_libdm_without_dm(void)
+static void real_dm_without_dm(void)
 {
     struct world w;
     world_init(&w, NULL);
@@ -556,19 +916,20 @@ static void real_libdm_without_dm(void)
     world_free(&w);
 }
 
-/* libdm itself when device-mapper is missing: a procfs whose misc claims
- * device-mapper makes the collector call libdm, whose control-device failure
- * must come back as the collector's message, not on stderr. */
-static void real_libdm_control_missing(void)
+/* The real control node when device-mapper is missing: a procfs whose misc
+ * claims device-mapper makes the collector open /dev/mapper/control, and
+ * the open's failure (the same errno the test gets itself) comes back as the
+ * collector's message, the same every cycle, nothing on stderr. */
+static void real_dm_control_missing(void)
 {
     char dir[] = "/tmp/pvescope-thin-proc-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/misc", dir);
-    FILE *m = fopen(path, "w");
-    assert_non_null(m);
-    fputs("236 device-mapper\n183 hw_random\n", m);
-    fclose(m);
+    write_misc(dir, "236 device-mapper\n183 hw_random\n");
+    int probe = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+    int open_errno = errno;
+    assert_true(probe < 0);                            /* no device-mapper: the open cannot succeed */
+    char want[200];
+    snprintf(want, sizeof want, "device-mapper unusable: /dev/mapper/control: %s", strerror(open_errno));
     struct world w;
     world_init(&w, NULL);
     w.ctx.procfs = dir;
@@ -587,21 +948,21 @@ static void real_libdm_control_missing(void)
     off_t written = lseek(fd, 0, SEEK_END);
     close(fd);
     unlink(errfile);
+    char path[128];
+    snprintf(path, sizeof path, "%s/misc", dir);
     unlink(path);
     rmdir(dir);
     print_message("collector error: %s\n", first);
     assert_int_equal(rc1, -1);
     assert_int_equal(rc2, -1);
-    assert_non_null(strstr(first, "device-mapper unusable: "));
-    assert_non_null(strstr(first, "/dev/mapper/control"));
-    assert_non_null(strstr(first, "CAP_SYS_ADMIN"));
+    assert_memory_equal(first, want, strlen(want));
     assert_string_equal(w.ctx.err, first);             /* same message every cycle: logged once */
     assert_int_equal(written, 0);
     world_free(&w);
 }
 
 /* With device-mapper (root): the collector's pools are dmsetup's. */
-static void real_libdm_with_dm(void)
+static void real_dm_with_dm(void)
 {
     struct world w;
     world_init(&w, NULL);
@@ -634,21 +995,21 @@ static void real_libdm_with_dm(void)
     world_free(&w);
 }
 
-/* The real libdm on this machine, in whichever situation the machine is:
+/* The real control device on this machine, in whichever situation it is:
  * device-mapper usable (root), present but unusable, or absent. Every
  * situation has its assertions, so nothing is skipped. */
-static void t_real_libdm(void **state)
+static void t_real_dm(void **state)
 {
     (void)state;
     bool dm = kernel_has_dm();
     print_message("device-mapper in this kernel: %s, euid %d\n", dm ? "yes" : "no", (int)geteuid());
     if (dm && geteuid() == 0) {
-        real_libdm_with_dm();
+        real_dm_with_dm();
         return;
     }
-    real_libdm_without_dm();
+    real_dm_without_dm();
     if (!dm)
-        real_libdm_control_missing();
+        real_dm_control_missing();
 }
 
 int main(void)
@@ -656,7 +1017,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_fixture_710),         cmocka_unit_test(t_cache_refresh),
         cmocka_unit_test(t_variants),            cmocka_unit_test(t_list_fails),
-        cmocka_unit_test(t_storage_usage),       cmocka_unit_test(t_real_libdm),
+        cmocka_unit_test(t_storage_usage),       cmocka_unit_test(t_buffer_growth),
+        cmocka_unit_test(t_buffer_bounded),      cmocka_unit_test(t_open_errors),
+        cmocka_unit_test(t_ioctl_refused),       cmocka_unit_test(t_malformed_replies),
+        cmocka_unit_test(t_broken_device),       cmocka_unit_test(t_real_dm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/dm-ioctl.h>
+
 #include "thinpool_parsers.h"
 
 #define RW PVESCOPE__THIN_POOL_MODE__THIN_POOL_RW
@@ -304,13 +306,195 @@ static void t_split(void **state)
     split_bad("a-b-cccccccccccccccccccc", "longer than 15");
 }
 
+/* ---- dm ioctl replies ------------------------------------------------------ */
+
+static bool reply_fails(const uint8_t *buf, size_t size, const char *want)
+{
+    struct dm_reply r;
+    char err[160] = "";
+    assert_false(dm_parse_reply(buf, size, &r, err, sizeof err));
+    assert_string_equal(err, want);
+    return true;
+}
+
+static void t_dm_reply(void **state)
+{
+    (void)state;
+    static uint64_t storage[64];                       /* 512 aligned bytes */
+    uint8_t *buf = (uint8_t *)storage;
+    struct dm_ioctl io;
+    memset(&io, 0, sizeof io);
+    io.version[0] = 4;
+    io.version[1] = 48;
+    io.data_start = sizeof io;
+    io.data_size = sizeof io + 16;
+    io.target_count = 1;
+    io.event_nr = 7;
+    io.dev = (0x34u & 0xff) | (252u << 8) | ((0x1234u & ~0xffu) << 12);   /* 252:0x1234 */
+    strcpy(io.name, "pve-data-tpool");
+    strcpy(io.uuid, "LVM-abc-tpool");
+    memcpy(buf, &io, sizeof io);
+    struct dm_reply r;
+    char err[160];
+    assert_true(dm_parse_reply(buf, 512, &r, err, sizeof err));
+    assert_int_equal(r.major, 252);
+    assert_int_equal(r.minor, 0x1234);
+    assert_string_equal(r.name, "pve-data-tpool");
+    assert_string_equal(r.uuid, "LVM-abc-tpool");
+    assert_int_equal(r.event_nr, 7);
+    assert_ptr_equal(r.data, buf + sizeof io);
+    assert_int_equal(r.data_len, 16);
+
+    reply_fails(buf, sizeof io - 1, "reply of 311 bytes, shorter than its header");
+    reply_fails(buf, sizeof io + 8, "data 312..328 outside the 320-byte reply");
+    struct dm_ioctl bad = io;
+    bad.version[0] = 5;
+    memcpy(buf, &bad, sizeof bad);
+    reply_fails(buf, 512, "ioctl interface 5.48.0, not 4.x");
+    bad = io;
+    bad.data_start = 100;
+    memcpy(buf, &bad, sizeof bad);
+    reply_fails(buf, 512, "data 100..328 outside the 512-byte reply");
+    bad = io;
+    memset(bad.uuid, 'x', sizeof bad.uuid);
+    memcpy(buf, &bad, sizeof bad);
+    reply_fails(buf, 512, "name or uuid not terminated");
+    bad = io;
+    bad.dev = 1ull << 40;
+    memcpy(buf, &bad, sizeof bad);
+    reply_fails(buf, 512, "dev 0x10000000000 is not a kernel dev number");
+}
+
+/* A name record at off: dev, next, name. Returns the end of the name. */
+static size_t put_record(uint8_t *data, size_t off, uint64_t dev, uint32_t next, const char *name)
+{
+    memcpy(data + off, &dev, sizeof dev);
+    memcpy(data + off + 8, &next, sizeof next);
+    strcpy((char *)data + off + 12, name);
+    return off + 12 + strlen(name) + 1;
+}
+
+static void name_list_fails(const uint8_t *data, size_t len, const char *want)
+{
+    size_t n;
+    char err[160] = "";
+    assert_false(dm_parse_name_list(data, len, NULL, 0, &n, err, sizeof err));
+    assert_string_equal(err, want);
+}
+
+static void t_dm_name_list(void **state)
+{
+    (void)state;
+    uint8_t data[256];
+    memset(data, 0, sizeof data);
+    put_record(data, 0, (252u << 8) | 4, 40, "pve-data-tpool");
+    size_t end = put_record(data, 40, (252u << 8) | 5, 0, "pve-data");
+    size_t len = end + 1 + 8;                          /* padding, event_nr and flags (kernel >= 5.13) */
+    struct dm_name_entry e[2];
+    size_t n;
+    char err[160];
+    assert_true(dm_parse_name_list(data, len, NULL, 0, &n, err, sizeof err));
+    assert_int_equal(n, 2);
+    assert_true(dm_parse_name_list(data, len, e, 2, &n, err, sizeof err));
+    assert_string_equal(e[0].name, "pve-data-tpool");
+    assert_int_equal(e[0].major, 252);
+    assert_int_equal(e[0].minor, 4);
+    assert_string_equal(e[1].name, "pve-data");
+    assert_int_equal(e[1].minor, 5);
+
+    assert_true(dm_parse_name_list(data, 0, NULL, 0, &n, err, sizeof err));   /* no devices */
+    assert_int_equal(n, 0);
+    uint8_t none[16] = {0};                            /* older kernels: one record with dev 0 */
+    assert_true(dm_parse_name_list(none, sizeof none, NULL, 0, &n, err, sizeof err));
+    assert_int_equal(n, 0);
+
+    name_list_fails(data, 12, "record at 0 of 12 cut short");
+    name_list_fails(data, 45, "record at 40 of 45 cut short");
+    name_list_fails(data, 40 + 12 + 3, "record at 40: name not terminated");
+    uint32_t next = 8;                                 /* into its own header */
+    memcpy(data + 8, &next, sizeof next);
+    name_list_fails(data, len, "record at 0: next 8 outside the 70-byte list");
+    next = 200;
+    memcpy(data + 8, &next, sizeof next);
+    name_list_fails(data, len, "record at 0: next 200 outside the 70-byte list");
+    next = 40;
+    memcpy(data + 8, &next, sizeof next);
+    data[40 + 12] = '\0';                              /* empty name */
+    name_list_fails(data, len, "record at 40: name of 0 bytes");
+    uint8_t longname[200] = {0};
+    memset(longname + 12, 'a', 150);
+    longname[0] = 1;
+    name_list_fails(longname, sizeof longname, "record at 0: name of 150 bytes");
+    put_record(data, 40, 0, 0, "zero");                /* dev 0 after the first record */
+    name_list_fails(data, len, "zero: dev 0x0 is not a kernel dev number");
+}
+
+/* A target spec at off with its params; returns the end of the params. */
+static size_t put_spec(uint8_t *data, size_t off, uint64_t start, uint64_t length, const char *type, uint32_t next,
+                       const char *params)
+{
+    struct dm_target_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.sector_start = start;
+    spec.length = length;
+    spec.next = next;
+    strncpy(spec.target_type, type, sizeof spec.target_type);
+    memcpy(data + off, &spec, sizeof spec);
+    strcpy((char *)data + off + sizeof spec, params);
+    return off + sizeof spec + strlen(params) + 1;
+}
+
+static void targets_fail(const uint8_t *data, size_t len, uint32_t count, const char *want)
+{
+    char err[160] = "";
+    assert_false(dm_parse_targets(data, len, count, NULL, err, sizeof err));
+    assert_string_equal(err, want);
+}
+
+static void t_dm_targets(void **state)
+{
+    (void)state;
+    uint8_t data[256];
+    memset(data, 0, sizeof data);
+    size_t end = put_spec(data, 0, 0, 2048, "linear", 64, "259:3 2048");   /* 40 + 11 = 51, next at 56: use 64 */
+    assert_int_equal(end, 51);
+    end = put_spec(data, 64, 2048, 4096, "thin-pool", 128, "252:2 252:3 128 0 0 ");
+    struct dm_target_entry t[2];
+    char err[160];
+    assert_true(dm_parse_targets(data, end, 2, t, err, sizeof err));
+    assert_int_equal(t[0].length, 2048);
+    assert_string_equal(t[0].type, "linear");
+    assert_string_equal(t[0].params, "259:3 2048");
+    assert_int_equal(t[1].start, 2048);
+    assert_string_equal(t[1].type, "thin-pool");
+    assert_string_equal(t[1].params, "252:2 252:3 128 0 0 ");
+    assert_true(dm_parse_targets(data, 0, 0, NULL, err, sizeof err));      /* no table */
+
+    targets_fail(data, end, 3, "target 2: next 128 outside 125..125");
+    targets_fail(data, 140, 3, "target 3 of 3 at 128 outside the 140-byte data");   /* target_count lies */
+    targets_fail(data, 40, 1, "target 1 of 1 at 0 outside the 40-byte data");
+    targets_fail(data, 50, 1, "target 1: params not terminated");
+    put_spec(data, 0, 0, 2048, "linear", 48, "259:3 2048");                 /* next inside its own params */
+    targets_fail(data, end, 2, "target 1: next 48 outside 51..125");
+    put_spec(data, 0, 0, 2048, "linear", 0, "259:3 2048");                  /* next pointing back */
+    targets_fail(data, end, 2, "target 1: next 0 outside 51..125");
+    put_spec(data, 0, 0, 2048, "linear", 200, "259:3 2048");
+    targets_fail(data, end, 2, "target 1: next 200 outside 51..125");
+    put_spec(data, 0, 0, 2048, "", 64, "259:3 2048");
+    targets_fail(data, end, 2, "target 1: type not terminated or empty");
+    put_spec(data, 0, 0, 2048, "linear", 64, "259:3 2048");
+    memset(data + 16 + 8, 'x', DM_MAX_TYPE_NAME);                           /* type without its NUL */
+    targets_fail(data, end, 2, "target 1: type not terminated or empty");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_pool_status_fixture), cmocka_unit_test(t_pool_status_variants),
         cmocka_unit_test(t_pool_status_malformed), cmocka_unit_test(t_pool_table),
         cmocka_unit_test(t_thin_status), cmocka_unit_test(t_thin_table),
-        cmocka_unit_test(t_split),
+        cmocka_unit_test(t_split),               cmocka_unit_test(t_dm_reply),
+        cmocka_unit_test(t_dm_name_list),        cmocka_unit_test(t_dm_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
