@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_text.h"
 #include "guest_parsers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -66,14 +67,11 @@ static void run_bytes_parser(unsigned which, const char *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
+    char *text = fuzz_mode_text(data, size);
+    if (!text)
         return 0;
-    char *text = malloc(size);
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     if (data[0] & 0x80) {
-        char *exact = malloc(size - 1 ? size - 1 : 1);    /* no NUL after the bytes */
-        memcpy(exact, data + 1, size - 1);
+        char *exact = fuzz_memdup(data + 1, size - 1);    /* no NUL after the bytes */
         run_bytes_parser(data[0] & 0x7f, exact, size - 1);
         free(exact);
     } else {

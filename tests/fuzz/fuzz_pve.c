@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_text.h"
 #include "pve_members.h"
 #include "pve_parsers.h"
 
@@ -60,11 +61,9 @@ static void run_text(unsigned which, const char *text, size_t len, struct arena 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
+    char *text = fuzz_mode_text(data, size);
+    if (!text)
         return 0;
-    char *text = malloc(size);
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     unsigned which = data[0] % 8;
     struct arena a;
     arena_init(&a, 4096);

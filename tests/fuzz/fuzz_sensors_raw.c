@@ -6,17 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_text.h"
 #include "sensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* a heap copy of exactly size bytes: ASan catches a read past the end */
-    char *text = malloc(size ? size : 1);
+    /* exactly size bytes: ASan catches a read past the end */
+    char *text = fuzz_memdup(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
     long long v;
     if (sensors_parse_raw(text, size, &v) == NULL) {
         char copy[32];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_text.h"
 #include "thinpool_parsers.h"
 
 /* A DM_LIST_DEVICES or DM_TABLE_STATUS reply: the header, then its data
@@ -48,16 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
+    char *text = fuzz_mode_text(data, size);
+    if (!text)
         return 0;
-    char *text = malloc(size);
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     char err[160];
     if (data[0] % 7 >= 5) {            /* binary: the exact bytes, so ASan sees any overread */
         free(text);
-        uint8_t *buf = malloc(size - 1 ? size - 1 : 1);
-        memcpy(buf, data + 1, size - 1);
+        uint8_t *buf = fuzz_memdup(data + 1, size - 1);
         fuzz_reply(buf, size - 1, data[0] % 7 == 5);
         free(buf);
         return 0;

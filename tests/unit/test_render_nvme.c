@@ -8,14 +8,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "decode.h"
-#include "merge.h"
-#include "render.h"
+#include "render_test_util.h"
 
 #define LABELS "id=\"node/pve1\",pve_cluster=\"prod\""
 
@@ -164,49 +160,15 @@ static void t_render_edges(void **state)
 }
 
 #ifdef PROMTOOL
-/* A decoded copy of r, as ingest keeps it with a node's render. */
-static struct decoded_report *decoded_copy(const Pvescope__Report *r)
-{
-    size_t n = pvescope__report__get_packed_size(r);
-    uint8_t *b = malloc(n);
-    pvescope__report__pack(r, b);
-    struct decoded_report *d = decoded_report_unpack(b, n, 1 << 20);
-    free(b);
-    assert_non_null(d);
-    return d;
-}
-
 static void t_promtool(void **state)
 {
     (void)state;
-    struct node_render *nr = render_report(canned_report(), LABELS);
-    nr->report = decoded_copy(canned_report());
-    struct scrape_node node = {LABELS, "pve1", "prod", "0.1.0", nr, 1, true, 1};
-    struct scrape_input in = {&node, 1, 1, {0}, 0, NULL, 0};
-    const struct merge_opts opts = {false};
     struct buf out = BUF_INIT;
-    scrape_write(&out, &in, &opts);
+    assert_int_equal(rt_scrape(canned_report(), LABELS, &out), 0);
     assert_non_null(strstr(out.data, "# TYPE pve_nvme_data_written_bytes_total counter\n"));
     assert_non_null(strstr(out.data, "pve_nvme_up{" LABELS ",device=\"nvme1\"} 0\n"));
-
-    char path[] = "/tmp/test_render_nvme.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, out.data, out.len), (ssize_t)out.len);
-    close(fd);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' check metrics < '%s' 2>&1", PROMTOOL, path);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char said[4096];
-    size_t n = fread(said, 1, sizeof said - 1, p);
-    said[n] = '\0';
-    int rc = pclose(p);
-    unlink(path);
-    if (rc != 0 || n != 0)
-        fail_msg("promtool check metrics (status %d): %s", rc, said);
+    rt_promtool_check(PROMTOOL, out.data, out.len);
     buf_free(&out);
-    node_render_unref(nr);
 }
 #endif
 

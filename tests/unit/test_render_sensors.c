@@ -2,21 +2,13 @@
  * Report: exact lines, unit conversion (humidity), label escaping, a chip
  * that could not be read, and absent fields giving no series.
  *
- * With `--scrape FILE` it writes a whole scrape of that report instead, for
- * the promtool check registered next to it (sensors.cmake). */
-#include <stdarg.h>
-#include <stddef.h>
+ * The checks are rt_family_test_main()'s (render_test_util.h), so that a
+ * table here is all a family set needs. With `--scrape FILE` it writes a
+ * whole scrape of that report instead, for the promtool check registered
+ * next to it (sensors.cmake). */
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "decode.h"
-#include "merge.h"
-#include "render.h"
+#include "render_test_util.h"
 
 #define NODE "id=\"node/pve1\",pve_cluster=\"prod\""
 
@@ -110,10 +102,7 @@ static Pvescope__Report *canned(void)
 #define BOARD(s) NODE ",chip=\"nct6775-isa-0290\",sensor=\"" s "\",label=\"" s "\"}"
 #define DEAD NODE ",chip=\"gone-virtual-0\",sensor=\"temp1\",label=\"temp1\"}"
 
-static const struct {
-    enum family_id fam;
-    const char *text;
-} want[] = {
+static const struct rt_want want[] = {
     {FAM_SENSOR_CHIP_INFO,
      "pve_sensor_chip_info{" NODE ",chip=\"coretemp-isa-0000\",adapter=\"ISA adapter\"} 1\n"
      "pve_sensor_chip_info{" NODE ",chip=\"nct6775-isa-0290\",adapter=\"\"} 1\n"
@@ -150,69 +139,8 @@ static const struct {
                              "pve_sensor_read_errors{" DEAD " 2\n"},
 };
 
-static void t_exact_lines(void **state)
-{
-    (void)state;
-    struct node_render *nr = render_report(canned(), NODE);
-    size_t n_sensor_families = 0;
-    for (int f = 0; f < FAM__COUNT; f++)
-        n_sensor_families += strncmp(family_table[f].name, "pve_sensor_", 11) == 0;
-    assert_int_equal(n_sensor_families, sizeof want / sizeof want[0]);
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        enum family_id f = want[i].fam;
-        const char *chunk = nr->text.data + nr->start[f];
-        if (nr->len[f] != strlen(want[i].text) || memcmp(chunk, want[i].text, nr->len[f]) != 0)
-            fail_msg("%s:\n--- got\n%.*s--- want\n%s", family_table[f].name, (int)nr->len[f], chunk,
-                     want[i].text);
-    }
-    node_render_unref(nr);
-}
-
-/* No chips: no sensor series at all (absent, never 0). */
-static void t_no_chips(void **state)
-{
-    (void)state;
-    Pvescope__Report r = PVESCOPE__REPORT__INIT;
-    r.node = "pve1";
-    struct node_render *nr = render_report(&r, NODE);
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        assert_int_equal(nr->len[want[i].fam], 0);
-    assert_null(strstr(nr->text.data ? nr->text.data : "", "pve_sensor_"));
-    node_render_unref(nr);
-}
-
-/* Writes one node's whole scrape (HELP, TYPE and samples) to path. */
-static int write_scrape(const char *path)
-{
-    struct node_render *nr = render_report(canned(), NODE);
-    size_t n = pvescope__report__get_packed_size(canned());
-    uint8_t *wire = malloc(n);
-    pvescope__report__pack(canned(), wire);
-    nr->report = decoded_report_unpack(wire, n, 1 << 20);     /* the merge reads the node from it */
-    free(wire);
-    if (!nr->report)
-        return 1;
-    struct scrape_node node = {NODE, "pve1", "prod", "0.1.0", nr, 1, true, 1};
-    struct scrape_input in = {&node, 1, 1, {0}, 0, NULL, 0};
-    struct merge_opts o = {false};
-    struct buf out = BUF_INIT;
-    scrape_write(&out, &in, &o);
-    FILE *f = fopen(path, "w");
-    int rc = f && fwrite(out.data, 1, out.len, f) == out.len ? 0 : 1;
-    if (f && fclose(f) != 0)
-        rc = 1;
-    buf_free(&out);
-    node_render_unref(nr);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--scrape") == 0)
-        return write_scrape(argv[2]);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_exact_lines),
-        cmocka_unit_test(t_no_chips),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    static const struct rt_family_test t = {canned, NODE, "pve_sensor_", want, sizeof want / sizeof want[0]};
+    return rt_family_test_main(argc, argv, &t);
 }

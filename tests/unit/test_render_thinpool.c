@@ -9,15 +9,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "decode.h"
 #include "exposition.h"
-#include "merge.h"
-#include "render.h"
+#include "render_test_util.h"
 
 #define NODE "id=\"node/pve1\",pve_cluster=\"prod\""
 
@@ -115,24 +111,6 @@ static void canned_free(struct canned *c)
         free(c->vols[i]);
 }
 
-/* The chunk of family f, as a NUL-terminated copy. */
-static char *chunk(const struct node_render *nr, enum family_id f)
-{
-    char *s = malloc(nr->len[f] + 1);
-    memcpy(s, nr->text.data + nr->start[f], nr->len[f]);
-    s[nr->len[f]] = '\0';
-    return s;
-}
-
-static void expect_family(const struct node_render *nr, enum family_id f, const char *want)
-{
-    char *got = chunk(nr, f);
-    if (strcmp(got, want) != 0)
-        print_error("%s:\n--- got\n%s--- want\n%s", family_table[f].name, got, want);
-    assert_string_equal(got, want);
-    free(got);
-}
-
 #define P(vg, lv) NODE ",vg=\"" vg "\",lv=\"" lv "\""
 #define TANK P("nvme2", "tank")
 #define DATA P("pve", "data")
@@ -146,88 +124,88 @@ static void t_render_lines(void **state)
     struct canned c;
     canned_init(&c);
     struct node_render *nr = render_report(&c.r, NODE);
-    expect_family(nr, FAM_THINPOOL_INFO,
-                  "pve_thinpool_info{" TANK ",dm_name=\"nvme2-tank-tpool\"} 1\n"
-                  "pve_thinpool_info{" DATA ",dm_name=\"pve-data-tpool\"} 1\n"
-                  "pve_thinpool_info{" BAD ",dm_name=\"we\\\"ird-bad-tpool\"} 1\n"
-                  "pve_thinpool_info{" ODD ",dm_name=\"odd-pool-tpool\"} 1\n"
-                  "pve_thinpool_info{" DOCKER ",dm_name=\"docker-thinpool\"} 1\n");
-    expect_family(nr, FAM_THINPOOL_UP,
-                  "pve_thinpool_up{" TANK "} 1\n"
-                  "pve_thinpool_up{" DATA "} 1\n"
-                  "pve_thinpool_up{" BAD "} 1\n"
-                  "pve_thinpool_up{" ODD "} 0\n"
-                  "pve_thinpool_up{" DOCKER "} 1\n");
-    expect_family(nr, FAM_THINPOOL_DATA_USED,
-                  "pve_thinpool_data_used_bytes{" TANK "} 1072533864448\n"
-                  "pve_thinpool_data_used_bytes{" DATA "} 319349915648\n"
-                  "pve_thinpool_data_used_bytes{" DOCKER "} 131072\n");
-    expect_family(nr, FAM_THINPOOL_DATA_SIZE,
-                  "pve_thinpool_data_size_bytes{" TANK "} 1099511627776\n"
-                  "pve_thinpool_data_size_bytes{" DATA "} 853398257664\n"
-                  "pve_thinpool_data_size_bytes{" DOCKER "} 1073741824\n");
-    expect_family(nr, FAM_THINPOOL_META_USED,
-                  "pve_thinpool_metadata_used_bytes{" TANK "} 40189952\n"
-                  "pve_thinpool_metadata_used_bytes{" DATA "} 132349952\n"
-                  "pve_thinpool_metadata_used_bytes{" DOCKER "} 4096\n");
-    expect_family(nr, FAM_THINPOOL_META_SIZE,
-                  "pve_thinpool_metadata_size_bytes{" TANK "} 1073741824\n"
-                  "pve_thinpool_metadata_size_bytes{" DATA "} 8707375104\n"
-                  "pve_thinpool_metadata_size_bytes{" DOCKER "} 16777216\n");
-    expect_family(nr, FAM_THINPOOL_BLOCK_SIZE,
-                  "pve_thinpool_block_size_bytes{" TANK "} 262144\n"
-                  "pve_thinpool_block_size_bytes{" DATA "} 65536\n"
-                  "pve_thinpool_block_size_bytes{" DOCKER "} 65536\n");
-    expect_family(nr, FAM_THINPOOL_TRANSACTION,
-                  "pve_thinpool_transaction_id{" TANK "} 12\n"
-                  "pve_thinpool_transaction_id{" DATA "} 87\n"
-                  "pve_thinpool_transaction_id{" DOCKER "} 3\n");
-    expect_family(nr, FAM_THINPOOL_MODE,
-                  "pve_thinpool_mode{" TANK ",mode=\"rw\"} 1\n"
-                  "pve_thinpool_mode{" TANK ",mode=\"ro\"} 0\n"
-                  "pve_thinpool_mode{" TANK ",mode=\"out_of_data_space\"} 0\n"
-                  "pve_thinpool_mode{" TANK ",mode=\"fail\"} 0\n"
-                  "pve_thinpool_mode{" TANK ",mode=\"error\"} 0\n"
-                  "pve_thinpool_mode{" DATA ",mode=\"rw\"} 1\n"
-                  "pve_thinpool_mode{" DATA ",mode=\"ro\"} 0\n"
-                  "pve_thinpool_mode{" DATA ",mode=\"out_of_data_space\"} 0\n"
-                  "pve_thinpool_mode{" DATA ",mode=\"fail\"} 0\n"
-                  "pve_thinpool_mode{" DATA ",mode=\"error\"} 0\n"
-                  "pve_thinpool_mode{" BAD ",mode=\"rw\"} 0\n"
-                  "pve_thinpool_mode{" BAD ",mode=\"ro\"} 0\n"
-                  "pve_thinpool_mode{" BAD ",mode=\"out_of_data_space\"} 0\n"
-                  "pve_thinpool_mode{" BAD ",mode=\"fail\"} 1\n"
-                  "pve_thinpool_mode{" BAD ",mode=\"error\"} 0\n"
-                  "pve_thinpool_mode{" DOCKER ",mode=\"rw\"} 1\n"
-                  "pve_thinpool_mode{" DOCKER ",mode=\"ro\"} 0\n"
-                  "pve_thinpool_mode{" DOCKER ",mode=\"out_of_data_space\"} 0\n"
-                  "pve_thinpool_mode{" DOCKER ",mode=\"fail\"} 0\n"
-                  "pve_thinpool_mode{" DOCKER ",mode=\"error\"} 0\n");
-    expect_family(nr, FAM_THINPOOL_NEEDS_CHECK,
-                  "pve_thinpool_needs_check{" TANK "} 0\n"
-                  "pve_thinpool_needs_check{" DATA "} 0\n");
-    expect_family(nr, FAM_THINPOOL_ERROR_IF_NO_SPACE,
-                  "pve_thinpool_error_if_no_space{" TANK "} 1\n"
-                  "pve_thinpool_error_if_no_space{" DATA "} 0\n"
-                  "pve_thinpool_error_if_no_space{" DOCKER "} 0\n");
+    rt_expect_family(nr, FAM_THINPOOL_INFO,
+                     "pve_thinpool_info{" TANK ",dm_name=\"nvme2-tank-tpool\"} 1\n"
+                     "pve_thinpool_info{" DATA ",dm_name=\"pve-data-tpool\"} 1\n"
+                     "pve_thinpool_info{" BAD ",dm_name=\"we\\\"ird-bad-tpool\"} 1\n"
+                     "pve_thinpool_info{" ODD ",dm_name=\"odd-pool-tpool\"} 1\n"
+                     "pve_thinpool_info{" DOCKER ",dm_name=\"docker-thinpool\"} 1\n");
+    rt_expect_family(nr, FAM_THINPOOL_UP,
+                     "pve_thinpool_up{" TANK "} 1\n"
+                     "pve_thinpool_up{" DATA "} 1\n"
+                     "pve_thinpool_up{" BAD "} 1\n"
+                     "pve_thinpool_up{" ODD "} 0\n"
+                     "pve_thinpool_up{" DOCKER "} 1\n");
+    rt_expect_family(nr, FAM_THINPOOL_DATA_USED,
+                     "pve_thinpool_data_used_bytes{" TANK "} 1072533864448\n"
+                     "pve_thinpool_data_used_bytes{" DATA "} 319349915648\n"
+                     "pve_thinpool_data_used_bytes{" DOCKER "} 131072\n");
+    rt_expect_family(nr, FAM_THINPOOL_DATA_SIZE,
+                     "pve_thinpool_data_size_bytes{" TANK "} 1099511627776\n"
+                     "pve_thinpool_data_size_bytes{" DATA "} 853398257664\n"
+                     "pve_thinpool_data_size_bytes{" DOCKER "} 1073741824\n");
+    rt_expect_family(nr, FAM_THINPOOL_META_USED,
+                     "pve_thinpool_metadata_used_bytes{" TANK "} 40189952\n"
+                     "pve_thinpool_metadata_used_bytes{" DATA "} 132349952\n"
+                     "pve_thinpool_metadata_used_bytes{" DOCKER "} 4096\n");
+    rt_expect_family(nr, FAM_THINPOOL_META_SIZE,
+                     "pve_thinpool_metadata_size_bytes{" TANK "} 1073741824\n"
+                     "pve_thinpool_metadata_size_bytes{" DATA "} 8707375104\n"
+                     "pve_thinpool_metadata_size_bytes{" DOCKER "} 16777216\n");
+    rt_expect_family(nr, FAM_THINPOOL_BLOCK_SIZE,
+                     "pve_thinpool_block_size_bytes{" TANK "} 262144\n"
+                     "pve_thinpool_block_size_bytes{" DATA "} 65536\n"
+                     "pve_thinpool_block_size_bytes{" DOCKER "} 65536\n");
+    rt_expect_family(nr, FAM_THINPOOL_TRANSACTION,
+                     "pve_thinpool_transaction_id{" TANK "} 12\n"
+                     "pve_thinpool_transaction_id{" DATA "} 87\n"
+                     "pve_thinpool_transaction_id{" DOCKER "} 3\n");
+    rt_expect_family(nr, FAM_THINPOOL_MODE,
+                     "pve_thinpool_mode{" TANK ",mode=\"rw\"} 1\n"
+                     "pve_thinpool_mode{" TANK ",mode=\"ro\"} 0\n"
+                     "pve_thinpool_mode{" TANK ",mode=\"out_of_data_space\"} 0\n"
+                     "pve_thinpool_mode{" TANK ",mode=\"fail\"} 0\n"
+                     "pve_thinpool_mode{" TANK ",mode=\"error\"} 0\n"
+                     "pve_thinpool_mode{" DATA ",mode=\"rw\"} 1\n"
+                     "pve_thinpool_mode{" DATA ",mode=\"ro\"} 0\n"
+                     "pve_thinpool_mode{" DATA ",mode=\"out_of_data_space\"} 0\n"
+                     "pve_thinpool_mode{" DATA ",mode=\"fail\"} 0\n"
+                     "pve_thinpool_mode{" DATA ",mode=\"error\"} 0\n"
+                     "pve_thinpool_mode{" BAD ",mode=\"rw\"} 0\n"
+                     "pve_thinpool_mode{" BAD ",mode=\"ro\"} 0\n"
+                     "pve_thinpool_mode{" BAD ",mode=\"out_of_data_space\"} 0\n"
+                     "pve_thinpool_mode{" BAD ",mode=\"fail\"} 1\n"
+                     "pve_thinpool_mode{" BAD ",mode=\"error\"} 0\n"
+                     "pve_thinpool_mode{" DOCKER ",mode=\"rw\"} 1\n"
+                     "pve_thinpool_mode{" DOCKER ",mode=\"ro\"} 0\n"
+                     "pve_thinpool_mode{" DOCKER ",mode=\"out_of_data_space\"} 0\n"
+                     "pve_thinpool_mode{" DOCKER ",mode=\"fail\"} 0\n"
+                     "pve_thinpool_mode{" DOCKER ",mode=\"error\"} 0\n");
+    rt_expect_family(nr, FAM_THINPOOL_NEEDS_CHECK,
+                     "pve_thinpool_needs_check{" TANK "} 0\n"
+                     "pve_thinpool_needs_check{" DATA "} 0\n");
+    rt_expect_family(nr, FAM_THINPOOL_ERROR_IF_NO_SPACE,
+                     "pve_thinpool_error_if_no_space{" TANK "} 1\n"
+                     "pve_thinpool_error_if_no_space{" DATA "} 0\n"
+                     "pve_thinpool_error_if_no_space{" DOCKER "} 0\n");
 #define V(vg, lv, pool) NODE ",vg=\"" vg "\",lv=\"" lv "\",pool=\"" pool "\""
-    expect_family(nr, FAM_THINVOL_SIZE,
-                  "pve_thinpool_volume_size_bytes{" V("nvme2", "vm-103-disk-0", "tank") "} 966367641600\n"
-                  "pve_thinpool_volume_size_bytes{" V("pve", "vm-100-disk-0", "data") "} 34359738368\n"
-                  "pve_thinpool_volume_size_bytes{" V("pve", "vm-100-disk-1", "data") "} 214748364800\n"
-                  "pve_thinpool_volume_size_bytes{" V("pve", "vm-101-disk-0", "data") "} 8589934592\n"
-                  "pve_thinpool_volume_size_bytes{" V("pve", "vm-101-disk-1", "data") "} 4294967296\n"
-                  "pve_thinpool_volume_size_bytes{" V("pve", "vm-102-disk-0", "data") "} 68719476736\n"
-                  "pve_thinpool_volume_size_bytes{" V("we\\\"ird", "vm-9-disk-0", "bad") "} 2097152\n"
-                  "pve_thinpool_volume_size_bytes{" V("", "docker-thin-1", "docker-thinpool") "} 1048576\n");
-    expect_family(nr, FAM_THINVOL_MAPPED,
-                  "pve_thinpool_volume_mapped_bytes{" V("nvme2", "vm-103-disk-0", "tank") "} 927989760000\n"
-                  "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-100-disk-0", "data") "} 20959395840\n"
-                  "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-100-disk-1", "data") "} 94489280512\n"
-                  "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-101-disk-0", "data") "} 3264151552\n"
-                  "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-101-disk-1", "data") "} 858980352\n"
-                  "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-102-disk-0", "data") "} 57037160448\n"
-                  "pve_thinpool_volume_mapped_bytes{" V("", "docker-thin-1", "docker-thinpool") "} 0\n");
+    rt_expect_family(nr, FAM_THINVOL_SIZE,
+                     "pve_thinpool_volume_size_bytes{" V("nvme2", "vm-103-disk-0", "tank") "} 966367641600\n"
+                     "pve_thinpool_volume_size_bytes{" V("pve", "vm-100-disk-0", "data") "} 34359738368\n"
+                     "pve_thinpool_volume_size_bytes{" V("pve", "vm-100-disk-1", "data") "} 214748364800\n"
+                     "pve_thinpool_volume_size_bytes{" V("pve", "vm-101-disk-0", "data") "} 8589934592\n"
+                     "pve_thinpool_volume_size_bytes{" V("pve", "vm-101-disk-1", "data") "} 4294967296\n"
+                     "pve_thinpool_volume_size_bytes{" V("pve", "vm-102-disk-0", "data") "} 68719476736\n"
+                     "pve_thinpool_volume_size_bytes{" V("we\\\"ird", "vm-9-disk-0", "bad") "} 2097152\n"
+                     "pve_thinpool_volume_size_bytes{" V("", "docker-thin-1", "docker-thinpool") "} 1048576\n");
+    rt_expect_family(nr, FAM_THINVOL_MAPPED,
+                     "pve_thinpool_volume_mapped_bytes{" V("nvme2", "vm-103-disk-0", "tank") "} 927989760000\n"
+                     "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-100-disk-0", "data") "} 20959395840\n"
+                     "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-100-disk-1", "data") "} 94489280512\n"
+                     "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-101-disk-0", "data") "} 3264151552\n"
+                     "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-101-disk-1", "data") "} 858980352\n"
+                     "pve_thinpool_volume_mapped_bytes{" V("pve", "vm-102-disk-0", "data") "} 57037160448\n"
+                     "pve_thinpool_volume_mapped_bytes{" V("", "docker-thin-1", "docker-thinpool") "} 0\n");
     node_render_unref(nr);
 
     /* no pools and no volumes: no samples at all */
@@ -251,9 +229,9 @@ static void t_render_overflow(void **state)
     r.thin_pools = pools;
     r.n_thin_pools = 1;
     struct node_render *nr = render_report(&r, NODE);
-    expect_family(nr, FAM_THINPOOL_DATA_SIZE, "");
-    expect_family(nr, FAM_THINPOOL_META_SIZE, "");
-    expect_family(nr, FAM_THINPOOL_DATA_USED, "pve_thinpool_data_used_bytes{" P("x", "y") "} 1073741824\n");
+    rt_expect_family(nr, FAM_THINPOOL_DATA_SIZE, "");
+    rt_expect_family(nr, FAM_THINPOOL_META_SIZE, "");
+    rt_expect_family(nr, FAM_THINPOOL_DATA_USED, "pve_thinpool_data_used_bytes{" P("x", "y") "} 1073741824\n");
     node_render_unref(nr);
     free(p);
 }
@@ -273,28 +251,7 @@ static void t_promtool(void **state)
         expo_family_header(&out, (enum family_id)f);
         buf_append(&out, nr->text.data + nr->start[f], nr->len[f]);
     }
-    char path[] = "/tmp/pvescope-thin-expo-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, out.data, out.len), (ssize_t)out.len);
-    close(fd);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "promtool check metrics <%s >%s.out 2>&1", path, path);
-    int rc = system(cmd);
-    snprintf(cmd, sizeof cmd, "%s.out", path);
-    FILE *o = fopen(cmd, "r");
-    char line[512];
-    size_t complaints = 0;
-    while (o && fgets(line, sizeof line, o)) {
-        print_error("promtool: %s", line);
-        complaints++;
-    }
-    if (o)
-        fclose(o);
-    unlink(cmd);
-    unlink(path);
-    assert_int_equal(rc, 0);
-    assert_int_equal(complaints, 0);
+    rt_promtool_check("promtool", out.data, out.len);
     buf_free(&out);
     node_render_unref(nr);
     canned_free(&c);

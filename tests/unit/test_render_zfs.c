@@ -2,21 +2,13 @@
  * exact lines, the state set, label escaping, a pool that could not be read
  * (no state series), absent counters and an absent ARC giving no series.
  *
- * With `--scrape FILE` it writes a whole scrape of that report instead, for
- * the promtool check registered next to it (zfs.cmake). */
-#include <stdarg.h>
-#include <stddef.h>
+ * The checks are rt_family_test_main()'s (render_test_util.h), so that a
+ * table here is all a family set needs. With `--scrape FILE` it writes a
+ * whole scrape of that report instead, for the promtool check registered
+ * next to it (zfs.cmake). */
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "decode.h"
-#include "merge.h"
-#include "render.h"
+#include "render_test_util.h"
 
 #define NODE "id=\"node/pve1\",pve_cluster=\"prod\""
 
@@ -55,10 +47,7 @@ static Pvescope__Report *canned(void)
     ST(pool, "REMOVED", rm) ST(pool, "UNAVAIL", un) ST(pool, "SUSPENDED", su) ST(pool, "SPLIT", sp) \
     ST(pool, "TRANSITIONING", tr) ST(pool, "UNKNOWN", uk)
 
-static const struct {
-    enum family_id fam;
-    const char *text;
-} want[] = {
+static const struct rt_want want[] = {
     {FAM_ZFS_POOL_STATE, STATES("rpool", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0")
                          STATES("ta\\\"nk", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0")},
     {FAM_ZFS_POOL_ARC_READS, "pve_zfs_pool_arc_reads_total{" NODE ",pool=\"rpool\"} 18234411\n"},
@@ -73,69 +62,8 @@ static const struct {
     {FAM_ZFS_ARC_MISSES, "pve_zfs_arc_misses_total{" NODE "} 88123344\n"},
 };
 
-static void t_exact_lines(void **state)
-{
-    (void)state;
-    struct node_render *nr = render_report(canned(), NODE);
-    size_t n_zfs_families = 0;
-    for (int f = 0; f < FAM__COUNT; f++)
-        n_zfs_families += strncmp(family_table[f].name, "pve_zfs_", 8) == 0;
-    assert_int_equal(n_zfs_families, sizeof want / sizeof want[0]);
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        enum family_id f = want[i].fam;
-        const char *chunk = nr->text.data + nr->start[f];
-        if (nr->len[f] != strlen(want[i].text) || memcmp(chunk, want[i].text, nr->len[f]) != 0)
-            fail_msg("%s:\n--- got\n%.*s--- want\n%s", family_table[f].name, (int)nr->len[f], chunk,
-                     want[i].text);
-    }
-    node_render_unref(nr);
-}
-
-/* No pools and no ARC (ZFS not loaded): no pve_zfs_ series at all. */
-static void t_no_zfs(void **state)
-{
-    (void)state;
-    Pvescope__Report r = PVESCOPE__REPORT__INIT;
-    r.node = "pve1";
-    struct node_render *nr = render_report(&r, NODE);
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        assert_int_equal(nr->len[want[i].fam], 0);
-    assert_null(strstr(nr->text.data ? nr->text.data : "", "pve_zfs_"));
-    node_render_unref(nr);
-}
-
-/* Writes one node's whole scrape (HELP, TYPE and samples) to path. */
-static int write_scrape(const char *path)
-{
-    struct node_render *nr = render_report(canned(), NODE);
-    size_t n = pvescope__report__get_packed_size(canned());
-    uint8_t *wire = malloc(n);
-    pvescope__report__pack(canned(), wire);
-    nr->report = decoded_report_unpack(wire, n, 1 << 20);     /* the merge reads the node from it */
-    free(wire);
-    if (!nr->report)
-        return 1;
-    struct scrape_node node = {NODE, "pve1", "prod", "0.1.0", nr, 1, true, 1};
-    struct scrape_input in = {&node, 1, 1, {0}, 0, NULL, 0};
-    struct merge_opts o = {false};
-    struct buf out = BUF_INIT;
-    scrape_write(&out, &in, &o);
-    FILE *f = fopen(path, "w");
-    int rc = f && fwrite(out.data, 1, out.len, f) == out.len ? 0 : 1;
-    if (f && fclose(f) != 0)
-        rc = 1;
-    buf_free(&out);
-    node_render_unref(nr);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--scrape") == 0)
-        return write_scrape(argv[2]);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_exact_lines),
-        cmocka_unit_test(t_no_zfs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    static const struct rt_family_test t = {canned, NODE, "pve_zfs_", want, sizeof want / sizeof want[0]};
+    return rt_family_test_main(argc, argv, &t);
 }

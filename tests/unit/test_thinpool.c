@@ -889,23 +889,43 @@ static bool kernel_has_dm(void)
     return dm;
 }
 
+/* The collector must say why through ctx.err only: the agent logs that
+ * once, so anything printed on stderr would repeat every cycle. */
+struct stderr_capture {
+    char path[40];
+    int fd, saved;
+};
+
+static void stderr_capture_begin(struct stderr_capture *c)
+{
+    snprintf(c->path, sizeof c->path, "/tmp/pvescope-thin-stderr-XXXXXX");
+    c->fd = mkstemp(c->path);
+    assert_true(c->fd >= 0);
+    fflush(stderr);
+    c->saved = dup(2);
+    dup2(c->fd, 2);
+}
+
+/* Restores stderr; how many bytes were written to it in between. */
+static off_t stderr_capture_end(struct stderr_capture *c)
+{
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    off_t written = lseek(c->fd, 0, SEEK_END);
+    close(c->fd);
+    unlink(c->path);
+    return written;
+}
+
 static void real_dm_without_dm(void)
 {
     struct world w;
     world_init(&w, NULL);
-    char errfile[] = "/tmp/pvescope-thin-stderr-XXXXXX";
-    int fd = mkstemp(errfile);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    struct stderr_capture cap;
+    stderr_capture_begin(&cap);
     int rc = world_collect(&w);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    off_t written = lseek(fd, 0, SEEK_END);
-    close(fd);
-    unlink(errfile);
+    off_t written = stderr_capture_end(&cap);
     assert_int_equal(rc, -1);
     print_message("collector error: %s\n", w.ctx.err);
     if (!kernel_has_dm())
@@ -933,21 +953,13 @@ static void real_dm_control_missing(void)
     struct world w;
     world_init(&w, NULL);
     w.ctx.procfs = dir;
-    fflush(stderr);
-    char errfile[] = "/tmp/pvescope-thin-stderr-XXXXXX";
-    int fd = mkstemp(errfile);
-    int saved = dup(2);
-    dup2(fd, 2);
+    struct stderr_capture cap;
+    stderr_capture_begin(&cap);
     int rc1 = world_collect(&w);
     char first[256];
     snprintf(first, sizeof first, "%s", w.ctx.err);
     int rc2 = world_collect(&w);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    off_t written = lseek(fd, 0, SEEK_END);
-    close(fd);
-    unlink(errfile);
+    off_t written = stderr_capture_end(&cap);
     char path[128];
     snprintf(path, sizeof path, "%s/misc", dir);
     unlink(path);
