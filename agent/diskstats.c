@@ -52,25 +52,31 @@ static bool parse_dev_numbers(struct pp_cur *c, struct diskstats_row *row)
     return true;
 }
 
-int parse_diskstats_row(const char *line, size_t len, struct diskstats_row *row,
-                        char *msg, size_t msgcap)
+/* The row's "major minor name" into row; c is left at the first value. */
+static int parse_row_head(struct pp_cur *c, struct diskstats_row *row, char *msg, size_t msgcap)
 {
-    struct pp_cur c = {line, line + len};
     const char *name;
     size_t nlen;
     memset(row, 0, sizeof *row);
-    if (!parse_dev_numbers(&c, row)) {
+    if (!parse_dev_numbers(c, row)) {
         snprintf(msg, msgcap, "malformed major/minor");
         return -1;
     }
-    if (!pp_word(&c, &name, &nlen) || nlen > DISK_NAME_MAX || !safe_component(name, nlen)) {
+    if (!pp_word(c, &name, &nlen) || nlen > DISK_NAME_MAX || !safe_component(name, nlen)) {
         snprintf(msg, msgcap, "missing, too long or unsafe device name");
         return -1;
     }
     memcpy(row->name, name, nlen);
+    return 0;
+}
+
+/* The row's values after its head: 11, 15 or 17 of them (kernel 4.18 and 5.5
+ * added columns). */
+static int parse_row_values(struct pp_cur *c, struct diskstats_row *row, char *msg, size_t msgcap)
+{
     unsigned n = 0;
-    while (!pp_at_end(&c)) {
-        if (n == DISKSTATS_MAX_VALS || !pp_u64(&c, &row->v[n])) {
+    while (!pp_at_end(c)) {
+        if (n == DISKSTATS_MAX_VALS || !pp_u64(c, &row->v[n])) {
             snprintf(msg, msgcap, "%s: %s", row->name,
                      n == DISKSTATS_MAX_VALS ? "too many columns" : "malformed or overflowing value");
             return -1;
@@ -83,6 +89,15 @@ int parse_diskstats_row(const char *line, size_t len, struct diskstats_row *row,
     }
     row->nv = n;
     return 0;
+}
+
+int parse_diskstats_row(const char *line, size_t len, struct diskstats_row *row,
+                        char *msg, size_t msgcap)
+{
+    struct pp_cur c = {line, line + len};
+    if (parse_row_head(&c, row, msg, msgcap) != 0)
+        return -1;
+    return parse_row_values(&c, row, msg, msgcap);
 }
 
 /* If s starts with one or more characters of the class, returns the end of
@@ -179,16 +194,21 @@ struct disk_rows {
     size_t n;
 };
 
-/* pp_row_fn: filtered rows still count as parsed, so only bad rows are warned about. */
+/* pp_row_fn: filtered rows count as parsed without their values being
+ * parsed (partitions, loop and ram devices are a third of the rows on a
+ * typical node), so only bad rows of reported devices are warned about. */
 static bool take_row(struct pp_cur *line, void *arg, char *msg, size_t msgcap)
 {
     struct disk_rows *d = arg;
     struct diskstats_row row;
-    if (parse_diskstats_row(line->p, (size_t)(line->end - line->p), &row, msg, msgcap) != 0)
+    if (parse_row_head(line, &row, msg, msgcap) != 0)
         return false;
-    if (!diskstats_name_excluded(row.name) &&
-        (d->is_whole ? d->is_whole(row.name, d->arg) : !diskstats_name_is_partition(row.name)))
-        d->disks[d->n++] = make_disk(&row, d->a);
+    if (diskstats_name_excluded(row.name) ||
+        !(d->is_whole ? d->is_whole(row.name, d->arg) : !diskstats_name_is_partition(row.name)))
+        return true;
+    if (parse_row_values(line, &row, msg, msgcap) != 0)
+        return false;
+    d->disks[d->n++] = make_disk(&row, d->a);
     return true;
 }
 

@@ -228,6 +228,15 @@ static void test_parse_text_with_callback(void **unused)
     assert_int_equal(parse_diskstats(t, &a, NULL, NULL, &disks, &n, &e), 5);
     assert_int_equal(n, 3);
     assert_string_equal(disks[2]->name, "sdb");
+    /* filtered rows are not parsed past the name: a broken partition or
+     * loop row costs nothing, a broken whole-disk row is a bad row */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(parse_diskstats("8 1 sda1 x\n7 0 loop0 1 2\n8 0 sda 1 2 3 4 5 6 7 8 9 10 11\n8 16 sdb 1 x\n",
+                                     &a, NULL, NULL, &disks, &n, &e), 3);
+    assert_int_equal(e.bad_rows, 1);
+    assert_int_equal(e.line, 4);
+    assert_int_equal(n, 1);
+    assert_string_equal(disks[0]->name, "sda");
     /* nothing usable */
     memset(&e, 0, sizeof e);
     assert_int_equal(parse_diskstats("", &a, NULL, NULL, &disks, &n, &e), -1);

@@ -96,7 +96,7 @@ static void test_parse_rejects(void **unused)
         {"cpu 1 2 3\ncpu0 1 2 3 4\n", 1},                          /* 3 columns */
         {"cpu 1 2 -3 4\ncpu0 1 2 3 4\n", 1},                       /* sign */
         {"cpu 1 2 18446744073709551616 4\ncpu0 1 2 3 4\n", 1},     /* 2^64 */
-        {"cpu 1 2 3 4\ncpu0 1 2 3 4x\n", 2},                       /* suffix */
+        {"cpu 1 2 3 4x\ncpu0 1 2 3 4\n", 1},                       /* suffix */
         {"cpu 1 2 3 4\ncpu 1 2 3 4\ncpu0 1 2 3 4\n", 2},           /* duplicate cpu */
         {"cpu0 1 2 3 4\n", 0},                                     /* no aggregate */
         {"cpu 1 2 3 4\n", 0},                                      /* no cpuN */
@@ -107,6 +107,9 @@ static void test_parse_rejects(void **unused)
         {"cpu 1 2 3 4\ncpu0 1 2 3 4\nbtime 1\nbtime 2\n", 4},
         {"cpu 1 2 3 4\n\ncpu0 1 2 3 4\n", 2},                      /* empty line */
     };
+    /* cpuN lines are counted, not parsed: their values are never used */
+    assert_int_equal(parse("cpu 1 2 3 4\ncpu0 1 2 3 4x\ncpu1 x\n", &s, &e), 0);
+    assert_int_equal(s.cpu_count, 2);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (parse(bad[i].text, &s, &e) != -1)
             fail_msg("case %zu accepted: %s", i, bad[i].text);
