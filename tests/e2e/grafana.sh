@@ -19,6 +19,7 @@
 # usage: grafana.sh PVESCOPE_AGENT PVESCOPE_AGGREGATOR PVESCOPE_E2E_INJECT
 # Exit 0 pass, 1 fail, 77 skipped (a prerequisite is missing: not root for the
 # mount namespace, prometheus, python3, curl).
+# shellcheck disable=SC2034 # read by lib.sh
 E2E_NAME=grafana
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -74,20 +75,20 @@ e2e_start_aggregator "$AGGREGATOR" "$T/keyring"
 RELAY="tcp://127.0.0.1:$(e2e_free_ports 1)"
 e2e_start relay "$INJECT" relay "$RELAY" "$AGG_INGEST" --key-file "$T/$C.key"
 
-agent_args() {
-    echo "--node=$1" "--cluster=$C" "--key-file=$T/$C.key" --interval=1s \
-        "--path.pve=$N/$1/pve" "--path.procfs=$N/$1/proc" "--path.sysfs=$N/$1/sys" \
-        "--path.run=$N/$1/run"
+agent_args() {   # sets ARGS: the flags of node $1's agent
+    ARGS=("--node=$1" "--cluster=$C" "--key-file=$T/$C.key" --interval=1s
+          "--path.pve=$N/$1/pve" "--path.procfs=$N/$1/proc" "--path.sysfs=$N/$1/sys" "--path.run=$N/$1/run")
 }
+agent_args pve1
 # shellcheck disable=SC2016 # expanded by the inner sh
 e2e_start agent-pve1 unshare -m sh -c '
     mount --bind "$1/class" /sys/class &&
     { [ ! -f /etc/sensors3.conf ] || mount --bind "$1/sensors3.conf" /etc/sensors3.conf; } &&
     { [ ! -d /etc/sensors.d ] || mount --bind "$1/sensors.d" /etc/sensors.d; } || exit 1
-    shift; exec "$@"' sh "$T/hw" "$AGENT" $(agent_args pve1) "--path.rootfs=$T/root1" "--aggregator=$RELAY"
+    shift; exec "$@"' sh "$T/hw" "$AGENT" "${ARGS[@]}" "--path.rootfs=$T/root1" "--aggregator=$RELAY"
 for n in pve2 pve4 pve5 pve7; do
-    # shellcheck disable=SC2046
-    e2e_start "agent-$n" "$AGENT" $(agent_args "$n") "--path.rootfs=$FIX/pve-root" "--aggregator=$AGG_INGEST"
+    agent_args "$n"
+    e2e_start "agent-$n" "$AGENT" "${ARGS[@]}" "--path.rootfs=$FIX/pve-root" "--aggregator=$AGG_INGEST"
 done
 e2e_start ticker python3 "$E2E_HERE/make_cluster_fixture.py" tick "$N"
 E2E_WATCH=(aggregator relay ticker agent-pve1 agent-pve2 agent-pve4 agent-pve5 agent-pve7)
@@ -124,7 +125,6 @@ pve_zfs_pool_state{$S,pool="rpool",state="ONLINE"} 1
 pve_up{id="storage/pve1/local",pve_cluster="$C"} 1
 EOF2
 }
-E2E_WAIT_OUT=$T/check.out
 dl=$(e2e_deadline 30)
 until hardware_served; do
     for w in "${E2E_WATCH[@]}"; do e2e_alive "$w" || e2e_fail "$w died while waiting for pve1's hardware series"; done
