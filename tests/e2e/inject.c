@@ -10,6 +10,11 @@
  *   inject invalid-report URL SEAL-OPTS    the Report names another node than the header (invalid_report)
  *   inject limits         URL SEAL-OPTS [--disks N]  a Report with N disks (default 4097: limits)
  *   inject raw            URL FILE         the bytes of FILE (e.g. an envelope saved with --save)
+ *   inject relay          LISTEN URL --key-file F
+ *                                          runs until SIGTERM: receives an agent's envelopes on
+ *                                          LISTEN, adds NVMe SMART/health and LVM thin pool
+ *                                          readings to each report (relay_hardware below), and
+ *                                          forwards it, re-sealed with the same header, to URL
  *
  * SEAL-OPTS: --key-file F --cluster C --node N --seq S [--sent-ms T | --sent-offset-ms D]
  *            [--boot-id B] [--mem-total BYTES] [--save FILE (write the envelope sent)]
@@ -28,6 +33,7 @@
 #include <inttypes.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +64,7 @@ static void usage(FILE *out)
           "      --key-file F --cluster C --node N --seq S [--sent-ms T | --sent-offset-ms D]\n"
           "      [--boot-id B] [--mem-total BYTES] [--disks N (limits)] [--save FILE]\n"
           "  raw URL FILE\n"
+          "  relay LISTEN URL --key-file F\n"
           "  common: [--timeout-ms 5000] [--linger-ms 300] [--expect-cut MS]\n", out);
 }
 
@@ -338,6 +345,163 @@ static int run_sealed(const char *kind, const char *url, const struct opts *o)
     return rc;
 }
 
+/* ---- relay ------------------------------------------------------------------
+ * The readings a fixture tree cannot give an agent: NVMe SMART/health (an
+ * admin ioctl on /dev/nvmeN) and device-mapper thin pools (dm ioctls). Added
+ * to every report that passes; counters grow with the report's sequence
+ * number so rate() has something to show. Values (the e2e scripts that use
+ * the relay assert them):
+ *   every NVMe controller of the report (its sysfs identity is the agent's):
+ *     SMART read (error cleared), 318 K (44.85 °C), WCTEMP 343 K, CCTEMP 358 K,
+ *     spare 98 % (threshold 10 %), 3 % used, critical warning 0, data units
+ *     read/written 1000·seq / 2000·seq, 17 power cycles, 1234 h
+ *   thin pool pve/data (dm pve-data-tpool): 64 KiB blocks, 40 of 100 data
+ *     blocks, 10 of 200 metadata blocks, rw, transaction 7; its thin volume
+ *     pve/vm-100-disk-0 of 32 MiB with 1 MiB mapped. */
+static volatile sig_atomic_t relay_stop;
+static void relay_on_signal(int sig) { (void)sig; relay_stop = 1; }
+
+static void relay_hardware(Pvescope__Report *r, uint64_t seq, struct buf *out)
+{
+    char *nvme_errors[64] = {0};   /* restored before the unpacked report is freed */
+    for (size_t i = 0; i < r->n_nvme && i < 64; i++) {
+        Pvescope__NvmeController *c = r->nvme[i];
+        nvme_errors[i] = c->error;
+        c->error = NULL;
+#define SET(f, v) (c->has_##f = true, c->f = (v))
+        SET(warning_temp_threshold_kelvin, 343);
+        SET(critical_temp_threshold_kelvin, 358);
+        SET(critical_warning, 0);
+        SET(temperature_kelvin, 318);
+        SET(available_spare_percent, 98);
+        SET(available_spare_threshold_percent, 10);
+        SET(percentage_used, 3);
+        SET(data_units_read, 1000 * seq);
+        SET(data_units_written, 2000 * seq);
+        SET(host_read_commands, 50000 * seq);
+        SET(host_write_commands, 80000 * seq);
+        SET(controller_busy_minutes, 600);
+        SET(power_cycles, 17);
+        SET(power_on_hours, 1234);
+        SET(unsafe_shutdowns, 2);
+        SET(media_errors, 0);
+        SET(error_log_entries, 0);
+        SET(warning_temp_minutes, 0);
+        SET(critical_temp_minutes, 0);
+#undef SET
+    }
+    Pvescope__ThinPool pool = PVESCOPE__THIN_POOL__INIT;
+    pool.dm_name = "pve-data-tpool";
+    pool.vg = "pve";
+    pool.lv = "data";
+    pool.has_mode = true, pool.mode = PVESCOPE__THIN_POOL_MODE__THIN_POOL_RW;
+    pool.has_transaction_id = true, pool.transaction_id = 7;
+    pool.has_data_block_sectors = true, pool.data_block_sectors = 128;
+    pool.has_data_used_blocks = true, pool.data_used_blocks = 40;
+    pool.has_data_total_blocks = true, pool.data_total_blocks = 100;
+    pool.has_metadata_used_blocks = true, pool.metadata_used_blocks = 10;
+    pool.has_metadata_total_blocks = true, pool.metadata_total_blocks = 200;
+    pool.has_needs_check = true, pool.needs_check = false;
+    pool.has_error_if_no_space = true, pool.error_if_no_space = false;
+    pool.discards = "discard_passdown";
+    Pvescope__ThinVolume vol = PVESCOPE__THIN_VOLUME__INIT;
+    vol.dm_name = "pve-vm--100--disk--0";
+    vol.vg = "pve";
+    vol.lv = "vm-100-disk-0";
+    vol.pool_dm_name = "pve-data-tpool";
+    vol.has_size_sectors = true, vol.size_sectors = 65536;
+    vol.has_mapped_sectors = true, vol.mapped_sectors = 2048;
+    Pvescope__ThinPool *pools[] = {&pool};
+    Pvescope__ThinVolume *vols[] = {&vol};
+    size_t n_pools = r->n_thin_pools, n_vols = r->n_thin_volumes;
+    Pvescope__ThinPool **old_pools = r->thin_pools;
+    Pvescope__ThinVolume **old_vols = r->thin_volumes;
+    r->n_thin_pools = 1, r->thin_pools = pools;
+    r->n_thin_volumes = 1, r->thin_volumes = vols;
+    buf_reset(out);
+    size_t len = pvescope__report__get_packed_size(r);
+    buf_reserve(out, len);
+    out->len = pvescope__report__pack(r, (uint8_t *)out->data);
+    r->n_thin_pools = n_pools, r->thin_pools = old_pools;
+    r->n_thin_volumes = n_vols, r->thin_volumes = old_vols;
+    for (size_t i = 0; i < r->n_nvme && i < 64; i++)
+        r->nvme[i]->error = nvme_errors[i];
+}
+
+static int run_relay(const char *listen, const char *url, const struct opts *o)
+{
+    if (!o->key_file) {
+        fprintf(stderr, "inject relay: --key-file is required\n");
+        return 2;
+    }
+    struct cluster_key key;
+    char err[512];
+    if (!key_load_file(o->key_file, &key, err, sizeof err)) {
+        fprintf(stderr, "inject: %s\n", err);
+        return 2;
+    }
+    struct sigaction sa = {.sa_handler = relay_on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    int in = nn_socket(AF_SP, NN_PULL), outs = nn_socket(AF_SP, NN_PUSH);
+    int rcv_tmo = 200, snd_tmo = o->timeout_ms;
+    if (in < 0 || outs < 0 || nn_setsockopt(in, NN_SOL_SOCKET, NN_RCVTIMEO, &rcv_tmo, sizeof rcv_tmo) < 0 ||
+        nn_setsockopt(outs, NN_SOL_SOCKET, NN_SNDTIMEO, &snd_tmo, sizeof snd_tmo) < 0 ||
+        nn_bind(in, listen) < 0 || nn_connect(outs, url) < 0) {
+        fprintf(stderr, "inject relay: %s -> %s: %s\n", listen, url, nn_strerror(nn_errno()));
+        return 1;
+    }
+    fprintf(stderr, "inject relay: %s -> %s\n", listen, url);
+    struct buf plain = BUF_INIT, report = BUF_INIT, env = BUF_INIT;
+    uint64_t relayed = 0;
+    int rc = 0;
+    while (!relay_stop) {
+        void *msg = NULL;
+        int n = nn_recv(in, &msg, NN_MSG, 0);
+        if (n < 0) {
+            if (nn_errno() == ETIMEDOUT || nn_errno() == EAGAIN || nn_errno() == EINTR)
+                continue;
+            fprintf(stderr, "inject relay: nn_recv: %s\n", nn_strerror(nn_errno()));
+            rc = 1;
+            break;
+        }
+        Pvescope__Envelope *e = pvescope__envelope__unpack(NULL, (size_t)n, msg);
+        nn_freemsg(msg);
+        Pvescope__Report *r = NULL;
+        if (!e || !envelope_open(&key, e, &plain) ||
+            !(r = pvescope__report__unpack(NULL, plain.len, (const uint8_t *)plain.data))) {
+            fprintf(stderr, "inject relay: a message that is not a sealed report of this key\n");
+            rc = 1;
+            if (e)
+                pvescope__envelope__free_unpacked(e, NULL);
+            break;
+        }
+        relay_hardware(r, e->seq, &report);
+        struct envelope_header h = {.cluster = e->cluster, .node = e->node,
+                                    .boot_id = e->boot_id ? e->boot_id : "", .seq = e->seq,
+                                    .sent_unix_ms = e->sent_unix_ms};
+        buf_reset(&env);
+        envelope_seal(&key, &h, (const uint8_t *)report.data, report.len, &env);
+        pvescope__report__free_unpacked(r, NULL);
+        pvescope__envelope__free_unpacked(e, NULL);
+        if (nn_send(outs, env.data, env.len, 0) != (int)env.len) {
+            fprintf(stderr, "inject relay: forward to %s: %s\n", url, nn_strerror(nn_errno()));
+            rc = 1;
+            break;
+        }
+        if (++relayed == 1)
+            fprintf(stderr, "inject relay: first report forwarded (%zu bytes)\n", env.len);
+    }
+    fprintf(stderr, "inject relay: %" PRIu64 " reports forwarded\n", relayed);
+    sodium_memzero(&key, sizeof key);
+    buf_free(&plain);
+    buf_free(&report);
+    buf_free(&env);
+    nn_close(in);
+    nn_close(outs);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -390,6 +554,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "inject: sent %zu raw bytes of %s to %s\n", b.len, argv[3], url);
         buf_free(&b);
         return rc;
+    }
+    if (strcmp(kind, "relay") == 0) {
+        if (argc < 4)
+            die("%s needs LISTEN URL", kind);
+        parse_opts(argc, argv, 4, &o);
+        return run_relay(argv[2], argv[3], &o);
     }
     if (strcmp(kind, "sealed") == 0 || strcmp(kind, "wrong-version") == 0 ||
         strcmp(kind, "sealed-garbage") == 0 || strcmp(kind, "invalid-report") == 0 ||
