@@ -660,6 +660,10 @@ static int thinpool_collect(void *state, struct collector_ctx *ctx, Pvescope__Re
     size_t n;
     char why[256];
     r->n_thin_pools = r->n_thin_volumes = 0;
+    /* A kernel without device-mapper has no thin pools: zero, like a host
+     * without NVMe. lvmthin usage stays absent (unknown), as below. */
+    if (!kernel_has_dm(ctx))
+        return 0;
     if (dm_list(&st->dm, ctx, &devs, &n, why, sizeof why) != 0)
         return collector_fail(ctx, "%s", why);   /* lvmthin usage unknown: absent, not inactive */
     struct cycle c = {.st = st, .ctx = ctx, .r = r};

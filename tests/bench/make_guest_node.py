@@ -5,7 +5,7 @@ usage: make_guest_node.py DIR [--guests=100] [--node=pve3] [--cpus=64] [--seed=1
                               [--force] [--check=PATH/TO/pvescope-agent]
 
 DIR receives, as the agent's --path.* flags expect them:
-  proc/      stat, meminfo, loadavg, uptime, pressure/*, diskstats, net/dev,
+  proc/      stat, meminfo, loadavg, uptime, misc, pressure/*, diskstats, net/dev,
              sys/kernel/random/boot_id, and /proc/<pid>/{stat,cmdline,cgroup,
              task/<pid>/children} of every guest process
   sys/       block/, dev/block/M:m and devices/ (symlinked as in real sysfs),
@@ -463,6 +463,10 @@ class Node:
         t.write("proc/meminfo", text)
         t.write("proc/loadavg", f"14.21 13.87 13.02 11/{4000 + 60 * len(self.guests)} 3876554\n")
         t.write("proc/uptime", f"{UPTIME:.2f} {UPTIME * cpus * 0.7:.2f}\n")
+        # A real node lists device-mapper here, but files cannot fake its
+        # ioctls: without the entry the thinpool collector finds no pools
+        # instead of trying the bench machine's /dev/mapper/control.
+        t.write("proc/misc", "183 hw_random\n227 mcelog\n228 hpet\n229 fuse\n231 snapshot\n")
         t.write("proc/pressure/cpu", "some avg10=2.14 avg60=1.98 avg300=1.87 total=19912837712\n"
                                      "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
         t.write("proc/pressure/io", "some avg10=0.61 avg60=0.55 avg300=0.52 total=2048223310\n"
