@@ -12,8 +12,12 @@ test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yam
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
   xz-utils"
 bench_pkgs="prometheus-node-exporter valgrind hyperfine"
+# The packaging test (tests/packaging): dpkg-buildpackage with debhelper,
+# lintian, systemd-analyze (systemd), a debootstrap root checked against the
+# archive keyring, ps (procps).
+pkg_pkgs="dpkg-dev debhelper lintian systemd debootstrap debian-archive-keyring gpgv procps"
 pkgs=$build_pkgs
-[ "$what" = build ] || pkgs="$pkgs $test_pkgs $vm_pkgs $bench_pkgs"
+[ "$what" = build ] || pkgs="$pkgs $test_pkgs $vm_pkgs $bench_pkgs $pkg_pkgs"
 
 missing=""
 for p in $pkgs; do
