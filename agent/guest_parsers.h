@@ -64,10 +64,11 @@ bool qemu_cmdline_matches(const char *cmdline, size_t len, uint32_t vmid);
 /* ---- cgroup v2 files ------------------------------------------------------ */
 
 /* Parses a flat-keyed file ("key value" per line: cpu.stat, memory.stat) and
- * returns the value of key in *out. Every line must have a key and a value;
- * key's value must be an unsigned integer and appear once. Other keys' values
- * are not checked (the key sets vary by kernel). Returns 0 or -1 with *err
- * (also when key is missing). */
+ * returns the value of key's first line in *out. The text must end with a
+ * newline (a cut-short read fails); every line up to key's must have a key
+ * and a value; key's value must be one unsigned integer. Other keys' values
+ * are not checked (the key sets vary by kernel), and lines after key's are
+ * not read. Returns 0 or -1 with *err (also when key is missing). */
 int parse_flat_keyed(const char *text, const char *key, uint64_t *out, struct parse_err *err);
 
 /* Parses a single-value file: "N\n" (memory.current, memory.swap.current) or

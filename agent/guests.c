@@ -241,50 +241,56 @@ bool qemu_cmdline_matches(const char *cmdline, size_t len, uint32_t vmid)
     return arg_is(&value, want);
 }
 
-/* What parse_flat_keyed looks for, and whether it was seen. */
-struct flat_key {
-    const char *key;
-    size_t klen;
-    uint64_t *out;
-    bool found;
-};
-
-/* pp_line_fn: the wanted key's value is checked, other values only exist. */
-static int flat_line(struct pp_cur *c, int lineno, void *arg, struct parse_err *err)
+/* One "key value" line; true with the key in *w, *wl and the cursor at the
+ * value, false (with err) for an empty line. */
+static bool flat_key_word(struct pp_cur *c, int lineno, const char **w, size_t *wl, struct parse_err *err)
 {
-    struct flat_key *k = arg;
-    const char *w, *v;
-    size_t wl, vl;
-    if (!pp_word(c, &w, &wl)) {
-        pp_err(err, lineno, "empty line");
-        return -1;
-    }
-    if (wl == k->klen && memcmp(w, k->key, wl) == 0) {
-        if (k->found || !pp_u64(c, k->out) || !pp_at_end(c)) {
-            pp_err(err, lineno, "\"%s\": duplicate, or not one unsigned value", k->key);
-            return -1;
-        }
-        k->found = true;
-        return 0;
-    }
-    if (!pp_word(c, &v, &vl) || !pp_at_end(c)) {
-        pp_err(err, lineno, "expected \"key value\"");
-        return -1;
-    }
-    return 0;
+    if (pp_word(c, w, wl))
+        return true;
+    pp_err(err, lineno, "empty line");
+    return false;
 }
 
 int parse_flat_keyed(const char *text, const char *key, uint64_t *out, struct parse_err *err)
 {
-    struct flat_key k = {key, strlen(key), out, false};
+    size_t klen = strlen(key);
+    size_t len = strlen(text);
     *out = 0;
-    if (pp_each_line(text, flat_line, &k, err) < 0)
-        return -1;
-    if (!k.found) {
-        pp_err(err, 0, "no \"%s\" line", key);
+    if (len == 0) {
+        pp_err(err, 0, "empty file");
         return -1;
     }
-    return 0;
+    /* A read cut short anywhere is caught here; lines after the key are
+     * not parsed (memory.stat's 40 lines for its 2nd, "file", on every
+     * guest every cycle), so nothing after the key is checked beyond that. */
+    if (text[len - 1] != '\n') {
+        int last = 1;
+        for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+            last++;
+        pp_err(err, last, "truncated (last line has no newline)");
+        return -1;
+    }
+    const char *pos = text;
+    struct pp_cur c;
+    bool terminated;
+    for (int lineno = 1; pp_next_line(&pos, &c, &terminated); lineno++) {
+        const char *w, *v;
+        size_t wl, vl;
+        if (!flat_key_word(&c, lineno, &w, &wl, err))
+            return -1;
+        if (wl == klen && memcmp(w, key, wl) == 0) {
+            if (pp_u64(&c, out) && pp_at_end(&c))
+                return 0;
+            pp_err(err, lineno, "\"%s\": not one unsigned value", key);
+            return -1;
+        }
+        if (!pp_word(&c, &v, &vl) || !pp_at_end(&c)) {
+            pp_err(err, lineno, "expected \"key value\"");
+            return -1;
+        }
+    }
+    pp_err(err, 0, "no \"%s\" line", key);
+    return -1;
 }
 
 /* Outputs of parse_cgroup_value. */
