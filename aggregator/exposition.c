@@ -17,8 +17,7 @@ const char *const reject_reason_label[REJECT__COUNT] = {
 #undef REJECT_LABEL
 };
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s)
+size_t utf8_seq_len(const unsigned char *s)
 {
     unsigned char c = s[0];
     size_t n;

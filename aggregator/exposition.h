@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -45,6 +46,10 @@ enum reject_reason {
     REJECT__COUNT
 };
 extern const char *const reject_reason_label[REJECT__COUNT];
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid (also
+ * for a surrogate, an overlong form, or past U+10FFFF). */
+size_t utf8_seq_len(const unsigned char *s);
 
 /* Appends s as a label value: escapes \, " and newline; replaces bytes that
  * are not valid UTF-8 with U+FFFD so the exposition stays parseable. */

@@ -14,6 +14,7 @@
 #include "gzip.h"
 #include "log.h"
 #include "merge.h"
+#include "status.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~8x anyway */
@@ -22,6 +23,8 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct store *store;
     struct merge_opts merge;
+    char ingest_endpoint[256];       /* for the status page */
+    double started;                  /* monotonic: the aggregator's uptime */
 };
 
 /* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
@@ -77,47 +80,19 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     return respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, false);
 }
 
-static void html_escape(struct buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '&': buf_puts(b, "&amp;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        default: buf_putc(b, *s);
-        }
-    }
-}
-
+/* The status page (status.c), from the same kind of snapshot a scrape takes. */
 static enum MHD_Result serve_status(struct http_server *h, struct MHD_Connection *c)
 {
     struct store_snapshot snap;
-    store_snapshot(h->store, clock_monotonic(), &snap);
+    double now = clock_monotonic();
+    store_snapshot(h->store, now, &snap);
+    struct status_info info = {
+        .version = PVESCOPE_VERSION, .ingest_endpoint = h->ingest_endpoint,
+        .uptime_seconds = now - h->started, .now_unix = clock_realtime(),
+        .stale_after = h->store->stale_after, .max_nodes = h->store->max_nodes,
+    };
     struct buf b = BUF_INIT;
-    buf_puts(&b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>pvescope aggregator</title>"
-                 "</head><body><h1>pvescope aggregator " PVESCOPE_VERSION "</h1>"
-                 "<p><a href=\"/metrics\">/metrics</a></p><h2>Nodes</h2><table border=\"1\">"
-                 "<tr><th>node</th><th>cluster</th><th>state</th><th>report age (s)</th>"
-                 "<th>reports</th><th>agent</th></tr>");
-    for (size_t i = 0; i < snap.in.n_nodes; i++) {
-        const struct scrape_node *n = &snap.in.nodes[i];
-        buf_puts(&b, "<tr><td>");
-        html_escape(&b, n->node);
-        buf_puts(&b, "</td><td>");
-        html_escape(&b, n->cluster);
-        buf_printf(&b, "</td><td>%s</td><td>%.1f</td><td>%llu</td><td>", n->fresh ? "up" : "stale",
-                   n->age_seconds, (unsigned long long)n->accepted);
-        html_escape(&b, n->agent_version);
-        buf_puts(&b, "</td></tr>");
-    }
-    buf_printf(&b, "</table><h2>Ingest</h2><p>received %llu</p><table border=\"1\">"
-                   "<tr><th>rejected, by reason</th><th>count</th></tr>",
-               (unsigned long long)snap.in.received);
-    for (int r = 0; r < REJECT__COUNT; r++)
-        buf_printf(&b, "<tr><td>%s</td><td>%llu</td></tr>", reject_reason_label[r],
-                   (unsigned long long)snap.in.rejected[r]);
-    buf_puts(&b, "</table></body></html>\n");
+    status_write(&b, &snap.in, &info);
     store_snapshot_release(&snap);
     size_t len;
     char *body = buf_steal(&b, &len);
@@ -172,7 +147,7 @@ static bool split_listen(const char *listen, char *host, size_t hcap, char *port
 }
 
 struct http_server *http_start(const char *listen, struct store *store, const struct merge_opts *merge,
-                               char *err, size_t errlen)
+                               const char *ingest_endpoint, char *err, size_t errlen)
 {
     char host[256], port[16];
     if (!split_listen(listen, host, sizeof host, port, sizeof port)) {
@@ -192,6 +167,8 @@ struct http_server *http_start(const char *listen, struct store *store, const st
         abort();
     h->store = store;
     h->merge = *merge;
+    snprintf(h->ingest_endpoint, sizeof h->ingest_endpoint, "%s", ingest_endpoint ? ingest_endpoint : "");
+    h->started = clock_monotonic();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= host[0] ? MHD_USE_IPv6 : MHD_USE_DUAL_STACK;

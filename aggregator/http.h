@@ -1,5 +1,5 @@
 /* http.h — the aggregator's HTTP side (libmicrohttpd): /metrics (gzip when
- * asked), /-/healthy, /-/ready and a small status page at /.
+ * asked), /-/healthy, /-/ready and the status page at / (status.h).
  *
  * Handlers never wait for ingest: they take a store snapshot (a short lock to
  * copy references), render without any lock, and hand the buffer to MHD. */
@@ -14,9 +14,10 @@
 
 struct http_server;
 
-/* listen: ":9715", "0.0.0.0:9715", "[::1]:9715", "localhost:9715". */
+/* listen: ":9715", "0.0.0.0:9715", "[::1]:9715", "localhost:9715".
+ * ingest_endpoint: shown on the status page (status.h). */
 struct http_server *http_start(const char *listen, struct store *store, const struct merge_opts *merge,
-                               char *err, size_t errlen);
+                               const char *ingest_endpoint, char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */
 unsigned http_port(const struct http_server *h);
 void http_stop(struct http_server *h);

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
     int rc = 1;
     struct http_server *http = NULL;
     if (!ingest_listen(&ig, c.ingest_listen, err, sizeof err) ||
-        !(http = http_start(c.web_listen, &store, &c.merge, err, sizeof err))) {
+        !(http = http_start(c.web_listen, &store, &c.merge, c.ingest_listen, err, sizeof err))) {
         log_error("%s", err);
         goto out;
     }

@@ -42,14 +42,13 @@ static const Pvescope__Report *report_of(const struct scrape_node *n)
     return n->render->report ? n->render->report->r : NULL;
 }
 
-/* The fresh report whose cluster-wide view to trust: a quorate partition
- * over a non-quorate one, then the newest .vmlist. */
-static const Pvescope__Report *authoritative(const struct cluster_in *c)
+/* See merge.h. */
+const Pvescope__Report *merge_authoritative(const struct scrape_node *nodes, size_t n)
 {
     const Pvescope__Report *best = NULL;
-    for (size_t i = 0; i < c->n; i++) {
-        const Pvescope__Report *r = report_of(&c->nodes[i]);
-        if (!c->nodes[i].fresh || !r || !r->cluster)
+    for (size_t i = 0; i < n; i++) {
+        const Pvescope__Report *r = report_of(&nodes[i]);
+        if (!nodes[i].fresh || !r || !r->cluster)
             continue;
         if (!best) {
             best = r;
@@ -635,7 +634,7 @@ static void render_storage_usage(struct node_render *nr, const struct cluster_in
 
 static struct node_render *merge_cluster(const struct cluster_in *c, const struct merge_opts *o)
 {
-    const Pvescope__Report *auth = authoritative(c);
+    const Pvescope__Report *auth = merge_authoritative(c->nodes, c->n);
     size_t ng;
     struct merged_guest *guests = merge_guests(c, auth, &ng);
     struct node_render *nr = node_render_new();

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "exposition.h"
+#include "pvescope.pb-c.h"
 
 struct merge_opts {
     bool deprecated_gauges;   /* --compat.deprecated-gauges: pve_network_receive_bytes & co */
@@ -16,6 +17,11 @@ struct merge_opts {
 /* Renders one merged view per cluster of in (its nodes are sorted by cluster).
  * Returns how many, in *out; release with merge_free(). */
 size_t merge_all(const struct scrape_input *in, const struct merge_opts *o, struct node_render ***out);
+/* The fresh report whose cluster-wide view (.members, .vmlist) a cluster's
+ * merge trusts: a quorate partition over a non-quorate one, then the newest
+ * .vmlist. nodes: one cluster's nodes. NULL when none is fresh with a view. */
+const Pvescope__Report *merge_authoritative(const struct scrape_node *nodes, size_t n);
+
 void merge_free(struct node_render **merged, size_t n);
 
 /* A whole scrape: merges in's clusters and writes the exposition to out. */

@@ -6,7 +6,8 @@ set -eu
 what=${1:-test}
 build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
   libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev"
-test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yaml iproute2 util-linux"
+test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yaml iproute2 util-linux
+  chromium fonts-dejavu-core"
 # The QEMU guest test (tests/vm): the emulator, the kernel's own tools as
 # oracles, and what the busybox initramfs is built from.
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
