@@ -438,7 +438,8 @@ static size_t put_spec(uint8_t *data, size_t off, uint64_t start, uint64_t lengt
     spec.sector_start = start;
     spec.length = length;
     spec.next = next;
-    strncpy(spec.target_type, type, sizeof spec.target_type);
+    size_t tl = strlen(type);          /* NUL-padded, unterminated at full length, as the kernel's */
+    memcpy(spec.target_type, type, tl < sizeof spec.target_type ? tl : sizeof spec.target_type);
     memcpy(data + off, &spec, sizeof spec);
     strcpy((char *)data + off + sizeof spec, params);
     return off + sizeof spec + strlen(params) + 1;
