@@ -12,8 +12,10 @@ test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yam
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
   xz-utils"
 bench_pkgs="prometheus-node-exporter valgrind hyperfine"
+# The container image build (buildah, a debootstrap base) and the man page lint.
+packaging_pkgs="buildah debootstrap groff-base"
 pkgs=$build_pkgs
-[ "$what" = build ] || pkgs="$pkgs $test_pkgs $vm_pkgs $bench_pkgs"
+[ "$what" = build ] || pkgs="$pkgs $test_pkgs $vm_pkgs $bench_pkgs $packaging_pkgs"
 
 missing=""
 for p in $pkgs; do
