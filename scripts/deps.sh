@@ -13,10 +13,12 @@ test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yam
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
   xz-utils"
 bench_pkgs="prometheus-node-exporter valgrind hyperfine"
-# The packaging test (tests/packaging): dpkg-buildpackage with debhelper,
-# lintian, systemd-analyze (systemd), a debootstrap root checked against the
-# archive keyring, ps (procps).
-pkg_pkgs="dpkg-dev debhelper lintian systemd debootstrap debian-archive-keyring gpgv procps"
+# The packaging tests (tests/packaging, tests/container, tests/man):
+# dpkg-buildpackage with debhelper, lintian, systemd-analyze (systemd), a
+# debootstrap root checked against the archive keyring, ps (procps), the
+# container image build (buildah) and the man page lint (groff).
+pkg_pkgs="dpkg-dev debhelper lintian systemd debootstrap debian-archive-keyring gpgv procps buildah
+  groff-base"
 pkgs=$build_pkgs
 [ "$what" = build ] || pkgs="$pkgs $test_pkgs $vm_pkgs $bench_pkgs $pkg_pkgs"
 
