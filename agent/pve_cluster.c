@@ -1065,6 +1065,11 @@ struct cluster_state {
     uint32_t host_cpus;
     double host_cpus_at;
 
+    struct pve_rrd_level *levels;    /* every node's subscription level, from .rrd */
+    size_t n_levels;
+    double levels_at;                /* when .rrd was last read; 0 = never */
+    struct parse_err rrd_warn;
+
     struct cluster_counters counters;
 };
 
@@ -1073,6 +1078,10 @@ struct cluster_state {
 #define CONFIG_REVALIDATE_SECONDS 300.0
 #define PVECFG_CHECK_SECONDS 60.0
 #define HOST_CPUS_CHECK_SECONDS 60.0
+/* .rrd lists every guest too (hundreds of kilobytes on a big cluster) for
+ * the one value per node we take from it, which changes with a new
+ * subscription: read it once a minute, not every cycle. */
+#define RRD_CHECK_SECONDS 60.0
 
 static int read_pmxcfs(struct cluster_state *st, const char *root, const char *rel, struct buf *b,
                        struct stat *sb)
@@ -1528,6 +1537,35 @@ static uint32_t host_cpu_count(struct cluster_state *st, struct collector_ctx *c
     return st->host_cpus;
 }
 
+/* Reads .rrd's subscription levels when RRD_CHECK_SECONDS have passed. An
+ * absent .rrd (a node without pvestatd) clears them; an unreadable one keeps
+ * the last ones and says so. */
+static void refresh_levels(struct cluster_state *st, struct collector_ctx *ctx)
+{
+    double now = ctx->now_monotonic;
+    if (st->levels_at > 0 && now - st->levels_at < RRD_CHECK_SECONDS)
+        return;
+    st->levels_at = now > 0 ? now : 1e-9;
+    memset(&st->rrd_warn, 0, sizeof st->rrd_warn);
+    struct buf *b = ctx->scratch;
+    int rc = read_pmxcfs(st, ctx->pve, ".rrd", b, NULL);
+    if (rc == -ENOENT) {
+        st->n_levels = 0;
+        return;
+    }
+    if (rc != 0) {
+        pp_err(&st->rrd_warn, 0, "unreadable: %s", strerror(-rc));
+        st->rrd_warn.bad_rows = 1;
+        return;
+    }
+    size_t cap = pp_count_lines(b->data);
+    struct pve_rrd_level *v = realloc(st->levels, cap * sizeof *v);
+    if (!v)
+        abort();
+    st->levels = v;
+    st->n_levels = (size_t)parse_rrd_levels(b->data, v, cap, &st->rrd_warn);
+}
+
 static void report_members(const struct cluster_state *st, struct arena *a, Pvescope__ClusterView *cv)
 {
     cv->members = arena_alloc(a, (st->m.n ? st->m.n : 1) * sizeof *cv->members);
@@ -1542,6 +1580,9 @@ static void report_members(const struct cluster_state *st, struct arena *a, Pves
         cm->online = mb->online;
         if (mb->has_ip)
             cm->ip = arena_strdup(a, mb->ip);
+        const char *level = pve_rrd_level_of(st->levels, st->n_levels, mb->name);
+        if (level)
+            cm->subscription_level = arena_strdup(a, level);
         cv->members[cv->n_members++] = cm;
     }
 }
@@ -1654,6 +1695,7 @@ static void report_warnings(const struct cluster_state *st, struct collector_ctx
     warn_parse(first, sizeof first, &n, ctx->pve, ".vmlist", &st->vmlist_warn, "entries");
     warn_parse(first, sizeof first, &n, ctx->pve, "storage.cfg", &st->storage_warn, "lines");
     warn_parse(first, sizeof first, &n, ctx->pve, "ha/manager_status", &st->ha_warn, "services");
+    warn_parse(first, sizeof first, &n, ctx->pve, ".rrd", &st->rrd_warn, "node lines");
     if (st->ver_warn[0])
         warn_add(first, sizeof first, &n, st->ver_warn);
     const struct conf_cache *c = &st->cache[st->cur];
@@ -1699,6 +1741,7 @@ static void cluster_fini(void *state)
     pve_members_free(&st->m);
     pve_vmlist_free(&st->vl);
     pve_ha_free(&st->ha);
+    free(st->levels);
     for (int i = 0; i < 2; i++) {
         arena_free(&st->storage_arena[i]);
         arena_free(&st->cache[i].arena);
@@ -1721,6 +1764,7 @@ static int cluster_collect(void *state, struct collector_ctx *ctx, Pvescope__Rep
         load_text_file(st, ctx, &st->ha_f, commit_ha) < 0)
         return -1;
     refresh_version(st, ctx->now_monotonic);
+    refresh_levels(st, ctx);
     if (!cache_current(st, ctx))
         cache_rebuild(st, ctx);
     report_cluster(st, ctx->arena, r);

@@ -69,6 +69,25 @@ int parse_members(const char *text, struct pve_members *out, struct parse_err *e
 void pve_members_free(struct pve_members *m);
 const struct pve_member *pve_members_find(const struct pve_members *m, const char *name);
 
+/* ---- .rrd (pve_rrd.c) ---------------------------------------------------------- */
+
+/* One node's subscription level from its .rrd entry. */
+struct pve_rrd_level {
+    char node[PVE_NAME_MAX];
+    char level[8];               /* c, b, s, p, or "" (none) */
+};
+
+/* Parses .rrd's node entries ("pve-node-9.0/<node>:" and PVE 8's
+ * "pve2-node/<node>:"; other keys are skipped) into out (at most cap),
+ * keeping each node's second value, the subscription level. A node line
+ * with an invalid name or level, a line without a key, and a last line
+ * without its newline are bad rows (counted in err, first one described);
+ * the rest is kept. Returns the number of levels. */
+int parse_rrd_levels(const char *text, struct pve_rrd_level *out, size_t cap, struct parse_err *err);
+
+/* The level parse_rrd_levels found for node, or NULL. */
+const char *pve_rrd_level_of(const struct pve_rrd_level *v, size_t n, const char *node);
+
 /* ---- .vmlist (pve_members.c) ----------------------------------------------- */
 
 struct vmlist_entry {

@@ -148,7 +148,10 @@ static void render_nodes(struct node_render *nr, const struct cluster_in *c, con
             continue;
         }
         buf_reset(&extra);
-        buf_puts(&extra, "level=\"\",name=\"");
+        buf_puts(&extra, "level=\"");
+        if (m && m->subscription_level)
+            expo_escape_label(&extra, m->subscription_level);
+        buf_puts(&extra, "\",name=\"");
         expo_escape_label(&extra, names[i]);
         buf_puts(&extra, "\",nodeid=\"");
         buf_put_u64(&extra, node_id_of(sn, m));

@@ -1,7 +1,7 @@
 /* fuzz_pve.c — every /etc/pve parser of the agent. The first input byte
  * picks the parser, the rest is the file's text: .members, .vmlist,
- * ha/manager_status, a qemu or lxc guest config, storage.cfg, pvecfg.pm or a
- * PVE size. pmxcfs content is written by every node of the cluster and by
+ * ha/manager_status, a qemu or lxc guest config, storage.cfg, pvecfg.pm, .rrd
+ * or a PVE size. pmxcfs content is written by every node of the cluster and by
  * admins' editors; a torn read or a hostile node must never crash the agent. */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +53,11 @@ static void run_text(unsigned which, const char *text, size_t len, struct arena 
     } else if (which == 6) {
         struct pve_version ver;
         parse_pvecfg(text, &ver, &err);
+    } else if (which == 8) {
+        struct pve_rrd_level v[4];
+        int n = parse_rrd_levels(text, v, 4, &err);
+        if (n < 0 || n > 4 || (n > 0 && !pve_rrd_level_of(v, (size_t)n, v[n - 1].node)))
+            abort();
     } else {
         uint64_t bytes;
         pve_parse_size(text, len, &bytes);
@@ -64,7 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = fuzz_mode_text(data, size);
     if (!text)
         return 0;
-    unsigned which = data[0] % 8;
+    /* 0-7 as the seeds' first bytes have always meant; 8 is .rrd */
+    unsigned which = data[0] % 16;
+    if (which > 8)
+        which -= 8;
     struct arena a;
     arena_init(&a, 4096);
     if (which < 3)

@@ -181,6 +181,8 @@ static char *scrape_scenario(bool deprecated)
     view->pve_repoid = "faa83925";
     Pvescope__ClusterMember *members[] = {member("pve1", 1, true), member("pve2", 2, true),
                                           member("pve3", 3, true), member("pve4", 4, false)};
+    members[0]->subscription_level = "c";             /* from pve1's .rrd */
+    members[1]->subscription_level = "";              /* no subscription; pve3, pve4: no entry */
     view->members = members;
     view->n_members = 4;
     /* pve2's copy of the cluster files is older: the merge must use pve1's. */
@@ -302,6 +304,8 @@ static void t_nodes_and_cluster(void **state)
     once(t, "pve_up{id=\"node/pve3\",pve_cluster=\"prod\"} 0\n");      /* silent agent */
     once(t, "pve_up{id=\"node/pve4\",pve_cluster=\"prod\"} 0\n");      /* offline, never reported */
     once(t, "pve_node_info{id=\"node/pve4\",pve_cluster=\"prod\",level=\"\",name=\"pve4\",nodeid=\"4\"} 1\n");
+    once(t, "pve_node_info{id=\"node/pve1\",pve_cluster=\"prod\",level=\"c\",name=\"pve1\",nodeid=\"1\"} 1\n");
+    once(t, "pve_node_info{id=\"node/pve2\",pve_cluster=\"prod\",level=\"\",name=\"pve2\",nodeid=\"2\"} 1\n");
     once(t, "pve_up{id=\"cluster/prod\",pve_cluster=\"prod\"} 1\n");
     once(t, "pve_cluster_info{id=\"cluster/prod\",pve_cluster=\"prod\",nodes=\"4\",quorate=\"1\",version=\"7\"} 1\n");
     once(t, "pve_version_info{pve_cluster=\"prod\",release=\"8.2\",repoid=\"faa83925\",version=\"8.2.4\"} 1\n");

@@ -612,6 +612,70 @@ static void t_torn_config(void **unused)
     fx_close(&f);
 }
 
+/* Serves .rrd from a string (NULL: absent), every other file from disk. */
+struct rrd_reader {
+    const char *rrd;
+    int reads;
+};
+
+static int rrd_read(void *arg, const char *root, const char *rel, struct buf *b, struct stat *st)
+{
+    struct rrd_reader *t = arg;
+    if (strcmp(rel, ".rrd") != 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+        int rc = read_file_at(root, rel, b);
+        return rc ? rc : st && stat(path, st) != 0 ? -errno : 0;
+    }
+    t->reads++;
+    if (!t->rrd)
+        return -ENOENT;
+    buf_reset(b);
+    buf_puts(b, t->rrd);
+    return 0;
+}
+
+/* Members carry their .rrd subscription level; .rrd is read once a minute. */
+static void t_subscription_levels(void **unused)
+{
+    (void)unused;
+    struct fx f;
+    struct rrd_reader t = {"pve-node-9.0/pve1:1209843:c:1718123456:1.23\n"
+                           "pve-node-9.0/pve2:2210044:p:1718123451:0.88\n"
+                           "pve2-node/pve3:88123::1718123449:0.31\n"
+                           "pve-vm-9.0/100:861730:web01:running\n", 0};
+    open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
+    cluster_collector_set_reader(f.state, rrd_read, &t);
+    f.ctx.now_monotonic = 1000;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_string_equal(member(&f.r, "pve1")->subscription_level, "c");
+    assert_string_equal(member(&f.r, "pve2")->subscription_level, "p");
+    assert_string_equal(member(&f.r, "pve3")->subscription_level, "");
+    assert_null(member(&f.r, "pve4")->subscription_level);        /* no fresh .rrd entry */
+    assert_string_equal(f.ctx.err, "");
+    t.rrd = "pve-node-9.0/pve1:1209843:b:1718123456:1.23\n";
+    f.ctx.now_monotonic += 30;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(t.reads, 1);                                  /* not again within a minute */
+    assert_string_equal(member(&f.r, "pve1")->subscription_level, "c");
+    f.ctx.now_monotonic += 31;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(t.reads, 2);
+    assert_string_equal(member(&f.r, "pve1")->subscription_level, "b");
+    assert_null(member(&f.r, "pve2")->subscription_level);
+    /* a bad line is a warning naming the file; absent .rrd clears the levels */
+    t.rrd = "pve-node-9.0/pve1:1209843:B:1\n";
+    f.ctx.now_monotonic += 61;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_err_contains(f.ctx.err, ".rrd: skipped 1 bad node lines, first at line 1");
+    assert_null(member(&f.r, "pve1")->subscription_level);
+    t.rrd = NULL;
+    f.ctx.now_monotonic += 61;
+    assert_int_equal(fx_collect(&f), 0);
+    assert_null(member(&f.r, "pve2")->subscription_level);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,7 +686,7 @@ int main(void)
         cmocka_unit_test(t_malformed_tree),        cmocka_unit_test(t_not_a_pve_node),
         cmocka_unit_test(t_truncated_files_fail_cleanly), cmocka_unit_test(t_unchanged_is_not_parsed_again),
         cmocka_unit_test(t_config_revalidated_by_stat), cmocka_unit_test(t_torn_read_is_read_again),
-        cmocka_unit_test(t_torn_config),
+        cmocka_unit_test(t_torn_config),         cmocka_unit_test(t_subscription_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -612,6 +612,51 @@ static void t_pvecfg(void **unused)
     assert_string_equal(ver.release, "");
 }
 
+/* .rrd node lines (pve-internals §7.5): the second value is the level. */
+static void t_rrd_levels(void **unused)
+{
+    (void)unused;
+    static const char text[] =
+        "pve-node-9.0/pve1:1209843:c:1718123456:1.23:32:0.0412:0.0021:135083409408:61203283968\n"
+        "pve-vm-9.0/100:861730:web01:running:0:1718123456:4:0.0731:8589934592:5234491392\n"
+        "pve-storage-9.0/pve1/local-lvm:1718123456:853398257664:319341628017\n"
+        "pve-node-9.0/pve2:2210044:p:1718123451:0.88:32\n"
+        "pve2-node/pve-old:88123::1718123449:0.31:8\n";
+    struct pve_rrd_level v[8];
+    struct parse_err e = {0};
+    assert_int_equal(parse_rrd_levels(text, v, 8, &e), 3);
+    assert_int_equal(e.bad_rows, 0);
+    assert_string_equal(pve_rrd_level_of(v, 3, "pve1"), "c");
+    assert_string_equal(pve_rrd_level_of(v, 3, "pve2"), "p");
+    assert_string_equal(pve_rrd_level_of(v, 3, "pve-old"), "");      /* PVE 8, no subscription */
+    assert_null(pve_rrd_level_of(v, 3, "pve3"));
+    assert_null(pve_rrd_level_of(v, 3, "100"));                      /* guests are not nodes */
+
+    /* bad node lines are skipped and counted, the good ones kept */
+    static const char bad[] =
+        "pve-node-9.0/pve1:1209843:C:1\n"             /* not lowercase */
+        "pve-node-9.0/pve2:2210044\n"                 /* one value */
+        "pve-node-9.0/.hidden:1:c\n"                  /* invalid node name */
+        "no key here\n"
+        "pve-node-9.0/pve3:1:b:2\n"
+        "pve-node-9.0/pve4:1:verylonglevel:2\n"
+        "pve-node-9.0/pve5:1:s";                      /* cut short */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(parse_rrd_levels(bad, v, 8, &e), 1);
+    assert_string_equal(v[0].node, "pve3");
+    assert_string_equal(v[0].level, "b");
+    assert_int_equal(e.bad_rows, 6);
+    assert_int_equal(e.line, 1);
+    assert_non_null(strstr(e.msg, "lowercase"));
+    /* more node lines than room: the rest are bad rows, nothing overflows */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(parse_rrd_levels(text, v, 1, &e), 1);
+    assert_int_equal(e.bad_rows, 2);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(parse_rrd_levels("", v, 8, &e), 0);
+    assert_int_equal(e.bad_rows, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +668,7 @@ int main(void)
         cmocka_unit_test(t_lxc_config),        cmocka_unit_test(t_config_sections_and_odd_text),
         cmocka_unit_test(t_config_malformed_lines), cmocka_unit_test(t_storage_cfg),
         cmocka_unit_test(t_storage_cfg_malformed), cmocka_unit_test(t_pvecfg),
+        cmocka_unit_test(t_rrd_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
