@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basicauth.h"
 #include "clock.h"
 #include "gzip.h"
 #include "log.h"
@@ -18,6 +20,11 @@
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~8x anyway */
+#define AUTH_REALM "pvescope"        /* a constant: MHD does not escape the realm */
+/* Per client address. Prometheus keeps one connection per target; 64 leaves
+ * room for HA pairs and people behind one NAT or proxy while one address
+ * cannot take all of the 256 connections (slowloris). */
+#define PER_IP_CONNECTION_LIMIT 64
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -25,6 +32,10 @@ struct http_server {
     struct merge_opts merge;
     char ingest_endpoint[256];       /* for the status page */
     double started;                  /* monotonic: the aggregator's uptime */
+    const struct webconfig *web;     /* NULL: plain HTTP, no auth */
+    bool auth_on;                    /* basic_auth_users is not empty */
+    struct basic_auth auth;
+    char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
 };
 
 /* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
@@ -99,12 +110,66 @@ static enum MHD_Result serve_status(struct http_server *h, struct MHD_Connection
     return respond(c, MHD_HTTP_OK, body, len, "text/html; charset=utf-8", false);
 }
 
+/* MHD (0.9.75) asks GnuTLS for a client certificate when given a trust
+ * list, but never verifies it: that is done here, per request, against the
+ * client CA it was given. */
+static bool client_cert_ok(const struct http_server *h, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return false;
+    gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+    unsigned n = 0;
+    if (!gnutls_certificate_get_peers(s, &n) || n == 0)
+        return h->web->client_auth == WEBCFG_VERIFY_IF_GIVEN;
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
+}
+
+static enum MHD_Result unauthorized(struct MHD_Connection *c)
+{
+    static const char text[] = "Unauthorized\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof text - 1, (void *)text,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_basic_auth_fail_response(c, AUTH_REALM, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static const char *peer(struct MHD_Connection *c, char *buf, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    buf[0] = '\0';
+    if (ci && ci->client_addr && getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6
+                                                 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+                                             buf, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+        buf[0] = '\0';
+    return buf[0] ? buf : "?";
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **con_cls)
 {
     (void)version; (void)upload_data; (void)upload_data_size; (void)con_cls;
     struct http_server *h = cls;
+    char addr[64];
+    /* Every path is guarded, /-/healthy included, as exporter-toolkit does. */
+    if (h->web && h->web->client_auth != WEBCFG_NO_CLIENT_CERT && !client_cert_ok(h, c)) {
+        log_debug("http: %s %s from %s: no valid client certificate", method, url, peer(c, addr, sizeof addr));
+        return respond_text(c, MHD_HTTP_FORBIDDEN, "a valid client certificate is required\n");
+    }
+    if (h->auth_on) {
+        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!basic_auth_check(&h->auth, v, clock_monotonic())) {
+            log_debug("http: %s %s from %s: %s", method, url, peer(c, addr, sizeof addr),
+                      v ? "wrong credentials" : "no credentials");
+            return unauthorized(c);
+        }
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (strcmp(url, "/metrics") == 0)
@@ -147,8 +212,13 @@ static bool split_listen(const char *listen, char *host, size_t hcap, char *port
 }
 
 struct http_server *http_start(const char *listen, struct store *store, const struct merge_opts *merge,
-                               const char *ingest_endpoint, char *err, size_t errlen)
+                               const char *ingest_endpoint, const struct webconfig *web, char *err,
+                               size_t errlen)
 {
+    if (web && web->tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "the web config asks for TLS, but this libmicrohttpd is built without it");
+        return NULL;
+    }
     char host[256], port[16];
     if (!split_listen(listen, host, sizeof host, port, sizeof port)) {
         snprintf(err, errlen, "web listen address '%s': expected [host]:port", listen);
@@ -169,19 +239,46 @@ struct http_server *http_start(const char *listen, struct store *store, const st
     h->merge = *merge;
     snprintf(h->ingest_endpoint, sizeof h->ingest_endpoint, "%s", ingest_endpoint ? ingest_endpoint : "");
     h->started = clock_monotonic();
+    h->web = web;
+    if (web && web->n_users) {
+        if (!basic_auth_init(&h->auth, web->users, web->n_users, NULL, NULL, err, errlen)) {
+            freeaddrinfo(ai);
+            free(h);
+            return NULL;
+        }
+        h->auth_on = true;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= host[0] ? MHD_USE_IPv6 : MHD_USE_DUAL_STACK;
+    /* TLS options go in an array so that plain HTTP passes none of them. */
+    struct MHD_OptionItem tls_opts[5] = {{MHD_OPTION_END, 0, NULL}};
+    size_t nt = 0;
+    if (web && web->tls) {
+        flags |= MHD_USE_TLS;
+        webconfig_priorities(web, h->priorities, sizeof h->priorities);
+        tls_opts[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, web->cert_pem};
+        tls_opts[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, web->key_pem};
+        tls_opts[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, h->priorities};
+        if (web->client_ca_pem)
+            tls_opts[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, web->client_ca_pem};
+        tls_opts[nt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                  MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTION_LIMIT,
+                                 MHD_OPTION_ARRAY, tls_opts,
                                  MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
-        snprintf(err, errlen, "cannot listen on %s (address in use, or not a local address?)", listen);
+        snprintf(err, errlen, "cannot listen on %s (address in use, or not a local address?%s)", listen,
+                 web && web->tls ? " or TLS set-up failed: see the line above" : "");
+        if (h->auth_on)
+            basic_auth_free(&h->auth);
         free(h);
         return NULL;
     }
@@ -199,5 +296,7 @@ void http_stop(struct http_server *h)
     if (!h)
         return;
     MHD_stop_daemon(h->daemon);
+    if (h->auth_on)
+        basic_auth_free(&h->auth);
     free(h);
 }

@@ -16,11 +16,13 @@
 #include "keyring.h"
 #include "log.h"
 #include "store.h"
+#include "webconfig.h"
 
 struct aggregator_config {
     const char *ingest_listen;
     const char *web_listen;
     const char *keyring;
+    const char *web_config;
     double stale_after;
     double max_clock_skew;
     uint64_t max_message_bytes;
@@ -36,6 +38,8 @@ static void usage(FILE *out)
           "                                   are all accepted, for rotation); required\n"
           "  --ingest.listen=tcp://[::]:9716  nanomsg PULL endpoint agents push to\n"
           "  --web.listen-address=:9715       HTTP address for /metrics, /-/healthy, /-/ready, /\n"
+          "  --web.config.file=FILE           TLS and basic auth, in exporter-toolkit's\n"
+          "                                   web-config.yml format (default: plain HTTP)\n"
           "  --stale-after=60s                a node silent this long shows pve_up 0 and\n"
           "                                   loses its other series\n"
           "  --ingest.max-message-bytes=1MiB  larger reports are rejected (reason oversize)\n"
@@ -61,6 +65,8 @@ static bool parse_flag(int argc, char **argv, int *i, struct aggregator_config *
         c->ingest_listen = v;
     } else if (flag_value(argc, argv, i, "web.listen-address", &v)) {
         c->web_listen = v;
+    } else if (flag_value(argc, argv, i, "web.config.file", &v)) {
+        c->web_config = v;
     } else if (flag_value(argc, argv, i, "keyring", &v)) {
         c->keyring = v;
     } else if (flag_value(argc, argv, i, "stale-after", &v)) {
@@ -141,6 +147,30 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
+    struct webconfig web;
+    bool have_web = false;
+    if (c.web_config) {
+        if (!webconfig_load(c.web_config, &web, err, sizeof err)) {
+            log_error("%s", err);
+            keyring_free(&kr);
+            return 1;
+        }
+        have_web = true;
+        log_info("web config %s: %s%s, basic auth for %zu user(s)", c.web_config,
+                 web.tls ? "TLS" : "plain HTTP",
+                 !web.tls ? "" : web.client_auth == WEBCFG_REQUIRE_AND_VERIFY ? " with client certificates required"
+                 : web.client_auth == WEBCFG_VERIFY_IF_GIVEN ? " with client certificates verified if given" : "",
+                 web.n_users);
+        if (!web.tls && web.n_users)
+            log_warn("web config %s: basic auth without TLS sends passwords in clear text", c.web_config);
+        for (size_t i = 1; i < web.n_users; i++)
+            if (web.users[i].cost != web.users[0].cost) {
+                log_warn("web config %s: users' bcrypt costs differ (%d and %d): response times tell which "
+                         "cost a user name has; give them all the same cost", c.web_config,
+                         web.users[0].cost, web.users[i].cost);
+                break;
+            }
+    }
     /* Block stop signals before any library thread exists; main waits for them. */
     sigset_t stop_sigs;
     sigemptyset(&stop_sigs);
@@ -157,7 +187,8 @@ int main(int argc, char **argv)
     int rc = 1;
     struct http_server *http = NULL;
     if (!ingest_listen(&ig, c.ingest_listen, err, sizeof err) ||
-        !(http = http_start(c.web_listen, &store, &c.merge, c.ingest_listen, err, sizeof err))) {
+        !(http = http_start(c.web_listen, &store, &c.merge, c.ingest_listen, have_web ? &web : NULL, err,
+                            sizeof err))) {
         log_error("%s", err);
         goto out;
     }
@@ -178,6 +209,8 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     http_stop(http);
+    if (have_web)
+        webconfig_free(&web);
     ingest_close(&ig);
     store_free(&store);
     keyring_free(&kr);

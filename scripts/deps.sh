@@ -4,10 +4,13 @@
 # Idempotent: does nothing when every package is already installed.
 set -eu
 what=${1:-test}
+# libyaml, GnuTLS and libcrypt (libxcrypt): the aggregator's --web.config.file.
 build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
-  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev"
+  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev"
+# openssl (certificates) and apache2-utils (htpasswd -B: bcrypt hashes, as the
+# exporter-toolkit docs make them) for the web config test.
 test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yaml iproute2 util-linux
-  chromium fonts-dejavu-core"
+  chromium fonts-dejavu-core openssl apache2-utils"
 # The QEMU guest test (tests/vm): the emulator, the kernel's own tools as
 # oracles, and what the busybox initramfs is built from.
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod

@@ -251,7 +251,10 @@ e2e_new_key() {
 # e2e_start_aggregator AGGREGATOR_BIN KEYRING [extra flags...] — starts
 # "aggregator" on free ports (retrying when a port was taken meanwhile) and
 # waits until /-/healthy answers. Sets AGG_INGEST (nanomsg URL) and AGG_WEB
-# (http://127.0.0.1:PORT).
+# (http://127.0.0.1:PORT). With a --web.config.file, set E2E_AGG_SCHEME=https
+# and E2E_AGG_CURL=(curl arguments: CA, credentials) for the health check.
+E2E_AGG_SCHEME=http
+E2E_AGG_CURL=()
 e2e_start_aggregator() {
     local bin=$1 keyring=$2; shift 2
     local attempt ports ingest web
@@ -259,12 +262,12 @@ e2e_start_aggregator() {
         ports=$(e2e_free_ports 2) || e2e_fail "cannot find free ports"
         read -r ingest web <<<"$ports"
         AGG_INGEST="tcp://127.0.0.1:$ingest"
-        AGG_WEB="http://127.0.0.1:$web"
+        AGG_WEB="$E2E_AGG_SCHEME://127.0.0.1:$web"
         e2e_start aggregator "$bin" --keyring="$keyring" --ingest.listen="$AGG_INGEST" \
             --web.listen-address="127.0.0.1:$web" "$@"
         local dl; dl=$(e2e_deadline 30)
         while e2e_alive aggregator && e2e_before "$dl"; do
-            [[ $(e2e_http_code "$AGG_WEB/-/healthy") == 200 ]] && return 0
+            [[ $(e2e_http_code "$AGG_WEB/-/healthy" "${E2E_AGG_CURL[@]}") == 200 ]] && return 0
             sleep 0.05
         done
         if e2e_alive aggregator; then
