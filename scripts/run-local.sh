@@ -37,16 +37,19 @@ cluster=$(uname -n | cut -d. -f1)
 echo "$cluster $(cat "$state/cluster.key")" > "$state/keyring"
 chmod 600 "$state/keyring"
 
+# The daemons keep nothing of this shell's terminal: their output goes to the
+# logs, so a caller reading this script's output sees its end.
 "$bin/pvescope-aggregator" --keyring="$state/keyring" --web.listen-address=:9715 \
-  --ingest.listen='tcp://[::]:9716' 2>>"$state/aggregator.log" &
+  --ingest.listen='tcp://[::]:9716' </dev/null >>"$state/aggregator.log" 2>&1 &
 echo $! > "$state/aggregator.pid"
 "$bin/pvescope-agent" --key-file="$state/cluster.key" --cluster="$cluster" --node="$node" \
-  --aggregator=tcp://127.0.0.1:9716 2>>"$state/agent.log" &
+  --aggregator=tcp://127.0.0.1:9716 </dev/null >>"$state/agent.log" 2>&1 &
 echo $! > "$state/agent.pid"
 
 # The first report goes out at once; wait until it is on /metrics.
 i=0
-until curl -fs http://localhost:9715/metrics 2>/dev/null | grep -q "^pve_up{id=\"node/$node\"} 1"; do
+until curl -fs http://localhost:9715/metrics 2>/dev/null |
+    grep -qF "pve_up{id=\"node/$node\",pve_cluster=\"$cluster\"} 1"; do
   i=$((i + 1))
   if [ $i -gt 50 ]; then
     echo "pipeline did not come up; logs in $state/*.log" >&2
