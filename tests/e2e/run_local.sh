@@ -19,7 +19,8 @@ grep -qF "pve_up{id=\"node/$node\",pve_cluster=\"$node\"} 1" <<<"$metrics" ||
     e2e_fail "pve_up of node $node is not 1"
 grep -qF "pvescope_collector_success{id=\"node/$node\",pve_cluster=\"$node\",collector=\"meminfo\"} 1" \
     <<<"$metrics" || e2e_fail "the meminfo collector did not succeed"
-curl -fsS http://localhost:9715/ | grep -qF "$node" || e2e_fail "the status page does not list $node"
+page=$(curl -fsS http://localhost:9715/) || e2e_fail "no status page on :9715"
+grep -qF ">$node<" <<<"$page" || e2e_fail "the status page does not list $node"
 agent_pid=$(cat "$root/.local/agent.pid")
 agg_pid=$(cat "$root/.local/aggregator.pid")
 "$root/scripts/run-local.sh" stop >/dev/null || e2e_fail "run-local.sh stop failed"
