@@ -5,7 +5,10 @@
 # ENTRYPOINT, USER, VOLUME and HEALTHCHECK as recorded in the image config.
 #
 # Checks: the image config (non-root user, ports, volume, entry point,
-# health check); the aggregator runs as that user without capabilities; it
+# health check); the image holds the pvescope-aggregator package of this
+# tree (dpkg status "install ok installed", the changelog's version, the
+# binary dpkg's) and no build tools; its pvescope user is the system account
+# uid/gid 971; the aggregator runs as that user without capabilities; it
 # answers /-/healthy and /metrics on 9715 and takes a real agent report on
 # 9716 (pve_up 1); the health check command succeeds against it and fails
 # when nothing listens; a flag appended to the entry point overrides its
@@ -86,12 +89,39 @@ open(out + "/healthcheck", "w").write("\0".join(hc[1:]) + "\0")
 PY
 log "image config: user, ports, volume, entry point, health check as expected"
 
+# ---- the package inside the image ----------------------------------------
+want_version=$(sed -n '1s/^pvescope (\([^)]*\)).*/\1/p' "$SRC/packaging/debian/changelog")
+[[ -n $want_version ]] || fail "no version in the first line of packaging/debian/changelog"
+ctr=$(bh from --pull-never --name "pvescope-ctest-pkg-$$" "$TAG")
+in_image() { bh run --isolation chroot --user 0:0 "$ctr" -- "$@"; }   # root: find reads apt's partial/
+# shellcheck disable=SC2016  # dpkg-query's own ${field} format
+pkg=$(in_image dpkg-query -W -f='${Status}|${Version}' pvescope-aggregator 2>&1) || pkg="dpkg-query failed: $pkg"
+owner=$(in_image dpkg-query -S /usr/bin/pvescope-aggregator 2>&1) || owner="dpkg-query failed: $owner"
+user=$(in_image getent passwd pvescope 2>&1) || user=none
+group=$(in_image getent group pvescope 2>&1) || group=none
+aggver=$(in_image pvescope-aggregator --version 2>&1) || aggver="--version failed: $aggver"
+# shellcheck disable=SC2016
+devtools=$(in_image dpkg-query -W -f='${db:Status-Abbrev}${Package} ' cmake gcc debhelper dpkg-dev libsodium-dev 2>/dev/null || true)
+lists=$(in_image find /var/lib/apt/lists /var/cache/apt/archives /tmp -type f 2>&1 | grep -v '/lock$' || true)
+bh rm "$ctr" >/dev/null
+[[ $pkg == "install ok installed|$want_version" ]] ||
+    fail "pvescope-aggregator in the image: '$pkg', want 'install ok installed|$want_version'"
+[[ $owner == "pvescope-aggregator: /usr/bin/pvescope-aggregator" ]] ||
+    fail "/usr/bin/pvescope-aggregator is not the package's: $owner"
+[[ $aggver == *"${want_version%%-*}"* ]] || fail "the image's aggregator --version '$aggver' lacks ${want_version%%-*}"
+[[ $user == "pvescope:x:971:971:"*":/nonexistent:/usr/sbin/nologin" ]] ||
+    fail "the image's pvescope user: '$user', want the system account 971:971 without home or shell"
+[[ $group == "pvescope:x:971:" ]] || fail "the image's pvescope group: '$group', want gid 971"
+[[ $devtools != *"ii "* ]] || fail "build tools in the final image: $devtools"
+[[ -z $lists ]] || fail "apt lists, downloaded packages or /tmp files left in the image: $lists"
+log "package pvescope-aggregator $want_version installed ok, owns the binary; user pvescope 971:971; no build tools, no apt lists"
+
 # ---- key ring in a directory mounted as the volume ------------------------
 "$AGENT" --init-key="$T/cluster.key" >/dev/null
 mkdir -m 0750 "$T/etc-pvescope"
 printf 'ctest %s\n' "$(cat "$T/cluster.key")" >"$T/etc-pvescope/keyring"
 chmod 0640 "$T/etc-pvescope/keyring"
-chgrp -R 9715 "$T/etc-pvescope"      # the image's pvescope group: root-owned, group-readable
+chgrp -R 971 "$T/etc-pvescope"       # the image's pvescope group: root-owned, group-readable
 
 # ---- run, in a network and PID namespace of its own -----------------------
 # Ports 9715/9716 are then free whatever runs on this machine, and every
@@ -143,11 +173,11 @@ wait_http http://127.0.0.1:9715/-/healthy || { cat "$T/agg.log"; fail "no /-/hea
 pid=$(agg_pid) || fail "aggregator process not found"
 uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
 capeff=$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status")
-[[ $uid == 9715 ]] || fail "the aggregator runs as uid $uid, not the image's pvescope (9715)"
+[[ $uid == 971 ]] || fail "the aggregator runs as uid $uid, not the image's pvescope (971)"
 [[ $capeff == 0000000000000000 ]] || fail "the aggregator has capabilities $capeff"
 tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- '--keyring=/etc/pvescope/keyring --web.listen-address=:9715 --ingest.listen=tcp://[::]:9716' ||
     fail "the aggregator's command line is not the entry point: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
-log "aggregator runs as uid 9715 with no capabilities, the entry point's command line"
+log "aggregator runs as uid 971 with no capabilities, the entry point's command line"
 
 healthcheck || { cat "$T/hc.log"; fail "the image's health check fails against a running aggregator"; }
 log "health check succeeds"
