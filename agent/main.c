@@ -304,7 +304,8 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
 {
     char err[256];
     struct sender s;
-    if (!sender_open(&s, c->aggregators, c->n_aggregators, (size_t)c->max_message_bytes, err, sizeof err)) {
+    if (!sender_open(&s, c->aggregators, c->n_aggregators, (size_t)c->max_message_bytes, c->interval,
+                     err, sizeof err)) {
         log_error("%s", err);
         return 1;
     }

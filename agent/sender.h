@@ -34,13 +34,16 @@ struct sender {
     size_t n;
     size_t max_message_bytes;     /* the aggregators' NN_RCVMAXSIZE */
     uint64_t oversize;            /* reports never sent because they were too big */
+    int reconnect_max_ms;         /* NN_RECONNECT_IVL_MAX of every socket */
     struct buf current;           /* the latest report, for pending endpoints */
 };
 
-/* Creates and connects one socket per url. Returns false with a reason in err
- * (the url that failed and why); nothing is left open then. */
+/* Creates and connects one socket per url. interval (seconds, the agent's
+ * --interval; 0 = none) caps the reconnect backoff, between 0.5 s and 30 s.
+ * Returns false with a reason in err (the url that failed and why); nothing
+ * is left open then. */
 bool sender_open(struct sender *s, const char *const *urls, size_t n, size_t max_message_bytes,
-                 char *err, size_t errlen);
+                 double interval, char *err, size_t errlen);
 
 /* Hands msg to every endpoint without blocking; endpoints that cannot take
  * it now keep it pending (a report still pending from before is dropped).

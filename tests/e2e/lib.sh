@@ -166,6 +166,10 @@ e2e_cleanup() {
         [[ -n ${E2E_PID[$name]:-} ]] || continue
         e2e_stop "$name" TERM 10 >/dev/null
     done
+    # A script's own teardown (network namespaces...), once its processes are gone.
+    if declare -F e2e_cleanup_hook >/dev/null; then
+        e2e_cleanup_hook
+    fi
     if [[ $rc -ne 0 && $rc -ne 77 ]]; then
         e2e_dump_logs
     fi

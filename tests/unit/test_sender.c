@@ -50,7 +50,7 @@ static void t_pending_then_delivered(void **state)
     const char *urls[] = {"inproc://pending"};
     struct sender s;
     char err[128];
-    assert_true(sender_open(&s, urls, 1, 1024, err, sizeof err));
+    assert_true(sender_open(&s, urls, 1, 1024, 0, err, sizeof err));
     assert_int_equal(sender_send_all(&s, "r1", 2), 0);      /* nobody listening yet */
     struct pollfd fds[1];
     assert_int_equal(sender_poll_fds(&s, fds), 1);
@@ -76,7 +76,7 @@ static void t_fan_out_and_oversize(void **state)
     const char *urls[] = {"inproc://fan-a", "inproc://fan-b"};
     struct sender s;
     char err[128];
-    assert_true(sender_open(&s, urls, 2, 8, err, sizeof err));
+    assert_true(sender_open(&s, urls, 2, 8, 0, err, sizeof err));
     drain(&s);
     sender_send_all(&s, "both", 4);
     drain(&s);
