@@ -76,7 +76,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1850,17 +1849,6 @@ static int guests_collect(void *state, struct collector_ctx *ctx, Pvescope__Repo
     return 0;
 }
 
-/* Half the soft RLIMIT_NOFILE: kept files must never starve the rest of the agent. */
-static unsigned fd_budget(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 256;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 2 > FD_BUDGET_UNLIMITED)
-        return FD_BUDGET_UNLIMITED;
-    return (unsigned)(rl.rlim_cur / 2);
-}
-
 static int guests_init(void **state, struct collector_ctx *ctx)
 {
     struct guests_state *st = calloc(1, sizeof *st);
@@ -1869,7 +1857,7 @@ static int guests_init(void **state, struct collector_ctx *ctx)
     st->hz = sysconf(_SC_CLK_TCK);
     if (st->hz <= 0)
         st->hz = 100;
-    st->fd_budget = fd_budget();
+    st->fd_budget = fd_share(2, FD_BUDGET_UNLIMITED, 256);   /* half the soft limit */
     st->fs = fsstat_new(NULL, NULL, ROOTFS_DEADLINE_S);
     if (!st->fs) {
         free(st);

@@ -75,7 +75,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sensors/error.h>
@@ -289,17 +288,6 @@ static void plan_free(struct plan *p)
     memset(p, 0, sizeof *p);
 }
 
-/* How many fds the plan may keep: SENSORS_MAX_KEPT_FDS, and at most a
- * quarter of the soft RLIMIT_NOFILE, leaving the rest to the agent. */
-static unsigned fd_budget(void)
-{
-    struct rlimit rl;
-    unsigned cap = SENSORS_MAX_KEPT_FDS;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < cap)
-        cap = (unsigned)(rl.rlim_cur / 4);
-    return cap;
-}
-
 /* Reads a kept attribute fd from offset 0 (sysfs regenerates the text on
  * every read at 0) and parses it. Returns 0, or -1; *gone is set when the
  * error says the device was removed. */
@@ -452,7 +440,8 @@ static bool plan_build(struct plan *p)
     p->features = calloc(features ? features : 1, sizeof *p->features);
     p->subs = calloc(subs ? subs : 1, sizeof *p->subs);
     bool ok = p->chips && p->features && p->subs;
-    unsigned budget = fd_budget();
+    /* SENSORS_MAX_KEPT_FDS, and at most a quarter of the soft limit */
+    unsigned budget = fd_share(4, SENSORS_MAX_KEPT_FDS, SENSORS_MAX_KEPT_FDS);
     int nr = 0;
     for (const sensors_chip_name *chip; ok && (chip = sensors_get_detected_chips(NULL, &nr)) != NULL;)
         ok = plan_chip(p, chip, budget);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 bool path_join(char *out, size_t cap, const char *root, const char *rel)
@@ -189,4 +190,14 @@ int read_line_at(const char *root, const char *rel, char *out, size_t cap)
     out[n] = '\0';
     out[strcspn(out, "\n")] = '\0';
     return 0;
+}
+
+unsigned fd_share(unsigned divisor, unsigned cap, unsigned fallback)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return fallback;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / divisor > cap)
+        return cap;
+    return (unsigned)(rl.rlim_cur / divisor);
 }

@@ -65,4 +65,10 @@ int file_cache_read(struct file_cache *fc, const char *root, const char *rel, st
 /* Reads the first line of a small file (sysfs attribute) without its newline. */
 int read_line_at(const char *root, const char *rel, char *out, size_t cap);
 
+/* One kept-open-files user's share of the soft RLIMIT_NOFILE: the limit /
+ * divisor, at most cap; fallback when the limit cannot be read. Each
+ * collector that keeps files open stays within its share, so none of them
+ * can starve the others (or the sockets) of descriptors. */
+unsigned fd_share(unsigned divisor, unsigned cap, unsigned fallback);
+
 #endif
