@@ -131,9 +131,10 @@ EOF
 rc=0
 unshare -m sh -c '
     set -e
-    mount --bind "$1/class" /sys/class || exit 77
-    mount --bind "$1/etc/good.conf" /etc/sensors3.conf || exit 77
-    if [ -d /etc/sensors.d ]; then mount --bind "$1/etc/sensors.d" /etc/sensors.d || exit 77; fi
+    refused() { echo "sensors_hwmon: skipped: bind mount on $1 refused"; exit 77; }
+    mount --bind "$1/class" /sys/class || refused /sys/class
+    mount --bind "$1/etc/good.conf" /etc/sensors3.conf || refused /etc/sensors3.conf
+    if [ -d /etc/sensors.d ]; then mount --bind "$1/etc/sensors.d" /etc/sensors.d || refused /etc/sensors.d; fi
     PVESCOPE_FAKE_HWMON=$1 ${PVESCOPE_TEST_WRAPPER:-} "$2"
 ' sh "$T" "$test_bin" || rc=$?
 if [ "$rc" != 0 ]; then
