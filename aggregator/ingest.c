@@ -124,6 +124,79 @@ static int check_hardware(const Pvescope__Report *r, char *why, size_t n)
     return -1;
 }
 
+static bool guest_config_ok(const Pvescope__GuestConfig *g)
+{
+    bool ok = label_ok(g->type) && label_ok(g->node) && label_ok(g->name) && label_ok(g->lock) &&
+              label_ok(g->ha_state) && (!g->tags || strlen(g->tags) <= INGEST_MAX_TAGS_BYTES) &&
+              g->n_disks <= INGEST_MAX_GUEST_DEVICES && g->n_nics <= INGEST_MAX_GUEST_DEVICES;
+    for (size_t i = 0; ok && i < g->n_disks; i++)
+        ok = label_ok(g->disks[i]->key) && label_ok(g->disks[i]->storage) && label_ok(g->disks[i]->volume);
+    for (size_t i = 0; ok && i < g->n_nics; i++)
+        ok = label_ok(g->nics[i]->key) && label_ok(g->nics[i]->bridge) && label_ok(g->nics[i]->mac);
+    return ok;
+}
+
+static bool guest_runtime_ok(const Pvescope__GuestRuntime *g)
+{
+    bool ok = label_ok(g->type) && g->n_nics <= INGEST_MAX_GUEST_DEVICES && g->n_disks <= INGEST_MAX_GUEST_DEVICES;
+    for (size_t i = 0; ok && i < g->n_nics; i++)
+        ok = label_ok(g->nics[i]->name);
+    for (size_t i = 0; ok && i < g->n_disks; i++)
+        ok = label_ok(g->disks[i]->key);
+    return ok;
+}
+
+static bool storage_ok(const Pvescope__StorageConfig *s)
+{
+    bool ok = label_ok(s->id) && label_ok(s->type) && label_ok(s->path) && label_ok(s->vgname) &&
+              label_ok(s->thinpool) && label_ok(s->pool) && label_ok(s->content) &&
+              s->n_nodes <= INGEST_MAX_MEMBERS;
+    for (size_t i = 0; ok && i < s->n_nodes; i++)
+        ok = label_ok(s->nodes[i]);
+    return ok;
+}
+
+static bool cluster_view_ok(const Pvescope__ClusterView *c)
+{
+    bool ok = label_ok(c->name) && label_ok(c->pve_version) && label_ok(c->pve_release) &&
+              label_ok(c->pve_repoid);
+    for (size_t i = 0; ok && i < c->n_members; i++)
+        ok = label_ok(c->members[i]->name) && label_ok(c->members[i]->ip) &&
+             label_ok(c->members[i]->subscription_level);
+    return ok;
+}
+
+/* The inventory sections (Report 20..24): counts and the strings that
+ * become guest, storage and cluster labels. Returns -1 when fine, else
+ * REJECT_LIMITS with why. */
+static int check_inventory(const Pvescope__Report *r, char *why, size_t n)
+{
+    size_t members = r->cluster ? r->cluster->n_members : 0;
+    if (r->n_guests > INGEST_MAX_GUESTS || r->n_guest_runtime > INGEST_MAX_GUESTS ||
+        members > INGEST_MAX_MEMBERS || r->n_storages > INGEST_MAX_STORAGES ||
+        r->n_storage_usage > INGEST_MAX_STORAGES) {
+        snprintf(why, n, "%zu guests, %zu guest runtimes, %zu members, %zu storages, %zu storage usages",
+                 r->n_guests, r->n_guest_runtime, members, r->n_storages, r->n_storage_usage);
+        return REJECT_LIMITS;
+    }
+    bool ok = !r->cluster || cluster_view_ok(r->cluster);
+    for (size_t i = 0; ok && i < r->n_guests; i++)
+        ok = guest_config_ok(r->guests[i]);
+    for (size_t i = 0; ok && i < r->n_guest_runtime; i++)
+        ok = guest_runtime_ok(r->guest_runtime[i]);
+    for (size_t i = 0; ok && i < r->n_storages; i++)
+        ok = storage_ok(r->storages[i]);
+    for (size_t i = 0; ok && i < r->n_storage_usage; i++)
+        ok = label_ok(r->storage_usage[i]->id);
+    if (!ok) {
+        snprintf(why, n, "a guest, storage or cluster string is longer than %d bytes (tags %d), "
+                 "or a guest has more than %d disks or NICs", INGEST_MAX_LABEL_BYTES, INGEST_MAX_TAGS_BYTES,
+                 INGEST_MAX_GUEST_DEVICES);
+        return REJECT_LIMITS;
+    }
+    return -1;
+}
+
 /* Checks the decoded report against its header and the limits. Returns -1
  * when fine, else the reason, with a description in why. */
 static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env, char *why, size_t n)
@@ -142,6 +215,9 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
     int hw = check_hardware(r, why, n);
     if (hw >= 0)
         return hw;
+    int inv = check_inventory(r, why, n);
+    if (inv >= 0)
+        return inv;
     bool ok = true;
     for (size_t i = 0; i < r->n_disks; i++)
         ok = ok && label_ok(r->disks[i]->name) && label_ok(r->disks[i]->dm_name);
@@ -193,7 +269,7 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
     o.agent_version = d->r->agent ? d->r->agent->version : NULL;
     bool published = store_publish(ig->store, &o, nr, now_mono);
     if (!published)
-        return reject(ig, REJECT_LIMITS, now_mono, "node %s/%s: node limit reached", env->cluster, env->node);
+        return reject(ig, REJECT_LIMITS, now_mono, "node %s/%s: node limit reached (--ingest.max-nodes or --ingest.max-nodes-per-cluster)", env->cluster, env->node);
     return -1;
 }
 

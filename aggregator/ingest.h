@@ -24,6 +24,13 @@
 #define INGEST_MAX_COLLECTORS   64
 #define INGEST_MAX_ENDPOINTS    32
 #define INGEST_MAX_LABEL_BYTES  256
+/* Inventory: .vmlist is cluster-wide (every agent sends all of it), so the
+ * guest limit is a cluster's; PVE allows 32 NICs and ~60 disk slots a guest. */
+#define INGEST_MAX_GUESTS       16384
+#define INGEST_MAX_MEMBERS      1024
+#define INGEST_MAX_STORAGES     1024
+#define INGEST_MAX_GUEST_DEVICES 256
+#define INGEST_MAX_TAGS_BYTES   1024
 
 struct ingest {
     struct store *store;

@@ -27,6 +27,7 @@ struct aggregator_config {
     double max_clock_skew;
     uint64_t max_message_bytes;
     uint64_t max_nodes;
+    uint64_t max_nodes_per_cluster;
     struct merge_opts merge;
 };
 
@@ -45,6 +46,8 @@ static void usage(FILE *out)
           "  --ingest.max-message-bytes=1MiB  larger reports are rejected (reason oversize)\n"
           "  --ingest.max-clock-skew=5m       reports sent further from this clock are rejected\n"
           "  --ingest.max-nodes=10000         distinct nodes kept\n"
+          "  --ingest.max-nodes-per-cluster=1024  distinct nodes kept per cluster, so one\n"
+          "                                   cluster's key cannot crowd the others out\n"
           "  --compat.deprecated-gauges       also serve the exporter's deprecated gauges\n"
           "                                   (pve_network_receive_bytes, ...; dashboard 10347 uses them)\n"
           "  --log.level=info                 error, warn, info or debug\n"
@@ -82,6 +85,9 @@ static bool parse_flag(int argc, char **argv, int *i, struct aggregator_config *
     } else if (flag_value(argc, argv, i, "ingest.max-nodes", &v)) {
         if (!parse_bytes(v, &c->max_nodes) || c->max_nodes == 0)
             bad_value("ingest.max-nodes", v);
+    } else if (flag_value(argc, argv, i, "ingest.max-nodes-per-cluster", &v)) {
+        if (!parse_bytes(v, &c->max_nodes_per_cluster) || c->max_nodes_per_cluster == 0)
+            bad_value("ingest.max-nodes-per-cluster", v);
     } else if (flag_value(argc, argv, i, "log.level", &v)) {
         if (!log_level_parse(v, &lvl))
             bad_value("log.level", v);
@@ -131,6 +137,7 @@ int main(int argc, char **argv)
     struct aggregator_config c = {
         .ingest_listen = "tcp://[::]:9716", .web_listen = ":9715", .stale_after = 60,
         .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
+        .max_nodes_per_cluster = 1024,
     };
     parse_args(argc, argv, &c);
     if (!seal_library_init()) {
@@ -182,6 +189,7 @@ int main(int argc, char **argv)
 
     struct store store;
     store_init(&store, c.stale_after, (size_t)c.max_nodes);
+    store.max_nodes_per_cluster = (size_t)c.max_nodes_per_cluster;
     struct ingest ig;
     ingest_init(&ig, &store, &kr, (size_t)c.max_message_bytes, c.max_clock_skew);
     int rc = 1;

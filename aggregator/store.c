@@ -1,6 +1,7 @@
 /* store.c — see store.h. */
 #include "store.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ void store_init(struct store *s, double stale_after, size_t max_nodes)
     pthread_mutex_init(&s->lock, NULL);
     s->stale_after = stale_after;
     s->max_nodes = max_nodes;
+    s->max_nodes_per_cluster = SIZE_MAX;
 }
 
 void store_free(struct store *s)
@@ -99,13 +101,25 @@ bool store_origin_is_new(struct store *s, const struct report_origin *o)
     return is_new;
 }
 
+/* Nodes of cluster in s; at is where a node of it sits or would go (entries
+ * are sorted by cluster first, so they are contiguous around it). */
+static size_t cluster_size(const struct store *s, size_t at, const char *cluster)
+{
+    size_t lo = at, hi = at;
+    while (lo > 0 && strcmp(s->nodes[lo - 1].cluster, cluster) == 0)
+        lo--;
+    while (hi < s->n && strcmp(s->nodes[hi].cluster, cluster) == 0)
+        hi++;
+    return hi - lo;
+}
+
 bool store_publish(struct store *s, const struct report_origin *o, struct node_render *nr, double now)
 {
     struct node_render *old = NULL;
     pthread_mutex_lock(&s->lock);
     bool found;
     size_t i = find(s, o->cluster, o->node, &found);
-    if (!found && s->n >= s->max_nodes) {
+    if (!found && (s->n >= s->max_nodes || cluster_size(s, i, o->cluster) >= s->max_nodes_per_cluster)) {
         pthread_mutex_unlock(&s->lock);
         node_render_unref(nr);
         return false;

@@ -34,6 +34,7 @@ struct store {
     struct node_entry *nodes;       /* sorted by (cluster, node) */
     size_t n, cap;
     size_t max_nodes;
+    size_t max_nodes_per_cluster;   /* SIZE_MAX unless set (--ingest.max-nodes-per-cluster) */
     double stale_after;
     uint64_t received;
     uint64_t rejected[REJECT__COUNT];
@@ -63,7 +64,8 @@ bool store_origin_is_new(struct store *s, const struct report_origin *o);
 char *node_labels(const char *cluster, const char *node);
 
 /* Installs a node's new render (taking over its reference) and replay state.
- * Returns false when the node is new and the node limit is reached. */
+ * Returns false when the node is new and the node limit, or its cluster's,
+ * is reached. */
 bool store_publish(struct store *s, const struct report_origin *o, struct node_render *nr, double now);
 
 void store_count_received(struct store *s);

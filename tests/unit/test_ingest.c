@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "ingest.h"
 #include "merge.h"
 
@@ -225,6 +226,99 @@ static void t_limits(void **state)
     assert_int_equal(f->store.rejected[REJECT_LIMITS], 3);
 }
 
+/* Inventory sections: .vmlist size, guest strings, per-guest devices. */
+struct inv_spec {
+    size_t n_guests;
+    size_t name_len, tags_len, n_guest_disks;
+    Pvescope__GuestConfig guest;
+    Pvescope__GuestConfig **guests;
+    Pvescope__GuestDisk disk;
+    Pvescope__GuestDisk **disks;
+    char name[INGEST_MAX_LABEL_BYTES + 8];
+    char tags[INGEST_MAX_TAGS_BYTES + 8];
+};
+
+static void add_inventory(Pvescope__Report *r, void *arg)
+{
+    struct inv_spec *v = arg;
+    pvescope__guest_config__init(&v->guest);
+    pvescope__guest_disk__init(&v->disk);
+    memset(v->name, 0, sizeof v->name);
+    memset(v->name, 'n', v->name_len);
+    memset(v->tags, 0, sizeof v->tags);
+    memset(v->tags, 't', v->tags_len);
+    v->disk.key = "scsi0";
+    v->disks = calloc(v->n_guest_disks + 1, sizeof *v->disks);
+    for (size_t i = 0; i < v->n_guest_disks; i++)
+        v->disks[i] = &v->disk;
+    v->guest.vmid = 100;
+    v->guest.type = "qemu";
+    v->guest.node = "pve1";
+    v->guest.name = v->name;
+    v->guest.tags = v->tags;
+    v->guest.disks = v->disks;
+    v->guest.n_disks = v->n_guest_disks;
+    v->guests = calloc(v->n_guests + 1, sizeof *v->guests);
+    for (size_t i = 0; i < v->n_guests; i++)
+        v->guests[i] = &v->guest;
+    r->guests = v->guests;
+    r->n_guests = v->n_guests;
+}
+
+static int send_inventory(struct fixture *f, uint64_t seq, struct inv_spec *v)
+{
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, seq, 0, 1, 3, add_inventory, v};
+    int rc = send_spec(f, &m);
+    free(v->disks);
+    free(v->guests);
+    return rc;
+}
+
+static void t_limits_inventory(void **state)
+{
+    struct fixture *f = *state;
+    struct inv_spec ok = {.n_guests = 3, .name_len = INGEST_MAX_LABEL_BYTES, .tags_len = INGEST_MAX_TAGS_BYTES,
+                          .n_guest_disks = INGEST_MAX_GUEST_DEVICES};
+    assert_int_equal(send_inventory(f, 1, &ok), -1);
+    f->ig.max_message_bytes = 1 << 20;
+    struct inv_spec many = {.n_guests = INGEST_MAX_GUESTS + 1, .name_len = 1};
+    assert_int_equal(send_inventory(f, 2, &many), REJECT_LIMITS);
+    struct inv_spec name = ok;
+    name.name_len = INGEST_MAX_LABEL_BYTES + 1;
+    assert_int_equal(send_inventory(f, 3, &name), REJECT_LIMITS);
+    struct inv_spec tags = ok;
+    tags.tags_len = INGEST_MAX_TAGS_BYTES + 1;
+    assert_int_equal(send_inventory(f, 4, &tags), REJECT_LIMITS);
+    struct inv_spec disks = ok;
+    disks.n_guest_disks = INGEST_MAX_GUEST_DEVICES + 1;
+    assert_int_equal(send_inventory(f, 5, &disks), REJECT_LIMITS);
+    assert_int_equal(f->store.rejected[REJECT_LIMITS], 4);
+    /* The rejected reports replaced nothing: the first one is still the node's. */
+    assert_int_equal(f->store.n, 1);
+    assert_int_equal(f->store.nodes[0].last_seq, 1);
+    assert_int_equal(f->store.nodes[0].render->report->r->n_guests, 3);
+}
+
+/* One cluster's key cannot crowd the other clusters out of the store. */
+static void t_cluster_node_limit(void **state)
+{
+    struct fixture *f = *state;
+    f->store.max_nodes_per_cluster = 2;
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 1, 3, NULL, NULL};
+    const char *nodes[] = {"pve1", "pve2", "pve3"};
+    for (int i = 0; i < 3; i++) {
+        m.node = nodes[i];
+        assert_int_equal(send_spec(f, &m), i < 2 ? -1 : REJECT_LIMITS);
+    }
+    m.node = "pve1";                          /* a known node still updates */
+    m.seq = 2;
+    assert_int_equal(send_spec(f, &m), -1);
+    struct msg_spec lab = {&f->lab, "lab", "pve3", NULL, NULL, 1, 0, 1, 3, NULL, NULL};
+    assert_int_equal(send_spec(f, &lab), -1);
+    assert_int_equal(f->store.n, 3);
+    assert_int_equal(f->store.rejected[REJECT_LIMITS], 1);
+}
+
 /* Hardware sections: sensor features per report and NVMe label strings. */
 struct hw_spec {
     size_t n_features;
@@ -354,6 +448,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_garbage_oversize_version, setup, teardown),
         cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(t_limits_hardware, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_limits_inventory, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_cluster_node_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reject_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(t_same_node_name_two_clusters, setup, teardown),
     };
