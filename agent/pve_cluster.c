@@ -1583,6 +1583,9 @@ static void report_members(const struct cluster_state *st, struct arena *a, Pves
         const char *level = pve_rrd_level_of(st->levels, st->n_levels, mb->name);
         if (level)
             cm->subscription_level = arena_strdup(a, level);
+        const char *ha = pve_ha_node_state(&st->ha, mb->name);
+        if (ha)
+            cm->ha_state = arena_strdup(a, ha);
         cv->members[cv->n_members++] = cm;
     }
 }

@@ -640,7 +640,7 @@ void pve_vmlist_free(struct pve_vmlist *vl)
 
 struct ha_parse {
     struct pve_ha *ha;
-    size_t cap;
+    size_t cap, nodes_cap;
     struct ha_service cur;
     bool has_state;
 };
@@ -703,10 +703,40 @@ static bool on_service(struct scan *s, const char *key, void *arg)
     return true;
 }
 
+/* One "node_status" entry: "<node>": "<state>". */
+static bool on_node_status(struct scan *s, const char *key, void *arg)
+{
+    struct ha_parse *hp = arg;
+    struct pve_ha *ha = hp->ha;
+    struct ha_node nd;
+    memset(&nd, 0, sizeof nd);
+    enum str_rc rc = read_string(s, nd.state, sizeof nd.state);
+    if (rc == STR_BAD)
+        return false;
+    if (rc != STR_OK || !ha_state_ok(nd.state) || strlen(key) >= sizeof nd.name || !key[0]) {
+        skipped(s, "HA node status with a bad name or state", key);
+        return true;
+    }
+    if (ha->n_nodes >= MAX_GUESTS)
+        return fatal(s, "too many HA nodes");
+    if (ha->n_nodes == hp->nodes_cap) {
+        hp->nodes_cap = hp->nodes_cap ? hp->nodes_cap * 2 : 8;
+        struct ha_node *v = realloc(ha->nodes, hp->nodes_cap * sizeof *v);
+        if (!v)
+            abort();
+        ha->nodes = v;
+    }
+    memcpy(nd.name, key, strlen(key) + 1);
+    ha->nodes[ha->n_nodes++] = nd;
+    return true;
+}
+
 static bool on_ha_top(struct scan *s, const char *key, void *arg)
 {
     if (strcmp(key, "service_status") == 0)
         return each_member(s, on_service, arg);
+    if (strcmp(key, "node_status") == 0)
+        return each_member(s, on_node_status, arg);
     return skip_value(s);
 }
 
@@ -739,8 +769,16 @@ int parse_ha_manager_status(const char *text, struct pve_ha *out, struct parse_e
 void pve_ha_free(struct pve_ha *ha)
 {
     free(ha->v);
-    ha->v = NULL;
-    ha->n = 0;
+    free(ha->nodes);
+    memset(ha, 0, sizeof *ha);
+}
+
+const char *pve_ha_node_state(const struct pve_ha *ha, const char *name)
+{
+    for (size_t i = 0; i < ha->n_nodes; i++)
+        if (strcmp(ha->nodes[i].name, name) == 0)
+            return ha->nodes[i].state;
+    return NULL;
 }
 
 const struct ha_service *pve_ha_find(const struct pve_ha *ha, uint32_t vmid, enum pve_guest_type t)

@@ -120,18 +120,27 @@ struct ha_service {
     char     state[32];          /* started, stopped, fence, recovery, ... (raw) */
 };
 
+struct ha_node {
+    char name[64];
+    char state[16];              /* online, maintenance, unknown, fence, gone (raw) */
+};
+
 struct pve_ha {
     struct ha_service *v;        /* malloc'ed, sorted by vmid */
     size_t n;
+    struct ha_node *nodes;       /* "node_status", malloc'ed, in file order */
+    size_t n_nodes;
 };
 
 /* Parses the HA manager's status (written by pve-ha-crm with encode_json).
- * Only "service_status" is read; services of other kinds are ignored, bad
- * entries counted in err->bad_rows. An empty text is "no HA" (as PVE reads
+ * "service_status" (guests; services of other kinds are ignored) and
+ * "node_status" are read, bad entries counted in err->bad_rows. An empty text is "no HA" (as PVE reads
  * it). Returns 0, or -1 with *err. Free with pve_ha_free(). */
 int parse_ha_manager_status(const char *text, struct pve_ha *out, struct parse_err *err);
 void pve_ha_free(struct pve_ha *ha);
 const struct ha_service *pve_ha_find(const struct pve_ha *ha, uint32_t vmid, enum pve_guest_type t);
+/* The HA manager's view of node name, or NULL when it has none. */
+const char *pve_ha_node_state(const struct pve_ha *ha, const char *name);
 
 /* ---- guest configs (pve_cluster.c) ----------------------------------------- */
 

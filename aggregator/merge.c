@@ -29,6 +29,7 @@ static const char *const lock_states[] = {"backup", "clone", "create", "migrate"
 static const char *const ha_states[] = {"stopped", "request_stop", "request_start",
                                         "request_start_balance", "started", "fence", "recovery",
                                         "migrate", "relocate", "freeze", "error"};
+static const char *const node_ha_states[] = {"online", "maintenance", "unknown", "fence", "gone"};
 
 /* One cluster's input: its store nodes (fresh or stale) in node-name order. */
 struct cluster_in {
@@ -132,6 +133,17 @@ static uint32_t node_id_of(const struct scrape_node *sn, const Pvescope__Cluster
     return r && r->pve && r->pve->has_nodeid ? r->pve->nodeid : 0;
 }
 
+/* The exporter's five node HA states, 1 for the current one; only for nodes
+ * the HA manager lists, as /cluster/resources gives hastate only for those. */
+static void node_ha_state(struct node_render *nr, const char *labels, const char *current)
+{
+    for (size_t i = 0; i < sizeof node_ha_states / sizeof *node_ha_states; i++) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "state=\"%s\"", node_ha_states[i]);
+        nr_sample(nr, FAM_PVE_HA_STATE, labels, extra, strcmp(current, node_ha_states[i]) == 0 ? 1 : 0);
+    }
+}
+
 static void render_nodes(struct node_render *nr, const struct cluster_in *c, const Pvescope__Report *auth,
                          enum family_id f)
 {
@@ -145,6 +157,11 @@ static void render_nodes(struct node_render *nr, const struct cluster_in *c, con
         id_labels(&labels, "node/", names[i], c->cluster);
         if (f == FAM_PVE_UP) {
             nr_sample(nr, f, labels.data, NULL, node_is_up(sn, m) ? 1 : 0);
+            continue;
+        }
+        if (f == FAM_PVE_HA_STATE) {
+            if (m && m->ha_state)
+                node_ha_state(nr, labels.data, m->ha_state);
             continue;
         }
         buf_reset(&extra);
@@ -648,7 +665,7 @@ static struct node_render *merge_cluster(const struct cluster_in *c, const struc
             f != FAM_PVE_MEMORY_SIZE_BYTES && f != FAM_PVE_UPTIME_SECONDS)
             continue;
         nr_begin(nr, f);
-        if (f == FAM_PVE_UP || f == FAM_PVE_NODE_INFO)
+        if (f == FAM_PVE_UP || f == FAM_PVE_NODE_INFO || f == FAM_PVE_HA_STATE)
             render_nodes(nr, c, auth, f);
         if (f == FAM_PVE_UP || f == FAM_PVE_CLUSTER_INFO)
             render_cluster(nr, c, auth, f);

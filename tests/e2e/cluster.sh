@@ -246,16 +246,22 @@ pve_cpu_usage_ratio{id="node/pve7",pve_cluster="$C"} 1/2
 pve_node_cpu_iowait_ratio{id="node/pve1",pve_cluster="$C"} 0
 pve_up{id="cluster/$C",pve_cluster="$C"} 1
 pve_cluster_info{id="cluster/$C",nodes="7",pve_cluster="$C",quorate="1",version="11"} 1
+# node HA states: ha/manager_status node_status (pve6 is offline: "unknown")
+pve_ha_state{id="node/pve6",pve_cluster="$C",state="unknown"} 1
+pve_ha_state{id="node/pve6",pve_cluster="$C",state="online"} 0
+pve_ha_state{id="node/pve1",pve_cluster="$C",state="online"} 1
+pve_ha_state{id="node/pve3",pve_cluster="$C",state="online"} 1
 EOF
 } | check "nodes and cluster"
 [[ $(count_of pve_node_info pve_cluster=$C) == 7 ]] || e2e_fail "pve_node_info: $(count_of pve_node_info pve_cluster=$C) series for $C, expected 7"
 [[ $(count_of pve_cluster_info) == 1 ]] || e2e_fail "pve_cluster_info: expected exactly one series (the standalone lab has none)"
-# A silent node keeps only identity and liveness (and its pvescope_node_* series).
+# A silent node keeps only identity, liveness and its HA state (which the
+# other nodes report) (and its pvescope_node_* series).
 left=$(tool series "$T/metrics.txt" | grep -F 'id="node/pve3"' | sed 's/{.*//' | sort -u | tr '\n' ' ')
-[[ $left == "pve_node_info pve_up pvescope_node_report_age_seconds pvescope_node_reports_accepted_total " ]] ||
+[[ $left == "pve_ha_state pve_node_info pve_up pvescope_node_report_age_seconds pvescope_node_reports_accepted_total " ]] ||
     e2e_fail "families still naming the stale node pve3: $left"
 left=$(tool series "$T/metrics.txt" | grep -F 'id="node/pve6"' | sed 's/{.*//' | sort -u | tr '\n' ' ')
-[[ $left == "pve_node_info pve_up " ]] || e2e_fail "families naming pve6 (never reported): $left"
+[[ $left == "pve_ha_state pve_node_info pve_up " ]] || e2e_fail "families naming pve6 (never reported): $left"
 e2e_log "nodes: pve_up 1 for pve1 pve2 pve4 pve5 pve7, 0 for pve3 (stale) and pve6 (offline); 7 pve_node_info; cluster_info nodes=7 quorate=1 version=11"
 
 # ---- the 32 guests -------------------------------------------------------------
@@ -472,8 +478,9 @@ storage_spec | check "storages"
 [[ $(count_of pve_storage_info storage=old-share) == 0 ]] || e2e_fail "the disabled storage old-share is listed"
 
 # HA (ha/manager_status): vm:100 started, ct:201 started, vm:302 stopped, vm:600 fence; vm:999 is in no .vmlist
-[[ $(count_of pve_ha_state pve_cluster=$C) == 44 ]] || e2e_fail "pve_ha_state: $(count_of pve_ha_state pve_cluster=$C) series, expected 4 HA guests × 11 states"
-got=$(ones_of pve_ha_state pve_cluster=$C | tr '\n' ' ')
+[[ $(count_of pve_ha_state pve_cluster=$C) == 79 ]] ||
+    e2e_fail "pve_ha_state: $(count_of pve_ha_state pve_cluster=$C) series, expected 4 HA guests × 11 states + 7 nodes × 5"
+got=$(ones_of pve_ha_state pve_cluster=$C | grep -v 'id="node/' | tr '\n' ' ')
 want="pve_ha_state{id=\"lxc/201\",$L,state=\"started\"} pve_ha_state{id=\"qemu/100\",$L,state=\"started\"} pve_ha_state{id=\"qemu/302\",$L,state=\"stopped\"} pve_ha_state{id=\"qemu/600\",$L,state=\"fence\"} "
 [[ $got == "$want" ]] || e2e_fail "pve_ha_state at 1: $got; expected $want"
 # lock: 102 backup, 105 migrate; 9 states for each of the 32 guests (every config was read by some agent)

@@ -183,6 +183,8 @@ static char *scrape_scenario(bool deprecated)
                                           member("pve3", 3, true), member("pve4", 4, false)};
     members[0]->subscription_level = "c";             /* from pve1's .rrd */
     members[1]->subscription_level = "";              /* no subscription; pve3, pve4: no entry */
+    members[0]->ha_state = "online";                  /* manager_status node_status; pve2: none */
+    members[3]->ha_state = "fence";
     view->members = members;
     view->n_members = 4;
     /* pve2's copy of the cluster files is older: the merge must use pve1's. */
@@ -295,6 +297,17 @@ static void once(const char *text, const char *line)
         fail_msg("twice: %s", line);
 }
 
+/* Asserts id has exactly n pve_ha_state series in t. */
+static void pve_ha_state_count(const char *t, const char *id, int n)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "pve_ha_state{id=\"%s\",", id);
+    int k = 0;
+    for (const char *p = strstr(t, prefix); p; p = strstr(p + 1, prefix))
+        k++;
+    assert_int_equal(k, n);
+}
+
 static void t_nodes_and_cluster(void **state)
 {
     (void)state;
@@ -306,6 +319,13 @@ static void t_nodes_and_cluster(void **state)
     once(t, "pve_node_info{id=\"node/pve4\",pve_cluster=\"prod\",level=\"\",name=\"pve4\",nodeid=\"4\"} 1\n");
     once(t, "pve_node_info{id=\"node/pve1\",pve_cluster=\"prod\",level=\"c\",name=\"pve1\",nodeid=\"1\"} 1\n");
     once(t, "pve_node_info{id=\"node/pve2\",pve_cluster=\"prod\",level=\"\",name=\"pve2\",nodeid=\"2\"} 1\n");
+    once(t, "pve_ha_state{id=\"node/pve1\",pve_cluster=\"prod\",state=\"online\"} 1\n");
+    once(t, "pve_ha_state{id=\"node/pve1\",pve_cluster=\"prod\",state=\"fence\"} 0\n");
+    once(t, "pve_ha_state{id=\"node/pve4\",pve_cluster=\"prod\",state=\"fence\"} 1\n");
+    once(t, "pve_ha_state{id=\"node/pve4\",pve_cluster=\"prod\",state=\"online\"} 0\n");
+    once(t, "pve_ha_state{id=\"node/pve4\",pve_cluster=\"prod\",state=\"gone\"} 0\n");
+    assert_null(strstr(t, "pve_ha_state{id=\"node/pve2\""));
+    pve_ha_state_count(t, "node/pve1", 5);
     once(t, "pve_up{id=\"cluster/prod\",pve_cluster=\"prod\"} 1\n");
     once(t, "pve_cluster_info{id=\"cluster/prod\",pve_cluster=\"prod\",nodes=\"4\",quorate=\"1\",version=\"7\"} 1\n");
     once(t, "pve_version_info{pve_cluster=\"prod\",release=\"8.2\",repoid=\"faa83925\",version=\"8.2.4\"} 1\n");

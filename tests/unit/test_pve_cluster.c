@@ -108,6 +108,7 @@ static void t_pve7_cluster_view(void **unused)
         assert_true(m->has_online);
         assert_int_equal(m->online, i != 6);
         assert_string_equal(m->ip, ip);
+        assert_string_equal(m->ha_state, i == 6 ? "unknown" : "online");  /* ha/manager_status node_status */
     }
     assert_true(cv->has_vmlist_version && cv->vmlist_version == 57);
     assert_string_equal(cv->pve_version, "9.1.4");

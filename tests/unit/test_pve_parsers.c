@@ -205,6 +205,10 @@ static void t_ha(void **unused)
     assert_string_equal(pve_ha_find(&ha, 100, PVE_GUEST_QEMU)->state, "request_stop");
     assert_null(pve_ha_find(&ha, 201, PVE_GUEST_QEMU));       /* vm:201 is not ct:201 */
     assert_null(pve_ha_find(&ha, 7, PVE_GUEST_QEMU));
+    assert_int_equal(ha.n_nodes, 2);
+    assert_string_equal(pve_ha_node_state(&ha, "pve1"), "online");
+    assert_string_equal(pve_ha_node_state(&ha, "pve6"), "unknown");
+    assert_null(pve_ha_node_state(&ha, "pve2"));
     pve_ha_free(&ha);
 
     assert_int_equal(parse_ha_manager_status("", &ha, &err), 0);   /* PVE reads empty as {} */
@@ -215,6 +219,17 @@ static void t_ha(void **unused)
     assert_int_equal(ha.n, 1);
     assert_int_equal(err.bad_rows, 3);
     pve_ha_free(&ha);
+    /* node_status: a bad state or an over-long name costs that entry only. */
+    assert_int_equal(parse_ha_manager_status("{\"node_status\":{\"pve1\":\"Online!\",\"pve2\":\"fence\","
+                                             "\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\":"
+                                             "\"online\",\"pve3\":\"maintenance\"}}", &ha, &err), 0);
+    assert_int_equal(ha.n_nodes, 2);
+    assert_int_equal(err.bad_rows, 2);
+    assert_string_equal(pve_ha_node_state(&ha, "pve2"), "fence");
+    assert_string_equal(pve_ha_node_state(&ha, "pve3"), "maintenance");
+    assert_null(pve_ha_node_state(&ha, "pve1"));
+    pve_ha_free(&ha);
+    assert_int_equal(parse_ha_manager_status("{\"node_status\":{\"pve1\":7}}", &ha, &err), -1);
     assert_int_equal(parse_ha_manager_status("{\"service_status\":{\"vm:100\":{\"state\":\"sta", &ha, &err), -1);
     assert_non_null(strstr(err.msg, "truncated"));
 }
