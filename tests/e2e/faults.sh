@@ -20,18 +20,26 @@
 #   scrapers   agents reporting every 100 ms, 20 concurrent curl loops on
 #              /metrics and a slow reader (1 KiB/s): every body parses, every
 #              node's series set is complete, report ages stay small.
+#   hungmount  storages on a FUSE mount whose daemon never answers (made here,
+#              in a private mount namespace so nothing else on the machine can
+#              trip over it): a statvfs there really blocks (checked), yet the
+#              agent's cycles stay on time, the storage collector stays under
+#              its deadline, the dead storages are pve_up 0 while a healthy
+#              one reports its real size, the stuck statvfs costs one thread
+#              (not one per cycle), and the agent still stops on SIGTERM.
 #
-# usage: faults.sh restart|partition|scrapers PVESCOPE_AGENT PVESCOPE_AGGREGATOR
+# usage: faults.sh restart|partition|scrapers|hungmount PVESCOPE_AGENT PVESCOPE_AGGREGATOR
 # Longer runs: FAULTS_OUTAGE=300 faults.sh restart ...  (aggregator away for
 # 5 minutes), FAULTS_PARTITION=300 faults.sh partition ... (prints the figures;
 # the bounds scale with the durations).
-# Exit 0 pass, 1 fail, 77 skipped (not root / no ip netns, for partition only).
-[[ $# -eq 3 ]] || { echo "usage: $0 restart|partition|scrapers PVESCOPE_AGENT PVESCOPE_AGGREGATOR" >&2; exit 2; }
+# Exit 0 pass, 1 fail, 77 skipped (not root / no ip netns, for partition; not root /
+# no /dev/fuse / no unshare, for hungmount).
+[[ $# -eq 3 ]] || { echo "usage: $0 restart|partition|scrapers|hungmount PVESCOPE_AGENT PVESCOPE_AGGREGATOR" >&2; exit 2; }
 MODE=$1
 E2E_NAME=faults-$MODE
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-AGENT=$2
-AGGREGATOR=$3
+AGENT=$(readlink -f -- "$2")
+AGGREGATOR=$(readlink -f -- "$3")
 FIX=$(cd "$E2E_HERE/../fixtures" && pwd)
 CLUSTER=faults
 STALE=3
@@ -39,7 +47,7 @@ INTERVAL=1                           # agent --interval, seconds (scrapers: 100 
 
 [[ -x $AGENT && -x $AGGREGATOR ]] || e2e_fail "not executable: $AGENT / $AGGREGATOR"
 e2e_require_cmd python3 curl awk
-case $MODE in restart|partition|scrapers) ;; *) e2e_fail "unknown scenario '$MODE'" ;; esac
+case $MODE in restart|partition|scrapers|hungmount) ;; *) e2e_fail "unknown scenario '$MODE'" ;; esac
 
 e2e_init
 T=$E2E_TMP
@@ -411,6 +419,117 @@ sys.exit(1 if bad else 0)
 PYEOF
     for n in "${nodes[@]}"; do e2e_stop_checked "agent-$n" 0; done
     e2e_stop_checked aggregator 0
+}
+
+# ===========================================================================
+# The FUSE "server" of hungmount: mounts a FUSE filesystem on argv[1] and then
+# never reads /dev/fuse, so the kernel's INIT and every later request (statfs,
+# lookup) wait forever, as on a dead NFS server. Closing the fd (exit) aborts
+# the connection and releases every waiter.
+write_hungfs() {
+    cat >"$1" <<'PYEOF2'
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open("/dev/fuse", os.O_RDWR)
+opts = ("fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % fd).encode()
+for target in sys.argv[1:]:
+    if libc.mount(b"pvescope-hung", target.encode(), b"fuse.pvescope-hung", 0, opts) != 0:
+        sys.exit("mount %s: %s" % (target, os.strerror(ctypes.get_errno())))
+print("mounted", flush=True)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+while True:
+    signal.pause()
+PYEOF2
+}
+
+# storage_line FILE ID — "<pve_up> <pve_disk_size_bytes>" of storage ID.
+storage_values() {
+    local id="id=\"storage/$NODE/$2\",pve_cluster=\"$CLUSTER\""
+    echo "$(e2e_metric "$1" "pve_up{$id}") $(e2e_metric "$1" "pve_disk_size_bytes{$id}")"
+}
+
+scenario_hungmount() {
+    [[ $(id -u) == 0 && -c /dev/fuse ]] || e2e_skip "needs root and /dev/fuse"
+    e2e_require_cmd unshare nsenter timeout stat
+    NODE=hm
+    local root=$T/root dead=$T/root/mnt/pve/deadnfs
+    mkdir -p "$dead" "$root/srv/deaddir" "$root/var/lib/vz" "$T/pve"
+    cp "$FIX/pve-standalone/.members" "$T/pve/.members"
+    # nfs: a mount point (mountinfo) whose statvfs hangs; dir: a path inside a
+    # second hung mount (a lookup that hangs); local: a healthy directory.
+    cat >"$T/pve/storage.cfg" <<EOF
+dir: local
+	path /var/lib/vz
+	content iso,vztmpl,backup
+
+nfs: deadnfs
+	export /export/pve
+	path /mnt/pve/deadnfs
+	server 192.0.2.1
+	content images
+
+dir: deaddir
+	path /srv/deaddir/images
+	content images
+EOF
+    write_hungfs "$T/hungfs.py"
+    e2e_start hungfs unshare -m --propagation private python3 "$T/hungfs.py" "$dead" "$root/srv/deaddir"
+    e2e_wait_for "the hung FUSE mounts" 10 grep -q mounted "${E2E_LOG[hungfs]}"
+    local ns=(nsenter --mount=/proc/${E2E_PID[hungfs]}/ns/mnt --)
+    # The mount really never answers: statvfs blocks until killed.
+    local t0; t0=$(e2e_now_us)
+    if "${ns[@]}" timeout -s KILL 2 stat -f "$dead" >/dev/null 2>&1; then e2e_fail "statvfs of the hung mount answered"; fi
+    e2e_log "statvfs of $dead: no answer in $(e2e_elapsed "$t0")s (killed)"
+    grep -q "$dead" /proc/self/mountinfo && e2e_fail "the hung mount leaked into the test's mount namespace"
+
+    e2e_start_aggregator "$AGGREGATOR" "$T/keyring" --stale-after=${STALE}s
+    WEB=${AGG_WEB#http://}
+    # LeakSanitizer's exit-time check stops every thread with ptrace, and a
+    # thread in a FUSE (or NFS) wait cannot be stopped: with leak detection on,
+    # an ASan agent would hang at exit. The leak check runs in every other test.
+    e2e_start agent env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "${ns[@]}" "$AGENT" --node="$NODE" --cluster="$CLUSTER" --key-file="$T/cluster.key" \
+        --aggregator="$AGG_INGEST" --interval=${INTERVAL}s --path.pve="$T/pve" --path.run="$T/empty" \
+        --path.rootfs="$root" --no-collector.thinpool --no-collector.nvme --no-collector.sensors \
+        --no-collector.zfs
+    E2E_WATCH=(aggregator agent hungfs)
+    e2e_wait_for "node $NODE pve_up 1" 20 nodes_up_are 1 "$NODE"
+    local agent_pid; agent_pid=$(pgrep -f -n -- "--node=$NODE ") || e2e_fail "no agent pid"
+    sleep 2
+    scrape "$T/m0.txt" || e2e_fail "scrape failed"
+    local t_first; t_first=$(e2e_now_us)
+    local acc="pvescope_node_reports_accepted_total{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}"
+    local dur="pvescope_collector_duration_seconds{collector=\"storage\",id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}"
+    local a0; a0=$(e2e_metric "$T/m0.txt" "$acc")
+    local threads0; threads0=$(ls /proc/"$agent_pid"/task | wc -l)
+    local i d maxdur=0
+    for i in $(seq 1 $(( 10 / INTERVAL ))); do
+        sleep "$INTERVAL"
+        scrape "$T/m.txt" || e2e_fail "scrape failed"
+        d=$(e2e_metric "$T/m.txt" "$dur")
+        maxdur=$(calc "max($maxdur, $d)")
+    done
+    local el a1; el=$(e2e_elapsed "$t_first"); a1=$(e2e_metric "$T/m.txt" "$acc")
+    local threads1; threads1=$(ls /proc/"$agent_pid"/task | wc -l)
+    # One worker stuck in the FUSE request queue per dead mount, no more.
+    local f stuck=0
+    for f in /proc/"$agent_pid"/task/*/wchan; do [[ $(cat "$f" 2>/dev/null) == fuse* ]] && stuck=$((stuck + 1)); done
+    e2e_log "RESULT hungmount: $(( a1 - a0 )) reports accepted in ${el}s at ${INTERVAL}s; storage collector at most ${maxdur}s; agent threads $threads0 -> $threads1, $stuck blocked in FUSE"
+    check "$(( a1 - a0 )) >= $el / $INTERVAL - 2" "only $(( a1 - a0 )) reports in ${el}s at ${INTERVAL}s: cycles stalled"
+    # STORAGE_DEADLINE_S is 0.2 s for all storages together.
+    check "$maxdur < 0.3" "the storage collector took ${maxdur}s (deadline 0.2 s)"
+    (( stuck == 2 )) || e2e_fail "$stuck agent threads blocked on the hung mounts, expected 2 (one per dead storage)"
+    (( threads1 <= threads0 )) || e2e_fail "agent threads grew from $threads0 to $threads1 while the mount hung"
+    read -r up size <<<"$(storage_values "$T/m.txt" deadnfs)"
+    [[ $up == 0 && $size == absent ]] || e2e_fail "deadnfs: pve_up $up, size $size (want 0, absent)"
+    read -r up size <<<"$(storage_values "$T/m.txt" deaddir)"
+    [[ $up == 0 && $size == absent ]] || e2e_fail "deaddir: pve_up $up, size $size (want 0, absent)"
+    local want; want=$(stat -f -c '%b * %S' "$root/var/lib/vz"); want=$(( want ))
+    read -r up size <<<"$(storage_values "$T/m.txt" local)"
+    [[ $up == 1 && $size == "$want" ]] || e2e_fail "local: pve_up $up, size $size (want 1, $want)"
+    # A stuck worker must not keep the agent from exiting.
+    e2e_stop_checked agent 0
+    e2e_stop_checked aggregator 0
+    e2e_stop hungfs TERM 10
 }
 
 "scenario_$MODE"
