@@ -85,7 +85,8 @@ static char *parse_labels(struct rw_series_set *set, char *p)
         p = unescape_value(value);
         if (!p)
             return NULL;
-        push_label(set, name, value);
+        if (*value)             /* an empty value is no label (Prometheus' data model) */
+            push_label(set, name, value);
         if (*p == ',')
             p++;
         else if (*p != '}')

@@ -2,6 +2,11 @@
  * series: label values unescaped, labels sorted by name with __name__ among
  * them, external labels (cluster, replica) added, one value per series.
  *
+ * A label with an empty value is left out: in Prometheus' data model it is
+ * the same as no label, and a scrape drops it too, so receivers would store
+ * the series without it anyway (Prometheus does; receivers that kept it would
+ * hold a series no scrape could have produced).
+ *
  * remote_write reads the exposition a scrape would get rather than the store,
  * so both paths share one renderer and cannot disagree. The parser reads only
  * text this process wrote (version 0.0.4, no timestamps, labels always

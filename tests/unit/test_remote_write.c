@@ -74,7 +74,7 @@ static void t_parse_escapes_and_values(void **state)
     assert_string_equal(got, "__name__=pvescope_reports_received_total");
     assert_true(set.series[1].value == 12345678901234.0);
     series_text(&set, 2, got, sizeof got);
-    assert_string_equal(got, "__name__=pve_x,a=,b=2");            /* sorted; an empty value kept */
+    assert_string_equal(got, "__name__=pve_x,b=2");       /* an empty value is no label, as in a scrape */
     assert_true(isnan(set.series[2].value));
     assert_true(isinf(set.series[3].value) && set.series[3].value > 0);
     assert_true(isinf(set.series[4].value) && set.series[4].value < 0);
@@ -91,9 +91,10 @@ static void t_parse_sorting_and_external(void **state)
     parse(&set,
           "pve_up{pve_cluster=\"prod\",id=\"node/pve1\"} 1\n"
           "pve_up{id=\"node/pve2\",cluster=\"own\",pve_cluster=\"prod\"} 0\n"
+          "pve_up{id=\"node/pve3\",cluster=\"\",pve_cluster=\"prod\"} 0\n"   /* empty: absent, so external */
           "pvescope_build_info{version=\"0.1.0\"} 1",             /* no newline at the end */
           ext, 3);
-    assert_int_equal(set.n, 3);
+    assert_int_equal(set.n, 4);
     char got[512];
     /* byte order: uppercase before '_' before lowercase */
     series_text(&set, 0, got, sizeof got);
@@ -101,6 +102,8 @@ static void t_parse_sorting_and_external(void **state)
     series_text(&set, 1, got, sizeof got);           /* the series' own cluster wins, as in Prometheus */
     assert_string_equal(got, "Zone=Z,__name__=pve_up,cluster=own,id=node/pve2,pve_cluster=prod,replica=a");
     series_text(&set, 2, got, sizeof got);
+    assert_string_equal(got, "Zone=Z,__name__=pve_up,cluster=prod-ha,id=node/pve3,pve_cluster=prod,replica=a");
+    series_text(&set, 3, got, sizeof got);
     assert_string_equal(got, "Zone=Z,__name__=pvescope_build_info,cluster=prod-ha,replica=a,version=0.1.0");
     rw_series_free(&set);
 }
