@@ -69,13 +69,14 @@ static bool add_external(struct rw_config *c, char *arg, bool *bad, char *err, s
     if (!eq)
         return fail(bad, err, errlen, flag, arg, "expected NAME=VALUE");
     *eq = '\0';                 /* argv is ours to cut: the name then lives on in place */
-    bool ok = rw_label_name_valid(arg) && strncmp(arg, "__", 2) != 0;
+    /* __replica__ is allowed: it is Mimir's HA tracker's default replica label */
+    bool ok = rw_label_name_valid(arg) && strcmp(arg, "__name__") != 0;
     for (size_t i = 0; ok && i < c->n_external; i++)
         ok = strcmp(c->external[i].name, arg) != 0;
     if (!ok || !eq[1]) {
         *eq = '=';
         return fail(bad, err, errlen, flag, arg,
-                    "NAME must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, be given once, and VALUE not be empty");
+                    "NAME must match [a-zA-Z_][a-zA-Z0-9_]*, not be __name__, be given once, and VALUE not be empty");
     }
     struct rw_label *l = realloc(c->external, (c->n_external + 1) * sizeof *l);
     if (!l)

@@ -250,6 +250,7 @@ static void t_flags(void **state)
                                            "--remote-write.header=X-Scope-OrgID=tenant-1",
                                            "--remote-write.external-label=cluster=prod",
                                            "--remote-write.external-label=replica=a=b",
+                                           "--remote-write.external-label=__replica__=r1",
                                            "--remote-write.interval=30s", "--remote-write.queue-max=64",
                                            "--remote-write.timeout=5s",
                                            "--remote-write.max-samples-per-send=2000", NULL},
@@ -262,7 +263,8 @@ static void t_flags(void **state)
     assert_string_equal(c.endpoints[1].basic_auth_file, "/etc/pvescope/mimir.auth");
     assert_int_equal(c.endpoints[1].n_headers, 1);
     assert_string_equal(c.endpoints[1].headers[0], "X-Scope-OrgID: tenant-1");
-    assert_int_equal(c.n_external, 2);
+    assert_int_equal(c.n_external, 3);
+    assert_string_equal(c.external[2].name, "__replica__");
     assert_string_equal(c.external[1].name, "replica");
     assert_string_equal(c.external[1].value, "a=b");
     assert_true(c.interval == 30 && c.timeout == 5);
