@@ -216,13 +216,29 @@ static void t_special_values_round_trip(void **state)
     rw_series_free(&set);
 }
 
-/* Runs rw_config_flag over args (NULL-terminated); returns the last error. */
-static bool flags(struct rw_config *c, const char **args, char *err, size_t errlen)
+/* A writable argv, as main() gets one: the config points into it. */
+struct argv_copy {
+    char *argv[16];
+    int argc;
+};
+
+static void argv_free(struct argv_copy *a)
 {
-    char *argv[16] = {"pvescope-aggregator"};
+    for (int i = 1; i < a->argc; i++)
+        free(a->argv[i]);
+    a->argc = 0;
+}
+
+/* Runs rw_config_flag over args (NULL-terminated) copied into a; false with
+ * the message in err at the first refused flag. */
+static bool flags(struct rw_config *c, struct argv_copy *a, const char **args, char *err, size_t errlen)
+{
+    char **argv = a->argv;
+    argv[0] = "pvescope-aggregator";
     int argc = 1;
     for (; args[argc - 1]; argc++)
         argv[argc] = strdup(args[argc - 1]);
+    a->argc = argc;
     bool ok = true;
     for (int i = 1; i < argc && ok; i++) {
         bool bad = false;
@@ -233,7 +249,6 @@ static bool flags(struct rw_config *c, const char **args, char *err, size_t errl
             ok = false;
         }
     }
-    /* argv strings stay allocated: the config points into them (as into a real argv) */
     return ok;
 }
 
@@ -242,8 +257,9 @@ static void t_flags(void **state)
     (void)state;
     char err[256];
     struct rw_config c;
+    struct argv_copy a;
     rw_config_init(&c);
-    assert_true(flags(&c, (const char *[]){"--remote-write.url=http://vm:8428/api/v1/write",
+    assert_true(flags(&c, &a, (const char *[]){"--remote-write.url=http://vm:8428/api/v1/write",
                                            "--remote-write.bearer-token-file", "/etc/pvescope/vm.token",
                                            "--remote-write.url=https://mimir/api/v1/push",
                                            "--remote-write.basic-auth-file=/etc/pvescope/mimir.auth",
@@ -271,6 +287,7 @@ static void t_flags(void **state)
     assert_int_equal(c.queue_max, 64);
     assert_int_equal(c.max_samples_per_send, 2000);
     rw_config_free(&c);
+    argv_free(&a);
 
     static const struct { const char *arg; const char *err_has; } bad[] = {
         {"--remote-write.bearer-token-file=/x", "must follow the --remote-write.url"},
@@ -286,20 +303,23 @@ static void t_flags(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rw_config_init(&c);
         err[0] = '\0';
-        assert_false(flags(&c, (const char *[]){bad[i].arg, NULL}, err, sizeof err));
+        assert_false(flags(&c, &a, (const char *[]){bad[i].arg, NULL}, err, sizeof err));
         if (!strstr(err, bad[i].err_has))
             fail_msg("%s: error '%s' does not say '%s'", bad[i].arg, err, bad[i].err_has);
         rw_config_free(&c);
+        argv_free(&a);
     }
     rw_config_init(&c);
-    assert_false(flags(&c, (const char *[]){"--remote-write.url=http://a/", "--remote-write.header=Bad Name=x", NULL},
-                       err, sizeof err));
+    assert_false(flags(&c, &a, (const char *[]){"--remote-write.url=http://a/",
+                                                "--remote-write.header=Bad Name=x", NULL}, err, sizeof err));
     assert_non_null(strstr(err, "remote-write.header"));
     rw_config_free(&c);
+    argv_free(&a);
     rw_config_init(&c);
-    assert_false(flags(&c, (const char *[]){"--remote-write.external-label=cluster=a",
-                                            "--remote-write.external-label=cluster=b", NULL}, err, sizeof err));
+    assert_false(flags(&c, &a, (const char *[]){"--remote-write.external-label=cluster=a",
+                                                "--remote-write.external-label=cluster=b", NULL}, err, sizeof err));
     rw_config_free(&c);
+    argv_free(&a);
 }
 
 static void t_backoff(void **state)
