@@ -101,8 +101,75 @@ static void node_sample(struct buf *b, enum family_id f, const struct scrape_nod
     buf_putc(b, '\n');
 }
 
+/* url="<url>" followed by extra (already escaped, may be ""). */
+static void url_labels(char *dst, size_t cap, const struct rw_endpoint_stats *e, const char *extra)
+{
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "url=\"");
+    expo_escape_label(&b, e->url);
+    buf_putc(&b, '"');
+    buf_puts(&b, extra);
+    snprintf(dst, cap, "%s", b.data);
+    buf_free(&b);
+}
+
+static void rw_codes(struct buf *out, const struct rw_endpoint_stats *e)
+{
+    char extra[64], labels[RW_URL_LABEL_MAX * 2 + 96];
+    for (size_t i = 0; i < e->n_codes; i++) {
+        if (e->codes[i].code == 0)
+            snprintf(extra, sizeof extra, ",code=\"error\"");
+        else
+            snprintf(extra, sizeof extra, ",code=\"%d\"", e->codes[i].code);
+        url_labels(labels, sizeof labels, e, extra);
+        dyn_sample(out, FAM_RW_REQUESTS, labels, (double)e->codes[i].requests);
+    }
+    if (e->other_codes) {
+        url_labels(labels, sizeof labels, e, ",code=\"other\"");
+        dyn_sample(out, FAM_RW_REQUESTS, labels, (double)e->other_codes);
+    }
+}
+
+/* The remote_write families: one series per endpoint (samples: per result,
+ * requests: per status code seen). */
+static void write_remote_write(struct buf *out, enum family_id f, const struct remote_write_stats *rw)
+{
+    char labels[RW_URL_LABEL_MAX * 2 + 96];
+    for (size_t i = 0; rw && i < rw->n; i++) {
+        const struct rw_endpoint_stats *e = &rw->endpoints[i];
+        if (f == FAM_RW_SAMPLES) {
+            static const char *const results[] = {"sent", "failed", "dropped"};
+            const uint64_t counts[] = {e->samples_sent, e->samples_failed, e->samples_dropped};
+            for (size_t r = 0; r < 3; r++) {
+                char extra[32];
+                snprintf(extra, sizeof extra, ",result=\"%s\"", results[r]);
+                url_labels(labels, sizeof labels, e, extra);
+                dyn_sample(out, f, labels, (double)counts[r]);
+            }
+            continue;
+        }
+        if (f == FAM_RW_REQUESTS) {
+            rw_codes(out, e);
+            continue;
+        }
+        url_labels(labels, sizeof labels, e, "");
+        if (f == FAM_RW_RETRIES)
+            dyn_sample(out, f, labels, (double)e->retries);
+        else if (f == FAM_RW_BYTES)
+            dyn_sample(out, f, labels, (double)e->bytes_sent);
+        else if (f == FAM_RW_QUEUE)
+            dyn_sample(out, f, labels, (double)e->queue_batches);
+        else if (f == FAM_RW_LAST_SUCCESS)
+            dyn_sample(out, f, labels, e->last_success_unix);
+    }
+}
+
 static void write_dynamic(struct buf *out, enum family_id f, const struct scrape_input *in)
 {
+    if (f >= FAM_RW_SAMPLES && f <= FAM_RW_LAST_SUCCESS) {
+        write_remote_write(out, f, in->remote_write);
+        return;
+    }
     for (size_t i = 0; i < in->n_nodes; i++) {
         const struct scrape_node *n = &in->nodes[i];
         if (f == FAM_SELF_NODE_AGE)

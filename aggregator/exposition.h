@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "families.h"
+#include "rw_stats.h"
 
 enum family_type { FT_GAUGE, FT_COUNTER };
 enum family_source { FS_DYN, FS_NODE, FS_MERGE };
@@ -90,6 +91,7 @@ struct scrape_input {
     uint64_t closed_connections;
     struct node_render *const *merged; /* one per cluster (merge.c); may be NULL */
     size_t n_merged;
+    const struct remote_write_stats *remote_write;   /* NULL: remote_write is off */
 };
 
 /* Narrows in to the nodes of one cluster (nodes are sorted by cluster), for

@@ -192,7 +192,13 @@
   FAMILY(SELF_RECEIVED, "pvescope_reports_received_total", COUNTER, DYN, "Messages received on the ingest socket.") \
   FAMILY(SELF_REJECTED, "pvescope_reports_rejected_total", COUNTER, DYN, "Messages rejected at ingest, by reason.") \
   FAMILY(SELF_CLOSED_CONN, "pvescope_ingest_connections_closed_total", COUNTER, DYN, "Ingest connections that ended: agents restarting or exiting, and connections nanomsg cut for a message over 4x --ingest.max-message-bytes.") \
-  FAMILY(SELF_BUILD_INFO, "pvescope_build_info", GAUGE, DYN, "Aggregator version, value 1.")
+  FAMILY(SELF_BUILD_INFO, "pvescope_build_info", GAUGE, DYN, "Aggregator version, value 1.") \
+  FAMILY(RW_SAMPLES, "pvescope_remote_write_samples_total", COUNTER, DYN, "Samples for a remote_write endpoint, by result: sent (accepted), failed (refused with a 4xx), dropped (queue full or shutdown).") \
+  FAMILY(RW_REQUESTS, "pvescope_remote_write_requests_total", COUNTER, DYN, "remote_write requests by HTTP status code; code=\"error\" when no answer came, \"other\" past 8 distinct codes.") \
+  FAMILY(RW_RETRIES, "pvescope_remote_write_retries_total", COUNTER, DYN, "remote_write requests that are repeated after a 5xx, a 429 or no answer.") \
+  FAMILY(RW_BYTES, "pvescope_remote_write_sent_bytes_total", COUNTER, DYN, "Compressed remote_write request bodies the endpoint accepted.") \
+  FAMILY(RW_QUEUE, "pvescope_remote_write_queue_batches", GAUGE, DYN, "remote_write batches waiting for the endpoint, the one being sent included.") \
+  FAMILY(RW_LAST_SUCCESS, "pvescope_remote_write_last_success_timestamp_seconds", GAUGE, DYN, "When the endpoint last accepted a request, seconds since the Unix epoch; 0 before the first.")
 
 enum family_id {
 #define FAMILY_ENUM(id, name, type, source, help) FAM_##id,

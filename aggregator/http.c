@@ -16,6 +16,7 @@
 #include "gzip.h"
 #include "log.h"
 #include "merge.h"
+#include "remote_write.h"
 #include "status.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -30,6 +31,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct store *store;
     struct merge_opts merge;
+    struct remote_write *rw;         /* NULL: no --remote-write.url */
     char ingest_endpoint[256];       /* for the status page */
     double started;                  /* monotonic: the aggregator's uptime */
     const struct webconfig *web;     /* NULL: plain HTTP, no auth */
@@ -68,13 +70,17 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
 {
     struct store_snapshot snap;
     store_snapshot(h->store, clock_monotonic(), &snap);
+    struct remote_write_stats rw;
+    remote_write_stats(h->rw, &rw);
     struct buf text = BUF_INIT;
     struct scrape_input in = snap.in;
+    in.remote_write = h->rw ? &rw : NULL;
     const char *cluster = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
     if (cluster)
         scrape_input_only_cluster(&in, cluster);
     scrape_write(&text, &in, &h->merge);
     store_snapshot_release(&snap);
+    remote_write_stats_free(&rw);
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     if (accepts_gzip(ae)) {
         struct buf z = BUF_INIT;
@@ -212,7 +218,7 @@ static bool split_listen(const char *listen, char *host, size_t hcap, char *port
 }
 
 struct http_server *http_start(const char *listen, struct store *store, const struct merge_opts *merge,
-                               const char *ingest_endpoint, const struct webconfig *web, char *err,
+                               struct remote_write *rw, const char *ingest_endpoint, const struct webconfig *web, char *err,
                                size_t errlen)
 {
     if (web && web->tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -237,6 +243,7 @@ struct http_server *http_start(const char *listen, struct store *store, const st
         abort();
     h->store = store;
     h->merge = *merge;
+    h->rw = rw;
     snprintf(h->ingest_endpoint, sizeof h->ingest_endpoint, "%s", ingest_endpoint ? ingest_endpoint : "");
     h->started = clock_monotonic();
     h->web = web;

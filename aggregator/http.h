@@ -17,12 +17,14 @@ struct http_server;
 
 /* listen: ":9715", "0.0.0.0:9715", "[::1]:9715", "localhost:9715".
  * ingest_endpoint: shown on the status page (status.h).
+ * rw: the remote_write writer whose counters /metrics shows, or NULL.
  * web: the --web.config.file (TLS, client certificates, basic auth), or NULL
  * for plain HTTP; it must stay alive until http_stop (MHD keeps pointers to
  * its PEM strings). Basic auth and client certificates guard every path,
  * /-/healthy included, as exporter-toolkit does. */
+struct remote_write;
 struct http_server *http_start(const char *listen, struct store *store, const struct merge_opts *merge,
-                               const char *ingest_endpoint, const struct webconfig *web, char *err,
+                               struct remote_write *rw, const char *ingest_endpoint, const struct webconfig *web, char *err,
                                size_t errlen);
 /* The port actually bound (useful with port 0). */
 unsigned http_port(const struct http_server *h);

@@ -1,8 +1,10 @@
 /* main.c — pvescope-aggregator: receive node reports over nanomsg, serve
  * Prometheus metrics over HTTP.
  *
- * Threads: main (signals), ingest (owns the PULL socket), and libmicrohttpd's
- * pool. They share only the store. */
+ * Threads: main (signals), ingest (owns the PULL socket), libmicrohttpd's
+ * pool, and with --remote-write.url the remote_write producer and one sender
+ * per endpoint (remote_write.h). They share only the store (and the scrapes
+ * read the remote_write counters). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -15,6 +17,8 @@
 #include "ingest.h"
 #include "keyring.h"
 #include "log.h"
+#include "remote_write.h"
+#include "rw_http.h"
 #include "store.h"
 #include "webconfig.h"
 
@@ -29,6 +33,7 @@ struct aggregator_config {
     uint64_t max_nodes;
     uint64_t max_nodes_per_cluster;
     struct merge_opts merge;
+    struct rw_config remote_write;
 };
 
 static void usage(FILE *out)
@@ -50,8 +55,9 @@ static void usage(FILE *out)
           "                                   cluster's key cannot crowd the others out\n"
           "  --compat.deprecated-gauges       also serve the exporter's deprecated gauges\n"
           "                                   (pve_network_receive_bytes, ...; dashboard 10347 uses them)\n"
-          "  --log.level=info                 error, warn, info or debug\n"
-          "  --help, --version\n", out);
+          "  --log.level=info                 error, warn, info or debug\n", out);
+    fputs(rw_config_usage, out);
+    fputs("  --help, --version\n", out);
 }
 
 static void bad_value(const char *flag, const char *v)
@@ -64,7 +70,14 @@ static bool parse_flag(int argc, char **argv, int *i, struct aggregator_config *
 {
     const char *v;
     enum log_level lvl;
-    if (flag_value(argc, argv, i, "ingest.listen", &v)) {
+    bool bad;
+    char err[256];
+    if (rw_config_flag(&c->remote_write, argc, argv, i, &bad, err, sizeof err)) {
+        if (bad) {
+            fprintf(stderr, "pvescope-aggregator: %s\n", err);
+            exit(2);
+        }
+    } else if (flag_value(argc, argv, i, "ingest.listen", &v)) {
         c->ingest_listen = v;
     } else if (flag_value(argc, argv, i, "web.listen-address", &v)) {
         c->web_listen = v;
@@ -132,48 +145,43 @@ static void *ingest_thread(void *p)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* Everything after the flags; returns the exit status. */
+static int run(const struct aggregator_config *c)
 {
-    struct aggregator_config c = {
-        .ingest_listen = "tcp://[::]:9716", .web_listen = ":9715", .stale_after = 60,
-        .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
-        .max_nodes_per_cluster = 1024,
-    };
-    parse_args(argc, argv, &c);
     if (!seal_library_init()) {
         log_error("libsodium failed to initialize");
         return 1;
     }
-    if (!c.keyring) {
+    if (!c->keyring) {
         log_error("--keyring=FILE is required: reports are only accepted from clusters with a key");
         return 2;
     }
     char err[512];
     struct keyring kr;
-    if (!keyring_load_file(c.keyring, &kr, err, sizeof err)) {
+    if (!keyring_load_file(c->keyring, &kr, err, sizeof err)) {
         log_error("%s", err);
         return 1;
     }
     struct webconfig web;
     bool have_web = false;
-    if (c.web_config) {
-        if (!webconfig_load(c.web_config, &web, err, sizeof err)) {
+    if (c->web_config) {
+        if (!webconfig_load(c->web_config, &web, err, sizeof err)) {
             log_error("%s", err);
             keyring_free(&kr);
             return 1;
         }
         have_web = true;
-        log_info("web config %s: %s%s, basic auth for %zu user(s)", c.web_config,
+        log_info("web config %s: %s%s, basic auth for %zu user(s)", c->web_config,
                  web.tls ? "TLS" : "plain HTTP",
                  !web.tls ? "" : web.client_auth == WEBCFG_REQUIRE_AND_VERIFY ? " with client certificates required"
                  : web.client_auth == WEBCFG_VERIFY_IF_GIVEN ? " with client certificates verified if given" : "",
                  web.n_users);
         if (!web.tls && web.n_users)
-            log_warn("web config %s: basic auth without TLS sends passwords in clear text", c.web_config);
+            log_warn("web config %s: basic auth without TLS sends passwords in clear text", c->web_config);
         for (size_t i = 1; i < web.n_users; i++)
             if (web.users[i].cost != web.users[0].cost) {
                 log_warn("web config %s: users' bcrypt costs differ (%d and %d): response times tell which "
-                         "cost a user name has; give them all the same cost", c.web_config,
+                         "cost a user name has; give them all the same cost", c->web_config,
                          web.users[0].cost, web.users[i].cost);
                 break;
             }
@@ -188,14 +196,20 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct store store;
-    store_init(&store, c.stale_after, (size_t)c.max_nodes);
-    store.max_nodes_per_cluster = (size_t)c.max_nodes_per_cluster;
+    store_init(&store, c->stale_after, (size_t)c->max_nodes);
+    store.max_nodes_per_cluster = (size_t)c->max_nodes_per_cluster;
     struct ingest ig;
-    ingest_init(&ig, &store, &kr, (size_t)c.max_message_bytes, c.max_clock_skew);
+    ingest_init(&ig, &store, &kr, (size_t)c->max_message_bytes, c->max_clock_skew);
     int rc = 1;
     struct http_server *http = NULL;
-    if (!ingest_listen(&ig, c.ingest_listen, err, sizeof err) ||
-        !(http = http_start(c.web_listen, &store, &c.merge, c.ingest_listen, have_web ? &web : NULL, err,
+    struct remote_write *rw = NULL;
+    if (c->remote_write.n_endpoints &&
+        !(rw = remote_write_start(&c->remote_write, &store, &c->merge, err, sizeof err))) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (!ingest_listen(&ig, c->ingest_listen, err, sizeof err) ||
+        !(http = http_start(c->web_listen, &store, &c->merge, rw, c->ingest_listen, have_web ? &web : NULL, err,
                             sizeof err))) {
         log_error("%s", err);
         goto out;
@@ -208,7 +222,11 @@ int main(int argc, char **argv)
         goto out;
     }
     log_info("pvescope-aggregator %s: ingest %s, web %s (port %u), %zu key(s), stale after %gs",
-             PVESCOPE_VERSION, c.ingest_listen, c.web_listen, http_port(http), kr.len, c.stale_after);
+             PVESCOPE_VERSION, c->ingest_listen, c->web_listen, http_port(http), kr.len, c->stale_after);
+    for (size_t i = 0; i < c->remote_write.n_endpoints; i++)
+        log_info("remote write to %s every %gs, %zu external label(s), queue of %zu batches of up to %zu "
+                 "samples", c->remote_write.endpoints[i].url, c->remote_write.interval, c->remote_write.n_external,
+                 c->remote_write.queue_max, c->remote_write.max_samples_per_send);
     int sig = 0;
     sigwait(&stop_sigs, &sig);
     log_info("signal %d: stopping", sig);
@@ -216,11 +234,32 @@ int main(int argc, char **argv)
     pthread_join(tid, NULL);
     rc = 0;
 out:
-    http_stop(http);
+    http_stop(http);                /* scrapes read rw's counters */
+    remote_write_stop(rw);          /* before the store it reads */
     if (have_web)
         webconfig_free(&web);
     ingest_close(&ig);
     store_free(&store);
     keyring_free(&kr);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct aggregator_config c = {
+        .ingest_listen = "tcp://[::]:9716", .web_listen = ":9715", .stale_after = 60,
+        .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
+        .max_nodes_per_cluster = 1024,
+    };
+    rw_config_init(&c.remote_write);
+    parse_args(argc, argv, &c);
+    if (!rw_http_global_init()) {
+        log_error("libcurl failed to initialize");
+        rw_config_free(&c.remote_write);
+        return 1;
+    }
+    int rc = run(&c);
+    rw_http_global_cleanup();
+    rw_config_free(&c.remote_write);
     return rc;
 }

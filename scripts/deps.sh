@@ -5,12 +5,16 @@
 set -eu
 what=${1:-test}
 # libyaml, GnuTLS and libcrypt (libxcrypt): the aggregator's --web.config.file.
+# libsnappy-dev and libcurl4-gnutls-dev: the aggregator's --remote-write.url
+# (snappy-compressed protobuf over HTTP(S), TLS through the GnuTLS we link anyway).
 build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
-  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev"
+  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev
+  libsnappy-dev libcurl4-gnutls-dev"
 # openssl (certificates) and apache2-utils (htpasswd -B: bcrypt hashes, as the
-# exporter-toolkit docs make them) for the web config test.
+# exporter-toolkit docs make them) for the web config test; victoria-metrics:
+# the second real remote_write receiver of e2e_remote_write (Prometheus is the first).
 test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yaml iproute2 util-linux
-  chromium fonts-dejavu-core openssl apache2-utils"
+  chromium fonts-dejavu-core openssl apache2-utils victoria-metrics"
 # The QEMU guest test (tests/vm): the emulator, the kernel's own tools as
 # oracles, and what the busybox initramfs is built from.
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod

@@ -215,18 +215,19 @@ e2e_http_code() {
 e2e_metric() { python3 "$E2E_TOOL" metric "$@"; }
 
 # e2e_metric_is URL SERIES VALUE
-# e2e_start_prometheus CONFIG — starts a real Prometheus ($PROMETHEUS) with
-# CONFIG on a free loopback port, retrying when another process takes the port
-# first; data in $E2E_TMP/prom-data. Sets PROM to its base URL once /-/ready
-# answers.
+# e2e_start_prometheus CONFIG [FLAGS...] — starts a real Prometheus
+# ($PROMETHEUS) with CONFIG (and FLAGS) on a free loopback port, retrying when
+# another process takes the port first; data in $E2E_TMP/prom-data. Sets PROM
+# to its base URL once /-/ready answers.
 e2e_start_prometheus() {
     local config=$1 attempt port dl
+    shift
     for attempt in 1 2 3; do
         port=$(e2e_free_ports 1)
         PROM="http://127.0.0.1:$port"
         mkdir -p "$E2E_TMP/prom-data"
         e2e_start prometheus "$PROMETHEUS" --config.file="$config" \
-            --storage.tsdb.path="$E2E_TMP/prom-data" --web.listen-address="127.0.0.1:$port"
+            --storage.tsdb.path="$E2E_TMP/prom-data" --web.listen-address="127.0.0.1:$port" "$@"
         dl=$(e2e_deadline 60)
         while e2e_alive prometheus && e2e_before "$dl"; do
             [[ $(e2e_http_code "$PROM/-/ready") == 200 ]] && return 0

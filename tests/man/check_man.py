@@ -25,7 +25,7 @@ import sys
 SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "ENVIRONMENT",
             "EXIT STATUS", "EXAMPLES", "SEE ALSO"]
 FLAG = re.compile(r"--[A-Za-z][A-Za-z0-9._-]*[A-Za-z0-9]")
-PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*|.*\b(HOST|PORT)\b.*")
+PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*(=[A-Z][A-Z0-9_]*)?|.*\b(HOST|PORT)\b.*")
 
 problems = []
 
