@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "flags.h"
 #include "http.h"
 #include "ingest.h"
 #include "keyring.h"
 #include "log.h"
+#include "privileges.h"
 #include "store.h"
 #include "webconfig.h"
 
@@ -27,6 +29,7 @@ struct aggregator_config {
     double max_clock_skew;
     uint64_t max_message_bytes;
     uint64_t max_nodes;
+    bool allow_root;
     struct merge_opts merge;
 };
 
@@ -47,6 +50,8 @@ static void usage(FILE *out)
           "  --ingest.max-nodes=10000         distinct nodes kept\n"
           "  --compat.deprecated-gauges       also serve the exporter's deprecated gauges\n"
           "                                   (pve_network_receive_bytes, ...; dashboard 10347 uses them)\n"
+          "  --allow-root                     run even as root (refused otherwise: the aggregator\n"
+          "                                   needs no privilege); capabilities are dropped either way\n"
           "  --log.level=info                 error, warn, info or debug\n"
           "  --help, --version\n", out);
 }
@@ -103,6 +108,10 @@ static void parse_args(int argc, char **argv, struct aggregator_config *c)
             c->merge.deprecated_gauges = true;
             continue;
         }
+        if (flag_bool(argv[i], "allow-root")) {
+            c->allow_root = true;
+            continue;
+        }
         if (flag_bool(argv[i], "version")) {
             printf("pvescope-aggregator %s\n", PVESCOPE_VERSION);
             exit(0);
@@ -112,6 +121,48 @@ static void parse_args(int argc, char **argv, struct aggregator_config *c)
             exit(2);
         }
     }
+}
+
+/* The port of "host:port" or "tcp://host:port"; 0 when there is none. */
+static unsigned listen_port(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+}
+
+/* Root is refused unless --allow-root: the aggregator parses what anyone on
+ * the network sends it and needs no privilege, so running it as root is a
+ * mistake to point out, not to fix silently by switching to some user. */
+static bool root_refused(const struct aggregator_config *c)
+{
+    if (geteuid() != 0 || c->allow_root)
+        return false;
+    log_error("refusing to run as root: the aggregator needs no privilege. Run it as a system user that "
+              "can read --keyring (the package's and the image's user is pvescope), or pass --allow-root");
+    return true;
+}
+
+/* Drops every capability but CAP_NET_BIND_SERVICE when a port below 1024
+ * asks for it, and sets no_new_privs. Runs after the key ring and web config
+ * are read and before any thread exists (capabilities are per thread).
+ * Returns the exit status to stop with, or 0 to go on. */
+static int drop_privileges(const struct aggregator_config *c)
+{
+    unsigned web = listen_port(c->web_listen), ingest = listen_port(c->ingest_listen);
+    bool low_port = (web > 0 && web < 1024) || (ingest > 0 && ingest < 1024);
+    uint64_t wanted = low_port ? CAP_BIT(CAP_NET_BIND_SERVICE) : 0;
+    struct privileges_result r;
+    char err[256], kept[64];
+    if (!privileges_drop(wanted, &r, err, sizeof err)) {
+        log_error("dropping capabilities failed: %s", err);
+        return 1;
+    }
+    privileges_format(r.kept, kept, sizeof kept);
+    log_info("running as uid %u%s: capabilities kept: %s; no_new_privs set", (unsigned)geteuid(),
+             geteuid() == 0 ? " (--allow-root)" : "", kept);
+    if (r.missing)
+        log_warn("a listen port below 1024 needs CAP_NET_BIND_SERVICE, which the aggregator does not have");
+    return 0;
 }
 
 struct ingest_thread_arg {
@@ -133,6 +184,8 @@ int main(int argc, char **argv)
         .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
     };
     parse_args(argc, argv, &c);
+    if (root_refused(&c))
+        return 2;
     if (!seal_library_init()) {
         log_error("libsodium failed to initialize");
         return 1;
@@ -170,6 +223,13 @@ int main(int argc, char **argv)
                          web.users[0].cost, web.users[i].cost);
                 break;
             }
+    }
+    int priv_rc = drop_privileges(&c);
+    if (priv_rc != 0) {
+        if (have_web)
+            webconfig_free(&web);
+        keyring_free(&kr);
+        return priv_rc;
     }
     /* Block stop signals before any library thread exists; main waits for them. */
     sigset_t stop_sigs;

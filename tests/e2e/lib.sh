@@ -8,6 +8,11 @@
 # Environment:
 #   E2E_TIME_FACTOR  multiplies every deadline (the sanitizer build sets 3)
 #   E2E_KEEP_TMP=1   keep the temporary directory
+#   E2E_WRAPPER      a command line the daemons (pvescope-agent and
+#                    pvescope-aggregator, never the tools) run under, e.g.
+#                    "valgrind --error-exitcode=99 --leak-check=full"; split on
+#                    spaces. e2e_stop_checked then also fails on a memcheck
+#                    report in the daemon's log.
 
 set -u
 set -o pipefail
@@ -87,11 +92,25 @@ if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
     E2E_PDEATH=(setpriv --pdeathsig=TERM --)
 fi
 
-# e2e_start NAME CMD ARGS... — starts CMD in the background, log in $E2E_TMP/NAME.log.
+# The daemons' wrapper (E2E_WRAPPER), as words.
+read -r -a E2E_WRAP <<<"${E2E_WRAPPER:-}"
+
+# The aggregator refuses root without --allow-root; the tests run as root in CI.
+E2E_AGG_ROOT=()
+if (( EUID == 0 )); then E2E_AGG_ROOT=(--allow-root); fi
+
+# True when CMD (a path) is one of the daemons E2E_WRAPPER applies to.
+e2e_is_daemon() { [[ ${1##*/} == pvescope-agent || ${1##*/} == pvescope-aggregator ]]; }
+
+# e2e_start NAME CMD ARGS... — starts CMD in the background, log in
+# $E2E_TMP/NAME.log; a daemon runs under E2E_WRAPPER when one is set (exec'd
+# by setpriv, so $! is still the daemon's pid: valgrind runs in it).
 e2e_start() {
     local name=$1; shift
     local log="$E2E_TMP/$name.log"
-    "${E2E_PDEATH[@]}" "$@" >"$log" 2>&1 </dev/null &
+    local wrap=()
+    e2e_is_daemon "$1" && wrap=("${E2E_WRAP[@]}")
+    "${E2E_PDEATH[@]}" "${wrap[@]}" "$@" >"$log" 2>&1 </dev/null &
     E2E_PID[$name]=$!
     E2E_LOG[$name]=$log
     [[ " ${E2E_ORDER[*]} " == *" $name "* ]] || E2E_ORDER+=("$name")
@@ -122,12 +141,14 @@ e2e_stop() {
     e2e_log "stopped $name (pid $pid) with SIG$sig: exit status $E2E_RC"
 }
 
-# Fails when a log shows a sanitizer report.
+# Fails when a log shows a sanitizer report, or (under E2E_WRAPPER) a
+# valgrind memcheck error or a definitely lost block.
 e2e_check_sanitizers() {
     local name
     for name in "$@"; do
         local log=${E2E_LOG[$name]}
         local pat='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: (Address|Leak|Undefined)'
+        pat+='|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
         if grep -qE "$pat" "$log"; then
             echo "---- $name: sanitizer report ($log, from the first match) ----" >&2
             grep -m1 -nE -A 80 "$pat" "$log" >&2
@@ -267,7 +288,7 @@ e2e_start_aggregator() {
         read -r ingest web <<<"$ports"
         AGG_INGEST="tcp://127.0.0.1:$ingest"
         AGG_WEB="$E2E_AGG_SCHEME://127.0.0.1:$web"
-        e2e_start aggregator "$bin" --keyring="$keyring" --ingest.listen="$AGG_INGEST" \
+        e2e_start aggregator "$bin" "${E2E_AGG_ROOT[@]}" --keyring="$keyring" --ingest.listen="$AGG_INGEST" \
             --web.listen-address="127.0.0.1:$web" "$@"
         local dl; dl=$(e2e_deadline 30)
         while e2e_alive aggregator && e2e_before "$dl"; do
