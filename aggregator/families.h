@@ -192,6 +192,7 @@
   FAMILY(SELF_RECEIVED, "pvescope_reports_received_total", COUNTER, DYN, "Messages received on the ingest socket.") \
   FAMILY(SELF_REJECTED, "pvescope_reports_rejected_total", COUNTER, DYN, "Messages rejected at ingest, by reason.") \
   FAMILY(SELF_CLOSED_CONN, "pvescope_ingest_connections_closed_total", COUNTER, DYN, "Ingest connections that ended: agents restarting or exiting, and connections nanomsg cut for a message over 4x --ingest.max-message-bytes.") \
+  FAMILY(SELF_HTTP_REJECTED, "pvescope_http_requests_rejected_total", COUNTER, DYN, "HTTP requests refused by the web config's guards, by reason (only with TLS client certificates or basic auth).") \
   FAMILY(SELF_BUILD_INFO, "pvescope_build_info", GAUGE, DYN, "Aggregator version, value 1.")
 
 enum family_id {
