@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "flags.h"
+#include "healthcheck.h"
 #include "http.h"
 #include "ingest.h"
 #include "keyring.h"
@@ -30,6 +31,7 @@ struct aggregator_config {
     uint64_t max_message_bytes;
     uint64_t max_nodes;
     bool allow_root;
+    enum { HEALTHCHECK_OFF, HEALTHCHECK_OWN_FLAGS, HEALTHCHECK_RUNNING } healthcheck;
     struct merge_opts merge;
 };
 
@@ -52,6 +54,10 @@ static void usage(FILE *out)
           "                                   (pve_network_receive_bytes, ...; dashboard 10347 uses them)\n"
           "  --allow-root                     run even as root (refused otherwise: the aggregator\n"
           "                                   needs no privilege); capabilities are dropped either way\n"
+          "  --healthcheck                    probe the aggregator at --web.listen-address (through\n"
+          "                                   --web.config.file's TLS) and exit 0 when it is healthy, 1\n"
+          "                                   when not; --healthcheck=running takes both flags from the\n"
+          "                                   running aggregator's command line (a container's PID 1)\n"
           "  --log.level=info                 error, warn, info or debug\n"
           "  --help, --version\n", out);
 }
@@ -106,6 +112,10 @@ static void parse_args(int argc, char **argv, struct aggregator_config *c)
         }
         if (flag_bool(argv[i], "compat.deprecated-gauges")) {
             c->merge.deprecated_gauges = true;
+            continue;
+        }
+        if (flag_bool(argv[i], "healthcheck") || strcmp(argv[i], "--healthcheck=running") == 0) {
+            c->healthcheck = argv[i][13] ? HEALTHCHECK_RUNNING : HEALTHCHECK_OWN_FLAGS;
             continue;
         }
         if (flag_bool(argv[i], "allow-root")) {
@@ -165,6 +175,48 @@ static int drop_privileges(const struct aggregator_config *c)
     return 0;
 }
 
+static void config_defaults(struct aggregator_config *c)
+{
+    *c = (struct aggregator_config){
+        .ingest_listen = "tcp://[::]:9716", .web_listen = ":9715", .stale_after = 60,
+        .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
+    };
+}
+
+/* --healthcheck: probes the web side as configured (healthcheck.h). With
+ * =running the flags are the running aggregator's, so flags appended to a
+ * container's entry point apply to its HEALTHCHECK too. Exit status 0/1. */
+static int run_healthcheck(const struct aggregator_config *own)
+{
+    struct aggregator_config c = *own;
+    static char cmdline[65536], web_path[4096];
+    char *run_argv[256];
+    if (own->healthcheck == HEALTHCHECK_RUNNING) {
+        int run_argc = 0;
+        pid_t pid = healthcheck_find_running("/proc", cmdline, sizeof cmdline, run_argv, 256, &run_argc);
+        if (pid < 0) {
+            fprintf(stderr, "unhealthy: no running pvescope-aggregator process to probe\n");
+            return 1;
+        }
+        config_defaults(&c);
+        parse_args(run_argc, run_argv, &c);
+        if (c.web_config && c.web_config[0] != '/') {     /* relative to that process's directory */
+            snprintf(web_path, sizeof web_path, "/proc/%ld/cwd/%s", (long)pid, c.web_config);
+            c.web_config = web_path;
+        }
+    }
+    struct webconfig web;
+    char err[512];
+    if (c.web_config && !webconfig_load(c.web_config, &web, err, sizeof err)) {
+        fprintf(stderr, "unhealthy: %s\n", err);
+        return 1;
+    }
+    int rc = healthcheck_probe(c.web_listen, c.web_config ? &web : NULL, 4.0);
+    if (c.web_config)
+        webconfig_free(&web);
+    return rc;
+}
+
 struct ingest_thread_arg {
     struct ingest *ig;
     atomic_bool *stop;
@@ -179,11 +231,11 @@ static void *ingest_thread(void *p)
 
 int main(int argc, char **argv)
 {
-    struct aggregator_config c = {
-        .ingest_listen = "tcp://[::]:9716", .web_listen = ":9715", .stale_after = 60,
-        .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
-    };
+    struct aggregator_config c;
+    config_defaults(&c);
     parse_args(argc, argv, &c);
+    if (c.healthcheck)
+        return run_healthcheck(&c);
     if (root_refused(&c))
         return 2;
     if (!seal_library_init()) {
