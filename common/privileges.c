@@ -133,9 +133,14 @@ bool privileges_drop(uint64_t wanted, struct privileges_result *out, char *err, 
         snprintf(err, errlen, "cannot clear the ambient capabilities: %s", strerror(errno));
         return false;
     }
+    /* Only when something changes: a systemd unit that already bounds the
+     * process to its set may also forbid capset (SystemCallFilter=~@privileged). */
     struct cap_sets keep = {.effective = out->kept, .permitted = out->kept, .inheritable = 0};
-    if (!cap_set(&keep)) {
-        snprintf(err, errlen, "capset: %s", strerror(errno));
+    bool same = start.effective == keep.effective && start.permitted == keep.permitted && start.inheritable == 0;
+    if (!same && !cap_set(&keep)) {
+        snprintf(err, errlen, "capset: %s%s", strerror(errno),
+                 errno == EPERM ? " (a seccomp filter, e.g. systemd's SystemCallFilter=~@privileged, "
+                                  "must allow capset)" : "");
         return false;
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {

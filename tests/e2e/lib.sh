@@ -92,8 +92,12 @@ if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
     E2E_PDEATH=(setpriv --pdeathsig=TERM --)
 fi
 
-# The daemons' wrapper (E2E_WRAPPER), as words.
+# The daemons' wrapper (E2E_WRAPPER), as words; a missing wrapper program is
+# a missing prerequisite.
 read -r -a E2E_WRAP <<<"${E2E_WRAPPER:-}"
+if (( ${#E2E_WRAP[@]} )) && ! command -v "${E2E_WRAP[0]}" >/dev/null 2>&1; then
+    e2e_skip "E2E_WRAPPER names '${E2E_WRAP[0]}', which is not installed"
+fi
 
 # The aggregator refuses root without --allow-root; the tests run as root in CI.
 E2E_AGG_ROOT=()

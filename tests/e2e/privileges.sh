@@ -55,12 +55,13 @@ accepted() { e2e_metric "$METRICS" "pvescope_node_reports_accepted_total{id=\"no
 
 # accepted_at_least NODE N — a function, so that each poll reads /metrics again.
 accepted_at_least() { local v; v=$(accepted "$1"); [[ $v != absent ]] && (( ${v%.*} >= $2 )); }
+AGENT_PREFIX=()
 # agent_case NODE WANT_HEX|keep [agent flags...] — runs an agent (host1
 # fixture, no guests or storage present) until two of its reports are
 # accepted, then checks every thread's sets.
 agent_case() {
     local node=$1 want=$2; shift 2
-    e2e_start "agent-$node" "$AGENT" --aggregator="$AGG_INGEST" --interval=0.2s --key-file="$T/cluster.key" \
+    e2e_start "agent-$node" "${AGENT_PREFIX[@]}" "$AGENT" --aggregator="$AGG_INGEST" --interval=0.2s --key-file="$T/cluster.key" \
         --cluster="$C" --node="$node" --path.procfs="$FIX/host1/proc" --path.sysfs="$FIX/host1/sys" \
         --path.pve="$FIX/pve-standalone" --path.run="$T/no-run" "$@"
     E2E_WATCH=(aggregator "agent-$node")
@@ -71,6 +72,8 @@ agent_case() {
     (( n >= 2 )) || e2e_fail "$node: expected the agent's nanomsg threads besides main, found $n thread(s)"
     if [[ $want == keep ]]; then
         expect=$(caps_of $$ | head -1)     # this shell's own sets
+    elif [[ $want == *-bnd* ]]; then       # SETS-bndBOUNDING: a bounding set that stays
+        expect="0000000000000000 ${want%-bnd*} ${want%-bnd*} ${want#*-bnd} 0000000000000000 1"
     else
         expect="0000000000000000 $want $want $want 0000000000000000 1"
     fi
@@ -92,6 +95,15 @@ grep -q 'capabilities: kept CAP_SYS_PTRACE,CAP_SYS_ADMIN, everything else droppe
 agent_case nohw 0000000000080000 --no-collector.nvme --no-collector.thinpool
 agent_case none 0000000000000000 --no-collector.nvme --no-collector.thinpool --no-collector.guests
 agent_case optout keep --no-drop-capabilities
+# As under the Debian unit: root bounded to CAP_SYS_ADMIN and CAP_SYS_PTRACE
+# (no CAP_SETPCAP, so the bounding set cannot change): nothing to drop with
+# every collector on, CAP_SYS_ADMIN dropped with nvme and thinpool off.
+AGENT_PREFIX=(setpriv --bounding-set=-all,+sys_admin,+sys_ptrace --)
+agent_case unit 0000000000280000
+grep -q 'capabilities: kept CAP_SYS_PTRACE,CAP_SYS_ADMIN (bounding set unchanged: no CAP_SETPCAP)' \
+    "${E2E_LOG[agent-unit]}" || e2e_fail "agent-unit: $(grep capabilities "${E2E_LOG[agent-unit]}")"
+agent_case unit-nohw 0000000000080000-bnd0000000000280000 --no-collector.nvme --no-collector.thinpool
+AGENT_PREFIX=()
 
 # ==== 2. CAP_SYS_PTRACE for a container's rootfs =================================
 cp -r "$FIX/guests/t0" "$T/g"
