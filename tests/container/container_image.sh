@@ -148,9 +148,12 @@ ip link set lo up
 ctr=$(bh from --pull-never --name pvescope-ctest-$$ "$TAG")
 trap 'bh rm "$ctr" >/dev/null 2>&1 || true' EXIT
 run() { bh run --isolation chroot -v "$T/etc-pvescope:/etc/pvescope:ro" "$ctr" -- "$@"; }
+# The HEALTHCHECK runs inside the running container (docker exec): with its
+# volume, here as in run().
 # shellcheck disable=SC2086
 healthcheck() {
-    timeout 10 buildah --storage-driver vfs $BUILDAH_OPTS run --isolation chroot "$ctr" -- "${HC[@]}" >"$T/hc.log" 2>&1
+    timeout 10 buildah --storage-driver vfs $BUILDAH_OPTS run --isolation chroot \
+        -v "$T/etc-pvescope:/etc/pvescope:ro" "$ctr" -- "${HC[@]}" >"$T/hc.log" 2>&1
 }
 agg_pid() {   # the aggregator's PID (this namespace holds only ours)
     local d
