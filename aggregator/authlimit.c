@@ -40,13 +40,20 @@ bool auth_limit_key(const struct sockaddr *src, unsigned char key[16])
     return false;
 }
 
+/* Credits the time since *at. Threads pass times taken before they got the
+ * lock, so now can be behind *at: that credits nothing and moves *at back
+ * never (which would credit the same interval twice). */
 static void refill(double *tokens, double *at, double now, double rate, double burst)
 {
-    if (*at >= 0 && now > *at) {
-        *tokens += (now - *at) * rate;
-        if (*tokens > burst)
-            *tokens = burst;
+    if (*at < 0) {
+        *at = now;
+        return;
     }
+    if (now <= *at)
+        return;
+    *tokens += (now - *at) * rate;
+    if (*tokens > burst)
+        *tokens = burst;
     *at = now;
 }
 

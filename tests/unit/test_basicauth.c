@@ -283,6 +283,22 @@ static void t_flood_global(void **state)
     auth_limit_free(&l);
 }
 
+/* Threads hand in times taken before they got the lock: a time behind the
+ * bucket's credits nothing, and does not move it back (no double credit). */
+static void t_flood_time_order(void **state)
+{
+    (void)state;
+    struct auth_limiter l;
+    auth_limit_init(&l);
+    assert_int_equal(auth_limit_admit(&l, NULL, 10), AUTH_LIMIT_ADMIT);
+    auth_limit_failed(&l, NULL, 10, 2.0);                                        /* 0 */
+    assert_int_equal(auth_limit_admit(&l, NULL, 12), AUTH_LIMIT_ADMIT);         /* 0.5 */
+    auth_limit_failed(&l, NULL, 11, 0.5);                                        /* began at 11: 0 */
+    assert_int_equal(auth_limit_admit(&l, NULL, 12), AUTH_LIMIT_GLOBAL);
+    assert_int_equal(auth_limit_admit(&l, NULL, 12.1), AUTH_LIMIT_ADMIT);       /* 0.025 */
+    auth_limit_free(&l);
+}
+
 /* More sources than slots: the fullest bucket is reused, a limited one kept. */
 static void t_flood_table(void **state)
 {
@@ -330,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_flood_keys, setup, teardown),
         cmocka_unit_test(t_flood_global),
         cmocka_unit_test(t_flood_table),
+        cmocka_unit_test(t_flood_time_order),
         cmocka_unit_test(t_parse_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
