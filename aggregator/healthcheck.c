@@ -51,7 +51,7 @@ static int connect_until(const char *host, const char *port, double deadline, ch
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai != 0) {
-        snprintf(err, errlen, "%s:%s: %s", host, port, gai_strerror(gai));
+        snprintf(err, errlen, "%.100s:%.15s: %s", host, port, gai_strerror(gai));
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -68,7 +68,7 @@ static int connect_until(const char *host, const char *port, double deadline, ch
         rc = so_err == 0 ? 0 : -1;
     }
     if (rc != 0) {
-        snprintf(err, errlen, "connect to %s:%s: %s", host, port, strerror(errno));
+        snprintf(err, errlen, "connect to %.100s:%.15s: %s", host, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
