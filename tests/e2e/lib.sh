@@ -30,6 +30,7 @@ E2E_TMP=
 declare -A E2E_PID=()      # name -> pid of every process we started
 declare -A E2E_LOG=()      # name -> its log file
 declare -a E2E_ORDER=()    # names in start order
+declare -A E2E_WRAPPED=()  # name -> 1 when it runs under E2E_WRAPPER
 
 # Sanitizer settings for the daemons (only matter in the Asan build).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -117,8 +118,9 @@ e2e_start() {
     "${E2E_PDEATH[@]}" "${wrap[@]}" "$@" >"$log" 2>&1 </dev/null &
     E2E_PID[$name]=$!
     E2E_LOG[$name]=$log
+    E2E_WRAPPED[$name]=$(( ${#wrap[@]} > 0 ))
     [[ " ${E2E_ORDER[*]} " == *" $name "* ]] || E2E_ORDER+=("$name")
-    e2e_log "started $name (pid $!): $*"
+    e2e_log "started $name (pid $!): ${wrap[*]}${wrap[*]:+ }$*"
 }
 
 # e2e_stop NAME [SIGNAL] [WAIT_SECS] — signals NAME, waits for it to exit and
@@ -157,6 +159,12 @@ e2e_check_sanitizers() {
             echo "---- $name: sanitizer report ($log, from the first match) ----" >&2
             grep -m1 -nE -A 80 "$pat" "$log" >&2
             e2e_fail "$name: sanitizer report in its log"
+        fi
+        # Under valgrind, its summary must be there: proof that memcheck ran to the end.
+        if [[ ${E2E_WRAPPED[$name]:-0} == 1 && ${E2E_WRAP[0]##*/} == valgrind ]] &&
+           ! grep -q 'ERROR SUMMARY: 0 errors' "$log"; then
+            tail -n 30 "$log" >&2
+            e2e_fail "$name: ran under valgrind but its log has no 'ERROR SUMMARY: 0 errors'"
         fi
     done
 }
