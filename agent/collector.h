@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -39,6 +40,10 @@ struct collector {
     const char *name;        /* --collector.<name> / --no-collector.<name> */
     const char *help;        /* one line for --help and docs */
     bool default_enabled;
+    /* Capabilities collect() needs beyond uid 0 (CAP_BIT(CAP_...), privileges.h).
+     * The agent keeps the union over the enabled collectors and drops the rest
+     * at start, so a collector that forgets one fails with EPERM in tests. */
+    uint64_t capabilities;
     int  (*init)(void **state, struct collector_ctx *ctx);
     int  (*collect)(void *state, struct collector_ctx *ctx, Pvescope__Report *r);
     void (*fini)(void *state);
@@ -50,6 +55,10 @@ int collector_fail(struct collector_ctx *ctx, const char *fmt, ...) __attribute_
 /* Returns the report's Host message, creating it on first use (several
  * collectors contribute to it). */
 Pvescope__Host *report_host(Pvescope__Report *r, struct arena *a);
+
+/* Union of the capabilities the enabled collectors declare; enabled is
+ * indexed like collector_registry. */
+uint64_t collectors_capabilities(const bool *enabled);
 
 /* The registry: every collector the agent knows, in collection order. */
 extern const struct collector *const collector_registry[];

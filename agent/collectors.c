@@ -45,3 +45,12 @@ Pvescope__Host *report_host(Pvescope__Report *r, struct arena *a)
     }
     return r->host;
 }
+
+uint64_t collectors_capabilities(const bool *enabled)
+{
+    uint64_t wanted = 0;
+    for (size_t i = 0; i < collector_registry_len; i++)
+        if (enabled[i])
+            wanted |= collector_registry[i]->capabilities;
+    return wanted;
+}

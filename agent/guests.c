@@ -84,6 +84,7 @@
 #include "fileio.h"
 #include "guest_parsers.h"
 #include "proc_parsers.h"
+#include "privileges.h"
 
 /* ==== parsers (guest_parsers.h) =========================================== */
 
@@ -1897,6 +1898,7 @@ int guests_collector_set_stat(void *state, fsstat_fn fn, void *arg, double deadl
 
 const struct collector collector_guests = {
     .name = "guests",
+    .capabilities = CAP_BIT(CAP_SYS_PTRACE),    /* statvfs of /proc/<init>/root: ptrace access check */
     .help = "Running guests: QEMU pid files, LXC cgroups; CPU, memory, I/O, PSI, tap/veth counters",
     .default_enabled = true,
     .init = guests_init,

@@ -23,6 +23,7 @@
 #include "flags.h"
 #include "log.h"
 #include "names.h"
+#include "privileges.h"
 #include "pve_members.h"
 #include "report.h"
 #include "seal.h"
@@ -41,6 +42,7 @@ struct agent_config {
     const char *node;
     const char *init_key;
     bool once, dump;
+    bool keep_capabilities;            /* --no-drop-capabilities */
     uint64_t cycles;                   /* stop after this many reports; 0 = never */
     struct reporter_paths paths;
     uint64_t max_message_bytes;
@@ -66,6 +68,9 @@ static void usage(FILE *out)
         "  --max-message-bytes=1MiB      largest report to send (the aggregators' limit)\n"
         "  --path.procfs=/proc  --path.sysfs=/sys  --path.pve=/etc/pve  --path.run=/run\n"
         "  --path.rootfs=/                root for installed files (pve-manager's version)\n"
+        "  --no-drop-capabilities        keep every capability the agent was started with\n"
+        "                                (default: only those of the enabled collectors, then\n"
+        "                                no_new_privs; see README)\n"
         "  --log.level=info              error, warn, info or debug\n"
         "  --help, --version\n\nCollectors (--collector.NAME / --no-collector.NAME):\n");
     for (size_t i = 0; i < collector_registry_len; i++)
@@ -157,6 +162,8 @@ static void parse_args(int argc, char **argv, struct agent_config *c)
             c->once = true;
         } else if (flag_bool(a, "dump")) {
             c->dump = true;
+        } else if (flag_bool(a, "no-drop-capabilities")) {
+            c->keep_capabilities = true;
         } else if (!parse_collector_flag(a, c->enabled) && !parse_value_flag(argc, argv, &i, c)) {
             fprintf(stderr, "pvescope-agent: unknown flag or missing value: %s (see --help)\n", a);
             exit(2);
@@ -292,6 +299,47 @@ static void raise_open_file_limit(void)
     }
 }
 
+/* Names the enabled collectors that asked for capability cap, for the log. */
+static void collectors_wanting(const bool *enabled, int cap, char *out, size_t outcap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < collector_registry_len && len < outcap; i++)
+        if (enabled[i] && (collector_registry[i]->capabilities & CAP_BIT(cap))) {
+            int n = snprintf(out + len, outcap - len, "%s%s", len ? ", " : "", collector_registry[i]->name);
+            len += n > 0 ? (size_t)n : 0;
+        }
+}
+
+/* Keeps only the enabled collectors' capabilities (privileges.h), logging the
+ * kept set once; must run before any thread starts. False when the drop
+ * failed: the agent then stops rather than run with more than it said. */
+static bool drop_capabilities(const struct agent_config *c)
+{
+    char err[256], kept[256], why[128];
+    if (c->keep_capabilities) {
+        log_warn("--no-drop-capabilities: keeping every capability the agent was started with");
+        return true;
+    }
+    struct privileges_result r;
+    if (!privileges_drop(collectors_capabilities(c->enabled), &r, err, sizeof err)) {
+        log_error("dropping capabilities failed: %s (--no-drop-capabilities skips the drop)", err);
+        return false;
+    }
+    for (int cap = 0; cap < 64; cap++)
+        if (r.missing & CAP_BIT(cap)) {
+            privileges_format(CAP_BIT(cap), kept, sizeof kept);
+            collectors_wanting(c->enabled, cap, why, sizeof why);
+            log_warn("%s is needed by %s, but the agent was started without it: expect those to fail "
+                     "(run as root, or see the unit's CapabilityBoundingSet)", kept, why);
+        }
+    privileges_format(r.kept, kept, sizeof kept);
+    log_info("capabilities: kept %s%s; no_new_privs set", kept,
+             r.bounding_dropped ? ", everything else dropped from the bounding set too"
+                                : " (bounding set unchanged: no CAP_SETPCAP)");
+    return true;
+}
+
 static int run_dump(struct reporter *rp, const char *node)
 {
     Pvescope__Report *r = reporter_collect(rp, node);
@@ -391,6 +439,11 @@ int main(int argc, char **argv)
         log_error("no --aggregator given (see --help)");
         return 2;
     }
+    /* The key is read; from here on the agent needs no more than its
+     * collectors do. Before any thread exists: nanomsg's and fsstat's threads
+     * then start with the reduced sets (capabilities are per thread). */
+    if (!drop_capabilities(&c))
+        return 1;
     /* Block the stop signals before nanomsg starts its threads; they arrive
      * only through the signalfd this thread polls. */
     sigset_t stop;

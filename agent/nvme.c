@@ -65,6 +65,7 @@
 
 #include "fileio.h"
 #include "nvme_smart.h"
+#include "privileges.h"
 
 #define NVME_BUF_BYTES NVME_ADMIN_BUF_BYTES
 #define NVME_ATTR_MAX 256          /* longest sysfs attribute value kept */
@@ -497,6 +498,7 @@ static void nvme_fini(void *state)
 
 const struct collector collector_nvme = {
     .name = "nvme",
+    .capabilities = CAP_BIT(CAP_SYS_ADMIN),     /* NVME_IOCTL_ADMIN_CMD */
     .help = "NVMe controllers: identity from sysfs, SMART/health log and temperature thresholds (admin passthrough ioctl; needs CAP_SYS_ADMIN)",
     .default_enabled = true,
     .init = nvme_init,

@@ -32,6 +32,7 @@
 #include "thinpool.h"
 #include "thinpool_parsers.h"
 #include "pve_parsers.h"
+#include "privileges.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -780,6 +781,7 @@ static void thinpool_fini(void *state)
 
 const struct collector collector_thinpool = {
     .name = "thinpool",
+    .capabilities = CAP_BIT(CAP_SYS_ADMIN),     /* every DM_* ioctl on /dev/mapper/control */
     .help = "LVM thin pools and thin volumes (device-mapper status, no flush) and lvmthin storage usage",
     .default_enabled = true,
     .init = thinpool_init,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 bool bcrypt_verify(void *ctx, const char *password, const char *hash)
 {
@@ -33,6 +34,7 @@ bool basic_auth_init(struct basic_auth *a, const struct webcfg_user *users, size
     a->verify = verify ? verify : bcrypt_verify;
     a->verify_ctx = verify_ctx;
     pthread_mutex_init(&a->lock, NULL);
+    auth_limit_init(&a->limit);
     randombytes_buf(a->cache_key, sizeof a->cache_key);
     int cost = 4;
     for (size_t i = 0; i < n_users; i++)
@@ -47,6 +49,7 @@ bool basic_auth_init(struct basic_auth *a, const struct webcfg_user *users, size
                           (int)sizeof setting) || strlen(setting) != 29) {
         snprintf(err, errlen, "the crypt library cannot make a bcrypt salt (libxcrypt without bcrypt?)");
         pthread_mutex_destroy(&a->lock);
+        auth_limit_free(&a->limit);
         return false;
     }
     memcpy(a->dummy_hash, setting, 29);
@@ -57,6 +60,7 @@ bool basic_auth_init(struct basic_auth *a, const struct webcfg_user *users, size
 void basic_auth_free(struct basic_auth *a)
 {
     pthread_mutex_destroy(&a->lock);
+    auth_limit_free(&a->limit);
     sodium_memzero(a, sizeof *a);
 }
 
@@ -127,28 +131,59 @@ static void cache_put(struct basic_auth *a, const unsigned char d[32], double no
     pthread_mutex_unlock(&a->lock);
 }
 
-bool basic_auth_check(struct basic_auth *a, const char *header_value, double now)
+static double thread_cpu_seconds(void)
 {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One bcrypt against user's hash (the dummy for an unknown user). Walks every
+ * user (no early exit) and verifies exactly once either way: the unknown-user
+ * path does the same bcrypt work as a wrong password. */
+static bool verify_once(struct basic_auth *a, const char *user, const char *pass)
+{
+    const char *hash = NULL;
+    for (size_t i = 0; i < a->n_users; i++)
+        if (strcmp(a->users[i].name, user) == 0)
+            hash = a->users[i].hash;
+    bool match = a->verify(a->verify_ctx, pass, hash ? hash : a->dummy_hash);
+    return hash && match;
+}
+
+enum basic_auth_result basic_auth_verify(struct basic_auth *a, const char *header_value,
+                                         const struct sockaddr *src, double now)
+{
+    if (!header_value)
+        return BASIC_AUTH_MISSING;
     char user[BASIC_AUTH_MAX_FIELD], pass[BASIC_AUTH_MAX_FIELD];
     if (!basic_auth_parse_header(header_value, user, sizeof user, pass, sizeof pass))
-        return false;
+        return BASIC_AUTH_WRONG;
     unsigned char d[32];
     cache_digest(a, user, pass, d);
-    bool ok;
-    if (cache_hit(a, d, now)) {
-        ok = true;
-    } else {
-        /* Walk every user (no early exit) and verify exactly once either way:
-         * the unknown-user path does the same bcrypt work as a wrong password. */
-        const char *hash = NULL;
-        for (size_t i = 0; i < a->n_users; i++)
-            if (strcmp(a->users[i].name, user) == 0)
-                hash = a->users[i].hash;
-        bool match = a->verify(a->verify_ctx, pass, hash ? hash : a->dummy_hash);
-        ok = hash && match;
-        if (ok)
-            cache_put(a, d, now);
+    enum basic_auth_result res = BASIC_AUTH_OK;
+    if (!cache_hit(a, d, now)) {
+        enum auth_limit_verdict v = auth_limit_admit(&a->limit, src, now);
+        if (v == AUTH_LIMIT_SOURCE) {
+            res = BASIC_AUTH_LIMITED_SOURCE;
+        } else if (v == AUTH_LIMIT_GLOBAL) {
+            res = BASIC_AUTH_LIMITED_GLOBAL;
+        } else {
+            double cpu = thread_cpu_seconds();
+            if (verify_once(a, user, pass)) {
+                cache_put(a, d, now);
+            } else {
+                auth_limit_failed(&a->limit, src, now, thread_cpu_seconds() - cpu);
+                res = BASIC_AUTH_WRONG;
+            }
+        }
     }
     sodium_memzero(pass, sizeof pass);
-    return ok;
+    return res;
+}
+
+bool basic_auth_check(struct basic_auth *a, const char *header_value, double now)
+{
+    return basic_auth_verify(a, header_value, NULL, now) == BASIC_AUTH_OK;
 }

@@ -10,7 +10,11 @@
  * for BASIC_AUTH_CACHE_TTL seconds, keyed by a keyed BLAKE2b (libsodium) of
  * user and password with a per-process random key. Failures are never cached:
  * a guess always pays a full bcrypt, and a fast answer only ever comes for
- * credentials the asker already has. */
+ * credentials the asker already has.
+ *
+ * Flood limit: checks that are not cached successes go through an
+ * auth_limiter (authlimit.h) first, which bounds what failed checks may cost
+ * per client and in all; a refused attempt costs no bcrypt. */
 #ifndef PVESCOPE_BASICAUTH_H
 #define PVESCOPE_BASICAUTH_H
 
@@ -18,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "authlimit.h"
 #include "webconfig.h"
 
 #define BASIC_AUTH_CACHE 16
@@ -39,6 +44,16 @@ struct basic_auth {
         unsigned char digest[32];
         double expires;                     /* monotonic seconds; 0 = empty */
     } cache[BASIC_AUTH_CACHE];
+    struct auth_limiter limit;
+};
+
+/* What basic_auth_verify decided; the HTTP answer follows from it. */
+enum basic_auth_result {
+    BASIC_AUTH_OK,
+    BASIC_AUTH_MISSING,         /* no Authorization header: 401 */
+    BASIC_AUTH_WRONG,           /* malformed, unknown user or wrong password: 401 */
+    BASIC_AUTH_LIMITED_SOURCE,  /* refused before any bcrypt (authlimit.h): 429 */
+    BASIC_AUTH_LIMITED_GLOBAL,
 };
 
 /* Sets up a (users borrowed, must outlive it). verify NULL = bcrypt_verify.
@@ -51,8 +66,15 @@ void basic_auth_free(struct basic_auth *a);
  * case-insensitive, strict base64 with padding). False when malformed. */
 bool basic_auth_parse_header(const char *value, char *user, size_t ucap, char *pass, size_t pcap);
 
-/* True when the header value carries a configured user and its password.
- * now is monotonic seconds (for the cache). */
+/* Checks the header value (NULL: none) of a request from src (NULL: unknown
+ * address, only the global limit applies). now is monotonic seconds (cache,
+ * limits). A failed bcrypt is charged to the limiter with the CPU time it
+ * took. */
+enum basic_auth_result basic_auth_verify(struct basic_auth *a, const char *header_value,
+                                         const struct sockaddr *src, double now);
+
+/* True when the header value carries a configured user and its password
+ * (basic_auth_verify with an unknown source). */
 bool basic_auth_check(struct basic_auth *a, const char *header_value, double now);
 
 /* The real verification: crypt_rn(3) and a constant-time comparison. */

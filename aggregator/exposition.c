@@ -17,6 +17,12 @@ const char *const reject_reason_label[REJECT__COUNT] = {
 #undef REJECT_LABEL
 };
 
+const char *const http_reject_reason_label[HTTP_REJECT__COUNT] = {
+#define HTTP_REJECT_LABEL(id, label) [HTTP_REJECT_##id] = label,
+    PVESCOPE_HTTP_REJECT_REASONS(HTTP_REJECT_LABEL)
+#undef HTTP_REJECT_LABEL
+};
+
 size_t utf8_seq_len(const unsigned char *s)
 {
     unsigned char c = s[0];
@@ -187,6 +193,12 @@ static void write_dynamic(struct buf *out, enum family_id f, const struct scrape
         }
     } else if (f == FAM_SELF_CLOSED_CONN) {
         dyn_sample(out, f, NULL, (double)in->closed_connections);
+    } else if (f == FAM_SELF_HTTP_REJECTED && in->http_guarded) {
+        for (int r = 0; r < HTTP_REJECT__COUNT; r++) {
+            char labels[64];
+            snprintf(labels, sizeof labels, "reason=\"%s\"", http_reject_reason_label[r]);
+            dyn_sample(out, f, labels, (double)in->http_rejected[r]);
+        }
     } else if (f == FAM_SELF_BUILD_INFO) {
         dyn_sample(out, f, "version=\"" PVESCOPE_VERSION "\"", 1);
     }

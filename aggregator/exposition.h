@@ -48,6 +48,23 @@ enum reject_reason {
 };
 extern const char *const reject_reason_label[REJECT__COUNT];
 
+/* Why the HTTP side refused a request; each is a value of the `reason` label
+ * of pvescope_http_requests_rejected_total. */
+#define PVESCOPE_HTTP_REJECT_REASONS(R) \
+    R(MISSING_CREDENTIALS, "missing_credentials")   /* no Authorization header: 401 */ \
+    R(WRONG_CREDENTIALS, "wrong_credentials")       /* malformed, unknown user, wrong password: 401 */ \
+    R(SOURCE_LIMITED, "source_limited")             /* the client's failed logins used up: 429 */ \
+    R(GLOBAL_LIMITED, "global_limited")             /* failed logins' CPU share used up: 429 */ \
+    R(CLIENT_CERTIFICATE, "client_certificate")     /* no valid client certificate: 403 */
+
+enum http_reject_reason {
+#define HTTP_REJECT_ENUM(id, label) HTTP_REJECT_##id,
+    PVESCOPE_HTTP_REJECT_REASONS(HTTP_REJECT_ENUM)
+#undef HTTP_REJECT_ENUM
+    HTTP_REJECT__COUNT
+};
+extern const char *const http_reject_reason_label[HTTP_REJECT__COUNT];
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid (also
  * for a surrogate, an overlong form, or past U+10FFFF). */
 size_t utf8_seq_len(const unsigned char *s);
@@ -89,6 +106,8 @@ struct scrape_input {
     uint64_t received;
     uint64_t rejected[REJECT__COUNT];
     uint64_t closed_connections;
+    bool http_guarded;                 /* client certificates or basic auth: serve http_rejected */
+    uint64_t http_rejected[HTTP_REJECT__COUNT];
     struct node_render *const *merged; /* one per cluster (merge.c); may be NULL */
     size_t n_merged;
     const struct remote_write_stats *remote_write;   /* NULL: remote_write is off */

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct http_server {
     const struct webconfig *web;     /* NULL: plain HTTP, no auth */
     bool auth_on;                    /* basic_auth_users is not empty */
     struct basic_auth auth;
+    atomic_uint_fast64_t rejected[HTTP_REJECT__COUNT];   /* pvescope_http_requests_rejected_total */
     char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
 };
 
@@ -75,6 +77,9 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     struct buf text = BUF_INIT;
     struct scrape_input in = snap.in;
     in.remote_write = h->rw ? &rw : NULL;
+    in.http_guarded = h->auth_on || (h->web && h->web->client_auth != WEBCFG_NO_CLIENT_CERT);
+    for (int r = 0; r < HTTP_REJECT__COUNT; r++)
+        in.http_rejected[r] = atomic_load(&h->rejected[r]);
     const char *cluster = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
     if (cluster)
         scrape_input_only_cluster(&in, cluster);
@@ -156,6 +161,48 @@ static const char *peer(struct MHD_Connection *c, char *buf, size_t cap)
     return buf[0] ? buf : "?";
 }
 
+static const struct sockaddr *client_addr(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci ? ci->client_addr : NULL;
+}
+
+/* 429 for a client refused before any password check (authlimit.h). */
+static enum MHD_Result too_many_attempts(struct MHD_Connection *c)
+{
+    static const char text[] = "too many failed logins; try again later\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof text - 1, (void *)text,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    char retry[16];
+    snprintf(retry, sizeof retry, "%.0f", 1 / AUTH_LIMIT_SOURCE_RATE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Answers a request refused by basic auth, counting why. */
+static enum MHD_Result auth_refused(struct http_server *h, struct MHD_Connection *c, enum basic_auth_result res,
+                                    const char *method, const char *url)
+{
+    static const enum http_reject_reason reason[] = {
+        [BASIC_AUTH_MISSING] = HTTP_REJECT_MISSING_CREDENTIALS,
+        [BASIC_AUTH_WRONG] = HTTP_REJECT_WRONG_CREDENTIALS,
+        [BASIC_AUTH_LIMITED_SOURCE] = HTTP_REJECT_SOURCE_LIMITED,
+        [BASIC_AUTH_LIMITED_GLOBAL] = HTTP_REJECT_GLOBAL_LIMITED,
+    };
+    char addr[64];
+    atomic_fetch_add(&h->rejected[reason[res]], 1);
+    log_debug("http: %s %s from %s: %s", method, url, peer(c, addr, sizeof addr),
+              http_reject_reason_label[reason[res]]);
+    if (res == BASIC_AUTH_LIMITED_SOURCE || res == BASIC_AUTH_LIMITED_GLOBAL)
+        return too_many_attempts(c);
+    return unauthorized(c);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **con_cls)
@@ -165,16 +212,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     char addr[64];
     /* Every path is guarded, /-/healthy included, as exporter-toolkit does. */
     if (h->web && h->web->client_auth != WEBCFG_NO_CLIENT_CERT && !client_cert_ok(h, c)) {
+        atomic_fetch_add(&h->rejected[HTTP_REJECT_CLIENT_CERTIFICATE], 1);
         log_debug("http: %s %s from %s: no valid client certificate", method, url, peer(c, addr, sizeof addr));
         return respond_text(c, MHD_HTTP_FORBIDDEN, "a valid client certificate is required\n");
     }
     if (h->auth_on) {
         const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!basic_auth_check(&h->auth, v, clock_monotonic())) {
-            log_debug("http: %s %s from %s: %s", method, url, peer(c, addr, sizeof addr),
-                      v ? "wrong credentials" : "no credentials");
-            return unauthorized(c);
-        }
+        enum basic_auth_result res = basic_auth_verify(&h->auth, v, client_addr(c), clock_monotonic());
+        if (res != BASIC_AUTH_OK)
+            return auth_refused(h, c, res, method, url);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");

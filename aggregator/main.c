@@ -11,14 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "flags.h"
+#include "healthcheck.h"
 #include "http.h"
 #include "ingest.h"
 #include "keyring.h"
 #include "log.h"
 #include "remote_write.h"
 #include "rw_http.h"
+#include "privileges.h"
 #include "store.h"
 #include "webconfig.h"
 
@@ -32,6 +35,8 @@ struct aggregator_config {
     uint64_t max_message_bytes;
     uint64_t max_nodes;
     uint64_t max_nodes_per_cluster;
+    bool allow_root;
+    enum { HEALTHCHECK_OFF, HEALTHCHECK_OWN_FLAGS, HEALTHCHECK_RUNNING } healthcheck;
     struct merge_opts merge;
     struct rw_config remote_write;
 };
@@ -55,6 +60,12 @@ static void usage(FILE *out)
           "                                   cluster's key cannot crowd the others out\n"
           "  --compat.deprecated-gauges       also serve the exporter's deprecated gauges\n"
           "                                   (pve_network_receive_bytes, ...; dashboard 10347 uses them)\n"
+          "  --allow-root                     run even as root (refused otherwise: the aggregator\n"
+          "                                   needs no privilege); capabilities are dropped either way\n"
+          "  --healthcheck                    probe the aggregator at --web.listen-address (through\n"
+          "                                   --web.config.file's TLS) and exit 0 when it is healthy, 1\n"
+          "                                   when not; --healthcheck=running takes both flags from the\n"
+          "                                   running aggregator's command line (a container's PID 1)\n"
           "  --log.level=info                 error, warn, info or debug\n", out);
     fputs(rw_config_usage, out);
     fputs("  --help, --version\n", out);
@@ -122,6 +133,14 @@ static void parse_args(int argc, char **argv, struct aggregator_config *c)
             c->merge.deprecated_gauges = true;
             continue;
         }
+        if (flag_bool(argv[i], "healthcheck") || strcmp(argv[i], "--healthcheck=running") == 0) {
+            c->healthcheck = argv[i][13] ? HEALTHCHECK_RUNNING : HEALTHCHECK_OWN_FLAGS;
+            continue;
+        }
+        if (flag_bool(argv[i], "allow-root")) {
+            c->allow_root = true;
+            continue;
+        }
         if (flag_bool(argv[i], "version")) {
             printf("pvescope-aggregator %s\n", PVESCOPE_VERSION);
             exit(0);
@@ -131,6 +150,94 @@ static void parse_args(int argc, char **argv, struct aggregator_config *c)
             exit(2);
         }
     }
+}
+
+/* The port of "host:port" or "tcp://host:port"; 0 when there is none. */
+static unsigned listen_port(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+}
+
+/* Root is refused unless --allow-root: the aggregator parses what anyone on
+ * the network sends it and needs no privilege, so running it as root is a
+ * mistake to point out, not to fix silently by switching to some user. */
+static bool root_refused(const struct aggregator_config *c)
+{
+    if (geteuid() != 0 || c->allow_root)
+        return false;
+    log_error("refusing to run as root: the aggregator needs no privilege. Run it as a system user that "
+              "can read --keyring (the package's and the image's user is pvescope), or pass --allow-root");
+    return true;
+}
+
+/* Drops every capability but CAP_NET_BIND_SERVICE when a port below 1024
+ * asks for it, and sets no_new_privs. Runs after the key ring and web config
+ * are read and before any thread exists (capabilities are per thread).
+ * Returns the exit status to stop with, or 0 to go on. */
+static int drop_privileges(const struct aggregator_config *c)
+{
+    unsigned web = listen_port(c->web_listen), ingest = listen_port(c->ingest_listen);
+    bool low_port = (web > 0 && web < 1024) || (ingest > 0 && ingest < 1024);
+    uint64_t wanted = low_port ? CAP_BIT(CAP_NET_BIND_SERVICE) : 0;
+    struct privileges_result r;
+    char err[256], kept[64];
+    if (!privileges_drop(wanted, &r, err, sizeof err)) {
+        log_error("dropping capabilities failed: %s", err);
+        return 1;
+    }
+    privileges_format(r.kept, kept, sizeof kept);
+    log_info("running as uid %u%s: capabilities kept: %s; no_new_privs set", (unsigned)geteuid(),
+             geteuid() == 0 ? " (--allow-root)" : "", kept);
+    if (r.missing)
+        log_warn("a listen port below 1024 needs CAP_NET_BIND_SERVICE, which the aggregator does not have");
+    return 0;
+}
+
+static void config_defaults(struct aggregator_config *c)
+{
+    *c = (struct aggregator_config){
+        .ingest_listen = "tcp://[::]:9716", .web_listen = ":9715", .stale_after = 60,
+        .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
+        .max_nodes_per_cluster = 1024,
+    };
+    rw_config_init(&c->remote_write);
+}
+
+/* --healthcheck: probes the web side as configured (healthcheck.h). With
+ * =running the flags are the running aggregator's, so flags appended to a
+ * container's entry point apply to its HEALTHCHECK too. Exit status 0/1. */
+static int run_healthcheck(const struct aggregator_config *own)
+{
+    struct aggregator_config c = *own;
+    static char cmdline[65536], web_path[4096];
+    char *run_argv[256];
+    if (own->healthcheck == HEALTHCHECK_RUNNING) {
+        int run_argc = 0;
+        pid_t pid = healthcheck_find_running("/proc", cmdline, sizeof cmdline, run_argv, 256, &run_argc);
+        if (pid < 0) {
+            fprintf(stderr, "unhealthy: no running pvescope-aggregator process to probe\n");
+            return 1;
+        }
+        config_defaults(&c);
+        parse_args(run_argc, run_argv, &c);
+        if (c.web_config && c.web_config[0] != '/') {     /* relative to that process's directory */
+            snprintf(web_path, sizeof web_path, "/proc/%ld/cwd/%s", (long)pid, c.web_config);
+            c.web_config = web_path;
+        }
+    }
+    struct webconfig web;
+    char err[512];
+    if (c.web_config && !webconfig_load(c.web_config, &web, err, sizeof err)) {
+        fprintf(stderr, "unhealthy: %s\n", err);
+        return 1;
+    }
+    int rc = healthcheck_probe(c.web_listen, c.web_config ? &web : NULL, 4.0);
+    if (c.web_config)
+        webconfig_free(&web);
+    if (own->healthcheck == HEALTHCHECK_RUNNING)
+        rw_config_free(&c.remote_write);            /* the running process's flags, parsed here */
+    return rc;
 }
 
 struct ingest_thread_arg {
@@ -185,6 +292,13 @@ static int run(const struct aggregator_config *c)
                          web.users[0].cost, web.users[i].cost);
                 break;
             }
+    }
+    int priv_rc = drop_privileges(c);
+    if (priv_rc != 0) {
+        if (have_web)
+            webconfig_free(&web);
+        keyring_free(&kr);
+        return priv_rc;
     }
     /* Block stop signals before any library thread exists; main waits for them. */
     sigset_t stop_sigs;
@@ -246,20 +360,21 @@ out:
 
 int main(int argc, char **argv)
 {
-    struct aggregator_config c = {
-        .ingest_listen = "tcp://[::]:9716", .web_listen = ":9715", .stale_after = 60,
-        .max_clock_skew = 300, .max_message_bytes = 1 << 20, .max_nodes = 10000,
-        .max_nodes_per_cluster = 1024,
-    };
-    rw_config_init(&c.remote_write);
+    struct aggregator_config c;
+    config_defaults(&c);
     parse_args(argc, argv, &c);
-    if (!rw_http_global_init()) {
+    int rc;
+    if (c.healthcheck)
+        rc = run_healthcheck(&c);
+    else if (root_refused(&c))
+        rc = 2;
+    else if (!rw_http_global_init()) {
         log_error("libcurl failed to initialize");
-        rw_config_free(&c.remote_write);
-        return 1;
+        rc = 1;
+    } else {
+        rc = run(&c);
+        rw_http_global_cleanup();
     }
-    int rc = run(&c);
-    rw_http_global_cleanup();
     rw_config_free(&c.remote_write);
     return rc;
 }

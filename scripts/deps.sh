@@ -11,15 +11,17 @@ build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libn
   libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev
   libsnappy-dev libcurl4-gnutls-dev"
 # openssl (certificates) and apache2-utils (htpasswd -B: bcrypt hashes, as the
-# exporter-toolkit docs make them) for the web config test; victoria-metrics:
-# the second real remote_write receiver of e2e_remote_write (Prometheus is the first).
+# exporter-toolkit docs make them) for the web config and container tests;
+# valgrind for e2e_valgrind (memcheck on the end-to-end cluster run);
+# victoria-metrics: the second real remote_write receiver of e2e_remote_write
+# (Prometheus is the first).
 test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yaml iproute2 util-linux
-  chromium fonts-dejavu-core openssl apache2-utils victoria-metrics"
+  chromium fonts-dejavu-core openssl apache2-utils valgrind victoria-metrics"
 # The QEMU guest test (tests/vm): the emulator, the kernel's own tools as
 # oracles, and what the busybox initramfs is built from.
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
   xz-utils"
-bench_pkgs="prometheus-node-exporter valgrind hyperfine"
+bench_pkgs="prometheus-node-exporter hyperfine"
 # The packaging tests (tests/packaging, tests/container, tests/man):
 # dpkg-buildpackage with debhelper, lintian, systemd-analyze (systemd), a
 # debootstrap root checked against the archive keyring, ps (procps), the

@@ -39,7 +39,9 @@ chmod 600 "$state/keyring"
 
 # The daemons keep nothing of this shell's terminal: their output goes to the
 # logs, so a caller reading this script's output sees its end.
-"$bin/pvescope-aggregator" --keyring="$state/keyring" --web.listen-address=:9715 \
+# --allow-root: this trial runs as root with its state in a root-only
+# directory; an installed aggregator runs as the pvescope user instead.
+"$bin/pvescope-aggregator" --allow-root --keyring="$state/keyring" --web.listen-address=:9715 \
   --ingest.listen='tcp://[::]:9716' </dev/null >>"$state/aggregator.log" 2>&1 &
 echo $! > "$state/aggregator.pid"
 "$bin/pvescope-agent" --key-file="$state/cluster.key" --cluster="$cluster" --node="$node" \

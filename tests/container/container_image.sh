@@ -12,7 +12,8 @@
 # answers /-/healthy and /metrics on 9715 and takes a real agent report on
 # 9716 (pve_up 1); the health check command succeeds against it and fails
 # when nothing listens; a flag appended to the entry point overrides its
-# default; SIGTERM stops it with status 0.
+# default, and the health check follows it: TLS with basic auth from an
+# appended --web.config.file on a moved port; SIGTERM stops it with status 0.
 #
 # usage: container_image.sh SOURCE_DIR PVESCOPE_AGENT
 # Needs root, buildah, debootstrap, unshare, curl, python3 (scripts/deps.sh).
@@ -26,7 +27,7 @@ fail() { echo "container_image: FAIL: $*" >&2; exit 1; }
 log() { echo "container_image: $*" >&2; }
 
 [[ $(id -u) -eq 0 ]] || fail "needs root (buildah with chroot isolation, unshare)"
-for c in buildah debootstrap unshare curl python3 ip flock; do
+for c in buildah debootstrap unshare curl python3 ip flock openssl htpasswd; do
     command -v "$c" >/dev/null || fail "$c is missing (scripts/deps.sh installs it)"
 done
 [[ -x $AGENT ]] || fail "not executable: $AGENT"
@@ -77,7 +78,8 @@ want(ep == ["/usr/bin/pvescope-aggregator", "--keyring=/etc/pvescope/keyring",
             "--web.listen-address=:9715", "--ingest.listen=tcp://[::]:9716"], "ENTRYPOINT, got %r" % ep)
 want(not cfg.get("Cmd"), "no CMD (arguments append to the entry point), got %r" % cfg.get("Cmd"))
 hc = (cfg.get("Healthcheck") or {}).get("Test") or []
-want(len(hc) > 1 and hc[0] == "CMD", "HEALTHCHECK CMD [...] (docker format), got %r" % hc)
+want(hc == ["CMD", "/usr/bin/pvescope-aggregator", "--healthcheck=running"],
+     "HEALTHCHECK CMD [pvescope-aggregator --healthcheck=running] (docker format), got %r" % hc)
 want(not any(e.startswith("DEBIAN_FRONTEND=") for e in cfg.get("Env") or []), "DEBIAN_FRONTEND leaks into the image env")
 for m in bad:
     print("image config: " + m, file=sys.stderr)
@@ -121,6 +123,13 @@ log "package pvescope-aggregator $want_version installed ok, owns the binary; us
 mkdir -m 0750 "$T/etc-pvescope"
 printf 'ctest %s\n' "$(cat "$T/cluster.key")" >"$T/etc-pvescope/keyring"
 chmod 0640 "$T/etc-pvescope/keyring"
+# A web config with TLS and basic auth for the last run (the image's user reads it).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$T/etc-pvescope/web.key" -out "$T/etc-pvescope/web.crt" \
+    >"$T/openssl.log" 2>&1 || { cat "$T/openssl.log"; fail "openssl could not make a certificate"; }
+printf 'tls_server_config: {cert_file: web.crt, key_file: web.key}\nbasic_auth_users:\n  prom: %s\n' \
+    "$(htpasswd -nbBC 10 "" ctest-pw | tr -d ':\n')" >"$T/etc-pvescope/web.yml"
+chmod 0640 "$T/etc-pvescope"/web.*
 chgrp -R 971 "$T/etc-pvescope"       # the image's pvescope group: root-owned, group-readable
 
 # ---- run, in a network and PID namespace of its own -----------------------
@@ -139,9 +148,12 @@ ip link set lo up
 ctr=$(bh from --pull-never --name pvescope-ctest-$$ "$TAG")
 trap 'bh rm "$ctr" >/dev/null 2>&1 || true' EXIT
 run() { bh run --isolation chroot -v "$T/etc-pvescope:/etc/pvescope:ro" "$ctr" -- "$@"; }
+# The HEALTHCHECK runs inside the running container (docker exec): with its
+# volume, here as in run().
 # shellcheck disable=SC2086
 healthcheck() {
-    timeout 10 buildah --storage-driver vfs $BUILDAH_OPTS run --isolation chroot "$ctr" -- "${HC[@]}" >"$T/hc.log" 2>&1
+    timeout 10 buildah --storage-driver vfs $BUILDAH_OPTS run --isolation chroot \
+        -v "$T/etc-pvescope:/etc/pvescope:ro" "$ctr" -- "${HC[@]}" >"$T/hc.log" 2>&1
 }
 agg_pid() {   # the aggregator's PID (this namespace holds only ours)
     local d
@@ -162,7 +174,7 @@ stop_agg() {    # SIGTERM to the aggregator; buildah run returns its status
 }
 
 rc=0; healthcheck || rc=$?
-# 1 is the check's own verdict (connection refused); 124 would be the timeout,
+# 1 is the check's own verdict (no aggregator to probe); 124 would be the timeout,
 # 125+ buildah failing to run it at all.
 [[ $rc -eq 1 ]] || { cat "$T/hc.log"; fail "the health check exits $rc with no aggregator running, not 1"; }
 log "health check fails with nothing listening"
@@ -199,6 +211,22 @@ wait_http http://127.0.0.1:19715/-/ready || { cat "$T/agg2.log"; fail "an append
 curl -sf -o /dev/null --max-time 2 http://127.0.0.1:9715/-/healthy && fail "still listening on :9715 after the override"
 stop_agg
 log "an appended flag overrides the entry point's default"
+
+# The health check follows appended flags: TLS + basic auth on another port.
+run "${EP[@]}" --web.listen-address=:19716 --web.config.file=/etc/pvescope/web.yml >"$T/agg3.log" 2>&1 &
+runner=$!
+for _ in $(seq 150); do
+    curl -sf -o /dev/null --max-time 1 --cacert "$T/etc-pvescope/web.crt" -u prom:ctest-pw \
+        https://127.0.0.1:19716/-/healthy && break
+    sleep 0.2
+done
+curl -sf -o /dev/null --max-time 2 --cacert "$T/etc-pvescope/web.crt" -u prom:ctest-pw \
+    https://127.0.0.1:19716/-/healthy || { cat "$T/agg3.log"; fail "no https /-/healthy on :19716"; }
+healthcheck || { cat "$T/hc.log"; fail "the health check fails against the TLS + basic auth aggregator"; }
+grep -q 'healthy: https://127.0.0.1:19716/-/healthy answered 401 from its basic auth' "$T/hc.log" ||
+    fail "the health check did not probe https on :19716 through basic auth: $(cat "$T/hc.log")"
+stop_agg
+log "the health check follows an appended --web.config.file (TLS, basic auth) and --web.listen-address"
 INNER
 start=$SECONDS
 unshare --net --pid --fork --kill-child --mount-proc bash "$T/inner.sh" "$T" "$(readlink -f "$AGENT")" "$TAG" ||

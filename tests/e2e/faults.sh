@@ -77,7 +77,7 @@ start_agg_on() {
     local n=0
     while :; do
         n=$((n + 1))
-        e2e_start aggregator "$@" "$AGGREGATOR" --keyring="$T/keyring" --ingest.listen="$ingest" \
+        e2e_start aggregator "$@" "$AGGREGATOR" "${E2E_AGG_ROOT[@]}" --keyring="$T/keyring" --ingest.listen="$ingest" \
             --web.listen-address="$web" --stale-after=${STALE}s
         while e2e_alive aggregator; do
             [[ $(in_agg_ns curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$web/-/healthy") == 200 ]] && return 0

@@ -8,6 +8,11 @@
 # Environment:
 #   E2E_TIME_FACTOR  multiplies every deadline (the sanitizer build sets 3)
 #   E2E_KEEP_TMP=1   keep the temporary directory
+#   E2E_WRAPPER      a command line the daemons (pvescope-agent and
+#                    pvescope-aggregator, never the tools) run under, e.g.
+#                    "valgrind --error-exitcode=99 --leak-check=full"; split on
+#                    spaces. e2e_stop_checked then also fails on a memcheck
+#                    report in the daemon's log.
 
 set -u
 set -o pipefail
@@ -25,6 +30,7 @@ E2E_TMP=
 declare -A E2E_PID=()      # name -> pid of every process we started
 declare -A E2E_LOG=()      # name -> its log file
 declare -a E2E_ORDER=()    # names in start order
+declare -A E2E_WRAPPED=()  # name -> 1 when it runs under E2E_WRAPPER
 
 # Sanitizer settings for the daemons (only matter in the Asan build).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -87,15 +93,34 @@ if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
     E2E_PDEATH=(setpriv --pdeathsig=TERM --)
 fi
 
-# e2e_start NAME CMD ARGS... — starts CMD in the background, log in $E2E_TMP/NAME.log.
+# The daemons' wrapper (E2E_WRAPPER), as words; a missing wrapper program is
+# a missing prerequisite.
+read -r -a E2E_WRAP <<<"${E2E_WRAPPER:-}"
+if (( ${#E2E_WRAP[@]} )) && ! command -v "${E2E_WRAP[0]}" >/dev/null 2>&1; then
+    e2e_skip "E2E_WRAPPER names '${E2E_WRAP[0]}', which is not installed"
+fi
+
+# The aggregator refuses root without --allow-root; the tests run as root in CI.
+E2E_AGG_ROOT=()
+if (( EUID == 0 )); then E2E_AGG_ROOT=(--allow-root); fi
+
+# True when CMD (a path) is one of the daemons E2E_WRAPPER applies to.
+e2e_is_daemon() { [[ ${1##*/} == pvescope-agent || ${1##*/} == pvescope-aggregator ]]; }
+
+# e2e_start NAME CMD ARGS... — starts CMD in the background, log in
+# $E2E_TMP/NAME.log; a daemon runs under E2E_WRAPPER when one is set (exec'd
+# by setpriv, so $! is still the daemon's pid: valgrind runs in it).
 e2e_start() {
     local name=$1; shift
     local log="$E2E_TMP/$name.log"
-    "${E2E_PDEATH[@]}" "$@" >"$log" 2>&1 </dev/null &
+    local wrap=()
+    e2e_is_daemon "$1" && wrap=("${E2E_WRAP[@]}")
+    "${E2E_PDEATH[@]}" "${wrap[@]}" "$@" >"$log" 2>&1 </dev/null &
     E2E_PID[$name]=$!
     E2E_LOG[$name]=$log
+    E2E_WRAPPED[$name]=$(( ${#wrap[@]} > 0 ))
     [[ " ${E2E_ORDER[*]} " == *" $name "* ]] || E2E_ORDER+=("$name")
-    e2e_log "started $name (pid $!): $*"
+    e2e_log "started $name (pid $!): ${wrap[*]}${wrap[*]:+ }$*"
 }
 
 # e2e_stop NAME [SIGNAL] [WAIT_SECS] — signals NAME, waits for it to exit and
@@ -122,16 +147,24 @@ e2e_stop() {
     e2e_log "stopped $name (pid $pid) with SIG$sig: exit status $E2E_RC"
 }
 
-# Fails when a log shows a sanitizer report.
+# Fails when a log shows a sanitizer report, or (under E2E_WRAPPER) a
+# valgrind memcheck error or a definitely lost block.
 e2e_check_sanitizers() {
     local name
     for name in "$@"; do
         local log=${E2E_LOG[$name]}
         local pat='ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: (Address|Leak|Undefined)'
+        pat+='|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
         if grep -qE "$pat" "$log"; then
             echo "---- $name: sanitizer report ($log, from the first match) ----" >&2
             grep -m1 -nE -A 80 "$pat" "$log" >&2
             e2e_fail "$name: sanitizer report in its log"
+        fi
+        # Under valgrind, its summary must be there: proof that memcheck ran to the end.
+        if [[ ${E2E_WRAPPED[$name]:-0} == 1 && ${E2E_WRAP[0]##*/} == valgrind ]] &&
+           ! grep -q 'ERROR SUMMARY: 0 errors' "$log"; then
+            tail -n 30 "$log" >&2
+            e2e_fail "$name: ran under valgrind but its log has no 'ERROR SUMMARY: 0 errors'"
         fi
     done
 }
@@ -268,7 +301,7 @@ e2e_start_aggregator() {
         read -r ingest web <<<"$ports"
         AGG_INGEST="tcp://127.0.0.1:$ingest"
         AGG_WEB="$E2E_AGG_SCHEME://127.0.0.1:$web"
-        e2e_start aggregator "$bin" --keyring="$keyring" --ingest.listen="$AGG_INGEST" \
+        e2e_start aggregator "$bin" "${E2E_AGG_ROOT[@]}" --keyring="$keyring" --ingest.listen="$AGG_INGEST" \
             --web.listen-address="127.0.0.1:$web" "$@"
         local dl; dl=$(e2e_deadline 30)
         while e2e_alive aggregator && e2e_before "$dl"; do

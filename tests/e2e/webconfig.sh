@@ -130,6 +130,22 @@ rc=$?
 [[ $rc == 60 ]] || e2e_fail "https without the CA: curl exit status $rc, expected 60 (certificate not verified)"
 e2e_log "server certificate unverifiable without the CA (curl 60)"
 
+# ---- A: --healthcheck through the same web config ----------------------------
+healthcheck() {  # healthcheck WANT_RC WANT_TEXT [flags...]
+    local want=$1 text=$2 out rc; shift 2
+    out=$("$AGGREGATOR" --healthcheck "$@" 2>&1)
+    rc=$?
+    [[ $rc == "$want" && $out == *"$text"* ]] ||
+        e2e_fail "--healthcheck $*: exit $rc '$out', expected $want with '$text'"
+    e2e_log "--healthcheck ${*##*/}: $rc, $out"
+}
+healthcheck 0 "healthy: https://127.0.0.1:$PORT/-/healthy answered 401 from its basic auth" \
+    --web.listen-address="127.0.0.1:$PORT" --web.config.file="$C/web-a.yml"
+printf 'tls_server_config: {cert_file: tls/client.crt, key_file: tls/client.key}\n' >"$C/web-other-cert.yml"
+healthcheck 1 "the server's certificate is not the web config's" \
+    --web.listen-address="127.0.0.1:$PORT" --web.config.file="$C/web-other-cert.yml"
+healthcheck 1 "unhealthy: http://127.0.0.1:$PORT/-/healthy" --web.listen-address="127.0.0.1:$PORT"
+
 # ---- A: a real Prometheus through tls_config + basic_auth --------------------
 printf '%s' "$PASSWORD" >"$T/password"
 printf 'wrong' >"$T/wrong-password"
@@ -171,6 +187,8 @@ E2E_AGG_CURL=("${CA[@]}" "${GOOD[@]}" "${CLIENT[@]}")
 e2e_start_aggregator "$AGGREGATOR" "$T/keyring" --web.config.file="$C/web-b.yml"
 E2E_WATCH=(aggregator)
 METRICS="$AGG_WEB/metrics"
+healthcheck 0 "answered 403 for want of a client certificate" \
+    --web.listen-address="127.0.0.1:${AGG_WEB##*:}" --web.config.file="$C/web-b.yml"
 expect_code 200 "TLS 1.3 with client certificate and credentials" "$METRICS" "${CA[@]}" "${GOOD[@]}" "${CLIENT[@]}"
 expect_code 200 "second user (same hash)" "$METRICS" "${CA[@]}" -u "other:$PASSWORD" "${CLIENT[@]}"
 expect_code 401 "client certificate, wrong password" "$METRICS" "${CA[@]}" -u "$USER_NAME:x" "${CLIENT[@]}"
@@ -180,14 +198,50 @@ e2e_log "TLS 1.2 refused with min_version TLS13"
 expect_code 403 "no client certificate" "$METRICS" "${CA[@]}" "${GOOD[@]}"
 expect_code 403 "client certificate from another CA" "$METRICS" "${CA[@]}" "${GOOD[@]}" \
     --cert "$C/tls/rogue.crt" --key "$C/tls/rogue.key"
+
+# (client_certificate 3: the two curls above and the --healthcheck probe.)
+# A wrong-password flood from 127.0.0.1 (one wrong password already spent one
+# of its 10 failed logins): 401s with a bcrypt each until the address is out of
+# attempts, then 429 with Retry-After and no bcrypt. One attempt comes back
+# per 5 s, so a slow run may see one more 401.
+# One curl for all 12 (one kept-alive connection): quick, so refills stay out of it.
+urls=()
+for _ in $(seq 12); do urls+=("$METRICS" -o /dev/null); done
+mapfile -t codes < <(curl -s --max-time 60 "${CA[@]}" -u "$USER_NAME:flood" "${CLIENT[@]}" \
+    -w '%{http_code}\n' "${urls[@]}")
+n401=0 n429=0
+for c in "${codes[@]}"; do
+    case $c in 401) n401=$((n401 + 1)) ;; 429) n429=$((n429 + 1)) ;; *) e2e_fail "flood: HTTP $c among ${codes[*]}" ;; esac
+done
+[[ ${codes[0]} == 401 && ${codes[8]} == 401 && ${codes[11]} == 429 && $((n401 + n429)) == 12 && $n401 -le 10 ]] ||
+    e2e_fail "flood of 12 wrong passwords: ${codes[*]}, expected 9 (or 10) times 401, then 429"
+curl -sS --max-time 10 -o /dev/null -D "$T/429.hdr" "${CA[@]}" -u "$USER_NAME:flood" "${CLIENT[@]}" "$METRICS"
+grep -qi '^HTTP/[0-9.]* 429' "$T/429.hdr" && grep -qi '^Retry-After: 5' "$T/429.hdr" ||
+    e2e_fail "the 13th wrong password: no 429 with Retry-After: 5: $(cat "$T/429.hdr")"
+n429=$((n429 + 1))
+expect_code 200 "good credentials (cached) from the limited address" "$METRICS" "${CA[@]}" "${GOOD[@]}" "${CLIENT[@]}"
+curl -sS --max-time 10 -o "$T/m.txt" "${CA[@]}" "${GOOD[@]}" "${CLIENT[@]}" "$METRICS" || e2e_fail "GET /metrics"
+for want in "wrong_credentials $((n401 + 1))" "source_limited $n429" "client_certificate 3" \
+            "missing_credentials 0" "global_limited 0"; do
+    read -r reason n <<<"$want"
+    e2e_metric_is "$T/m.txt" "pvescope_http_requests_rejected_total{reason=\"$reason\"}" "$n" ||
+        e2e_fail "pvescope_http_requests_rejected_total{reason=\"$reason\"} is $(e2e_metric "$T/m.txt" \
+            "pvescope_http_requests_rejected_total{reason=\"$reason\"}"), expected $n"
+done
+grep -q 'basic auth: 127.0.0.1 used up its 10 failed logins' "${E2E_LOG[aggregator]}" ||
+    e2e_fail "the aggregator did not log the limited address"
+[[ $(grep -c 'used up its 10 failed logins' "${E2E_LOG[aggregator]}") == 1 ]] ||
+    e2e_fail "the limited address was logged more than once"
+e2e_log "wrong-password flood: ${codes[*]} 429; counted in pvescope_http_requests_rejected_total, logged once"
 e2e_stop_checked aggregator 0
 E2E_WATCH=()
+healthcheck 1 "Connection refused" --web.listen-address="127.0.0.1:${AGG_WEB##*:}" --web.config.file="$C/web-b.yml"
 
 # ---- C: broken configs fail at start, with file and line ----------------------
 refuses() {  # refuses NAME EXPECTED_MESSAGE  (config text on stdin)
     cat >"$C/$1"
     local out rc
-    out=$("$AGGREGATOR" --keyring="$T/keyring" --web.config.file="$C/$1" --ingest.listen=tcp://127.0.0.1:1 \
+    out=$("$AGGREGATOR" "${E2E_AGG_ROOT[@]}" --keyring="$T/keyring" --web.config.file="$C/$1" --ingest.listen=tcp://127.0.0.1:1 \
           --web.listen-address=127.0.0.1:1 2>&1)
     rc=$?
     [[ $rc == 1 ]] || e2e_fail "$1: exit status $rc, expected 1: $out"
@@ -213,7 +267,7 @@ refuses plain.yml "$C/plain.yml:2: basic_auth_users: the password of 'u' is not 
 basic_auth_users:
   u: secret
 EOF
-out=$("$AGGREGATOR" --keyring="$T/keyring" --web.config.file="$C/nothere.yml" 2>&1)
+out=$("$AGGREGATOR" "${E2E_AGG_ROOT[@]}" --keyring="$T/keyring" --web.config.file="$C/nothere.yml" 2>&1)
 [[ $? == 1 && $out == *"--web.config.file $C/nothere.yml: No such file or directory"* ]] ||
     e2e_fail "a missing web config file: $out"
 e2e_log "a missing web config file refused"

@@ -76,7 +76,7 @@ int rt_scrape(const Pvescope__Report *r, const char *labels, struct buf *out)
         return -1;
     }
     struct scrape_node node = {labels, "pve1", "prod", "0.1.0", nr, 1, true, 1};
-    struct scrape_input in = {&node, 1, 1, {0}, 0, NULL, 0, NULL};
+    struct scrape_input in = {.nodes = &node, .n_nodes = 1, .received = 1};
     const struct merge_opts o = {false};
     scrape_write(out, &in, &o);
     node_render_unref(nr);

@@ -140,7 +140,7 @@ static void t_scrape_staleness(void **state)
         {"id=\"node/pve1\",pve_cluster=\"prod\"", "pve1", "prod", "0.1.0", a, 2.5, true, 7},
         {"id=\"node/pve2\",pve_cluster=\"prod\"", "pve2", "prod", "0.1.0", b, 75, false, 3},
     };
-    struct scrape_input in = {nodes, 2, 12, {0}, 0, NULL, 0, NULL};
+    struct scrape_input in = {.nodes = nodes, .n_nodes = 2, .received = 12, .closed_connections = 0};
     in.rejected[REJECT_BAD_TAG] = 2;
     struct buf out = BUF_INIT;
     scrape_write(&out, &in, &no_compat);

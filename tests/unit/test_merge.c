@@ -275,7 +275,7 @@ static char *scrape_scenario(bool deprecated)
     };
     for (size_t i = 0; i < 4; i++)
         nodes[i].labels = node_labels(nodes[i].cluster, nodes[i].node);
-    struct scrape_input in = {nodes, 4, 0, {0}, 0, NULL, 0, NULL};
+    struct scrape_input in = {.nodes = nodes, .n_nodes = 4, .received = 0, .closed_connections = 0};
     struct merge_opts o = {deprecated};
     struct buf out = BUF_INIT;
     scrape_write(&out, &in, &o);
@@ -442,11 +442,11 @@ static void t_only_cluster(void **state)
         {"", "a", "lab", "", NULL, 0, true, 0}, {"", "a", "prod", "", NULL, 0, true, 0},
         {"", "b", "prod", "", NULL, 0, true, 0}, {"", "c", "zoo", "", NULL, 0, true, 0},
     };
-    struct scrape_input in = {nodes, 4, 0, {0}, 0, NULL, 0, NULL};
+    struct scrape_input in = {.nodes = nodes, .n_nodes = 4, .received = 0, .closed_connections = 0};
     scrape_input_only_cluster(&in, "prod");
     assert_ptr_equal(in.nodes, &nodes[1]);
     assert_int_equal(in.n_nodes, 2);
-    struct scrape_input none = {nodes, 4, 0, {0}, 0, NULL, 0, NULL};
+    struct scrape_input none = {.nodes = nodes, .n_nodes = 4, .received = 0, .closed_connections = 0};
     scrape_input_only_cluster(&none, "nope");
     assert_int_equal(none.n_nodes, 0);
 }

@@ -180,7 +180,7 @@ static char *canned_page(void)
         {"", "sp1", "split", "0.1.0", render(sp, "split"), 2, true, 1},
     };
     size_t n = sizeof nodes / sizeof *nodes;
-    struct scrape_input in = {nodes, n, 1234, {0}, 2, NULL, 0, NULL};
+    struct scrape_input in = {.nodes = nodes, .n_nodes = n, .received = 1234, .closed_connections = 2};
     in.rejected[REJECT_BAD_TAG] = 3;
     in.rejected[REJECT_DECODE] = 1;
     struct buf out = BUF_INIT;
@@ -368,7 +368,7 @@ static void t_clusters_and_aggregator(void **state)
 static void t_bounds(void **state)
 {
     (void)state;
-    struct scrape_input empty = {NULL, 0, 0, {0}, 0, NULL, 0, NULL};
+    struct scrape_input empty = {.nodes = NULL, .n_nodes = 0, .received = 0, .closed_connections = 0};
     struct buf b = BUF_INIT;
     status_write(&b, &empty, &INFO);
     has(b.data, "No report received yet.");
@@ -384,7 +384,7 @@ static void t_bounds(void **state)
         snprintf(names[i], sizeof names[i], "n%05zu", i);
         nodes[i] = (struct scrape_node){"", names[i], "big", "0.1.0", nr, 1, true, 1};
     }
-    struct scrape_input in = {nodes, n, 0, {0}, 0, NULL, 0, NULL};
+    struct scrape_input in = {.nodes = nodes, .n_nodes = n, .received = 0, .closed_connections = 0};
     status_write(&b, &in, &INFO);
     size_t rows = 0;
     for (const char *at = b.data; (at = strstr(at, "<tr class=\"node ")); at++)

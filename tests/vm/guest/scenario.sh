@@ -147,7 +147,8 @@ mkdir -p /etc/pve/priv/pvescope /run/pvescope
 pvescope-agent --init-key=/etc/pve/priv/pvescope/cluster.key >/dev/null || fatal "--init-key failed"
 echo "$CLUSTER $(cat /etc/pve/priv/pvescope/cluster.key)" >/run/pvescope/keyring
 chmod 600 /run/pvescope/keyring
-pvescope-aggregator --keyring=/run/pvescope/keyring --ingest.listen="$INGEST" \
+# --allow-root: the guest has no other user (a node would run it as pvescope).
+pvescope-aggregator --allow-root --keyring=/run/pvescope/keyring --ingest.listen="$INGEST" \
 	--web.listen-address="$WEB" >/run/pvescope/aggregator.log 2>&1 &
 AGG_PID=$!
 # the agent as on a node: default key file, node name from the host name
