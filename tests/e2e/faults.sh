@@ -448,6 +448,11 @@ storage_values() {
     echo "$(e2e_metric "$1" "pve_up{$id}") $(e2e_metric "$1" "pve_disk_size_bytes{$id}")"
 }
 
+local_storage_ok() {
+    scrape "$T/m.txt" || return 1
+    [[ $(storage_values "$T/m.txt" local) == "1 $LOCAL_WANT" ]]
+}
+
 scenario_hungmount() {
     [[ $(id -u) == 0 && -c /dev/fuse ]] || e2e_skip "needs root and /dev/fuse"
     e2e_require_cmd unshare nsenter timeout stat
@@ -515,17 +520,21 @@ EOF
     for f in /proc/"$agent_pid"/task/*/wchan; do [[ $(cat "$f" 2>/dev/null) == fuse* ]] && stuck=$((stuck + 1)); done
     e2e_log "RESULT hungmount: $(( a1 - a0 )) reports accepted in ${el}s at ${INTERVAL}s; storage collector at most ${maxdur}s; agent threads $threads0 -> $threads1, $stuck blocked in FUSE"
     check "$(( a1 - a0 )) >= $el / $INTERVAL - 2" "only $(( a1 - a0 )) reports in ${el}s at ${INTERVAL}s: cycles stalled"
-    # STORAGE_DEADLINE_S is 0.2 s for all storages together.
-    check "$maxdur < 0.3" "the storage collector took ${maxdur}s (deadline 0.2 s)"
+    # STORAGE_DEADLINE_S is 0.2 s for all storages together; the slack is for
+    # a loaded machine, the hang itself would be the whole run.
+    check "$maxdur < 0.2 + 0.3 * $E2E_TIME_FACTOR" "the storage collector took ${maxdur}s (deadline 0.2 s)"
     (( stuck == 2 )) || e2e_fail "$stuck agent threads blocked on the hung mounts, expected 2 (one per dead storage)"
     (( threads1 <= threads0 )) || e2e_fail "agent threads grew from $threads0 to $threads1 while the mount hung"
     read -r up size <<<"$(storage_values "$T/m.txt" deadnfs)"
     [[ $up == 0 && $size == absent ]] || e2e_fail "deadnfs: pve_up $up, size $size (want 0, absent)"
     read -r up size <<<"$(storage_values "$T/m.txt" deaddir)"
     [[ $up == 0 && $size == absent ]] || e2e_fail "deaddir: pve_up $up, size $size (want 0, absent)"
-    local want; want=$(stat -f -c '%b * %S' "$root/var/lib/vz"); want=$(( want ))
+    # On a loaded machine one cycle's healthy statvfs may miss the deadline
+    # too (pve_up 0 for that cycle): the healthy storage must be seen up.
+    LOCAL_WANT=$(stat -f -c '%b * %S' "$root/var/lib/vz"); LOCAL_WANT=$(( LOCAL_WANT ))
+    e2e_wait_for "storage local pve_up 1 with its statvfs size" 10 local_storage_ok
     read -r up size <<<"$(storage_values "$T/m.txt" local)"
-    [[ $up == 1 && $size == "$want" ]] || e2e_fail "local: pve_up $up, size $size (want 1, $want)"
+    e2e_log "local: pve_up $up, size $size"
     # A stuck worker must not keep the agent from exiting.
     e2e_stop_checked agent 0
     e2e_stop_checked aggregator 0

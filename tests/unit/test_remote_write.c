@@ -346,7 +346,7 @@ static void t_self_metrics_exposition(void **state)
         .codes = {{204, 9}, {0, 4}, {400, 1}}, .n_codes = 3, .other_codes = 2,
     }};
     struct remote_write_stats st = {e, 1};
-    struct scrape_input in = {NULL, 0, 0, {0}, 0, NULL, 0, &st};
+    struct scrape_input in = {.remote_write = &st};
     struct buf out = BUF_INIT;
     expo_write(&out, &in);
     const char *u = "url=\"http://vm:8428/api/v1/write?x=\\\"q\\\"\"";
