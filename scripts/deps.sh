@@ -15,7 +15,8 @@ test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yam
 # oracles, and what the busybox initramfs is built from.
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
   xz-utils"
-bench_pkgs="prometheus-node-exporter valgrind hyperfine"
+# wrk scrapes the aggregator and prometheus-pushgateway in fleet_vs_pushgateway.sh.
+bench_pkgs="prometheus-node-exporter valgrind hyperfine prometheus-pushgateway wrk"
 # The packaging tests (tests/packaging, tests/container, tests/man):
 # dpkg-buildpackage with debhelper, lintian, systemd-analyze (systemd), a
 # debootstrap root checked against the archive keyring, ps (procps), the
