@@ -216,20 +216,14 @@ struct merged_guest {
     char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
 };
 
-static const Pvescope__GuestConfig *config_in(const Pvescope__Report *r, uint32_t vmid)
+static const Pvescope__GuestConfig *config_in(const struct scrape_node *n, uint32_t vmid)
 {
-    for (size_t i = 0; r && i < r->n_guests; i++)
-        if (r->guests[i]->vmid == vmid && r->guests[i]->has_config)
-            return r->guests[i];
-    return NULL;
+    return n && n->render->report ? decoded_config(n->render->report, vmid) : NULL;
 }
 
-static const Pvescope__GuestRuntime *runtime_in(const Pvescope__Report *r, uint32_t vmid, const char *type)
+static const Pvescope__GuestRuntime *runtime_in(const struct scrape_node *n, uint32_t vmid, const char *type)
 {
-    for (size_t i = 0; r && i < r->n_guest_runtime; i++)
-        if (r->guest_runtime[i]->vmid == vmid && strcmp(r->guest_runtime[i]->type, type) == 0)
-            return r->guest_runtime[i];
-    return NULL;
+    return n && n->render->report ? decoded_runtime(n->render->report, vmid, type) : NULL;
 }
 
 /* The guest's configuration: from its own node if that reports, else from
@@ -239,11 +233,11 @@ static const Pvescope__GuestRuntime *runtime_in(const Pvescope__Report *r, uint3
 static const Pvescope__GuestConfig *find_config(const struct cluster_in *c, const struct scrape_node *home,
                                                 uint32_t vmid)
 {
-    const Pvescope__GuestConfig *cfg = home && home->fresh ? config_in(report_of(home), vmid) : NULL;
+    const Pvescope__GuestConfig *cfg = home && home->fresh ? config_in(home, vmid) : NULL;
     for (size_t i = 0; !cfg && i < c->n; i++)
         if (c->nodes[i].fresh)
-            cfg = config_in(report_of(&c->nodes[i]), vmid);
-    return cfg || !home ? cfg : config_in(report_of(home), vmid);
+            cfg = config_in(&c->nodes[i], vmid);
+    return cfg || !home ? cfg : config_in(home, vmid);
 }
 
 static void join_guest(struct merged_guest *g, const struct cluster_in *c, const Pvescope__GuestConfig *place)
@@ -251,7 +245,7 @@ static void join_guest(struct merged_guest *g, const struct cluster_in *c, const
     const struct scrape_node *home = place->node ? find_node(c, place->node) : NULL;
     g->place = place;
     g->cfg = find_config(c, home, place->vmid);
-    g->rt = home && home->fresh ? runtime_in(report_of(home), place->vmid, place->type) : NULL;
+    g->rt = home && home->fresh ? runtime_in(home, place->vmid, place->type) : NULL;
     bool lxc = strcmp(place->type, "lxc") == 0;
     snprintf(g->default_name, sizeof g->default_name, lxc ? "CT%u" : "VM %u", place->vmid);
     g->name = g->cfg && g->cfg->name ? g->cfg->name : g->default_name;
