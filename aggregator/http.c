@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct http_server {
     bool auth_on;                    /* basic_auth_users is not empty */
     struct basic_auth auth;
     char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
+    atomic_size_t last_metrics_len;  /* size of the last whole /metrics, to size the next */
 };
 
 /* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
@@ -73,7 +75,14 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     const char *cluster = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
     if (cluster)
         scrape_input_only_cluster(&in, cluster);
+    /* One allocation of about the right size instead of a doubling chain
+     * (which copies the text again and faults in twice the pages). */
+    size_t last = cluster ? 0 : atomic_load_explicit(&h->last_metrics_len, memory_order_relaxed);
+    if (last)
+        buf_reserve(&text, last + last / 16);
     scrape_write(&text, &in, &h->merge);
+    if (!cluster)
+        atomic_store_explicit(&h->last_metrics_len, text.len, memory_order_relaxed);
     store_snapshot_release(&snap);
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     if (accepts_gzip(ae)) {

@@ -221,8 +221,10 @@ static int bench_render(const struct fleet *f, const struct bench_opts *b)
     struct buf out = BUF_INIT, z = BUF_INIT;
     size_t len = 0, series = 0, zlen = 0;
     for (size_t r = 0; r < b->reps; r++) {
-        struct buf text = BUF_INIT;    /* a fresh body per scrape, as the server does */
+        struct buf text = BUF_INIT;    /* a fresh body per scrape, sized by the last, as the server does */
         double c0 = cpu_now();
+        if (len)
+            buf_reserve(&text, len + len / 16);
         one_scrape(&st, &mo, &text);
         scrape[r] = cpu_now() - c0;
         len = text.len;
