@@ -155,8 +155,11 @@ void expo_write(struct buf *out, const struct scrape_input *in)
         for (size_t n = 0; n < in->n_nodes; n++)
             if (in->nodes[n].fresh)
                 append_chunk(out, in->nodes[n].render, f);
-        for (size_t m = 0; m < in->n_merged; m++)
+        for (size_t m = 0; m < in->n_merged; m++) {
+            for (size_t k = 0; k < in->merged[m]->n_parts; k++)
+                append_chunk(out, in->merged[m]->parts[k], f);
             append_chunk(out, in->merged[m], f);
+        }
         if (out->len == body) {             /* no samples: no header either */
             out->len = mark;
             out->data[mark] = '\0';

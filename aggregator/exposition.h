@@ -1,9 +1,11 @@
 /* exposition.h — Prometheus text format (version 0.0.4) building blocks and
  * the assembly of one scrape from the store's current state.
  *
- * Node families are pre-rendered per node at ingest (render.c); a scrape only
- * writes each family's HELP/TYPE once and concatenates the nodes' chunks, so
- * its cost is proportional to the output size. */
+ * Node families are pre-rendered per node at ingest (render.c), and so are a
+ * node's own guests (merge.c); a scrape only writes each family's HELP/TYPE
+ * once, concatenates the chunks and renders what the cluster merge could not
+ * take from them (nodes, storages, guests whose placement disagrees with
+ * their node's report), so its cost is close to proportional to the output. */
 #ifndef PVESCOPE_EXPOSITION_H
 #define PVESCOPE_EXPOSITION_H
 
@@ -63,12 +65,25 @@ void expo_family_header(struct buf *b, enum family_id f);
  * shared between the store and scrapes by reference count. */
 struct decoded_report;
 
+struct prerendered_guest;
+
 struct node_render {
     atomic_int refs;
     struct decoded_report *report;     /* the report rendered; NULL for merged renders */
     struct buf text;
     uint32_t start[FAM__COUNT];
     uint32_t len[FAM__COUNT];
+    /* A node's render: its own guests' cluster-family series, merged at
+     * ingest as the scrape-time merge would if the cluster's .vmlist agrees
+     * with this report (merge_prerender_guests()); NULL when it has none. */
+    struct node_render *home_guests;
+    /* A home_guests render: which guests it holds, sorted by vmid. */
+    struct prerendered_guest *pre;
+    size_t n_pre;
+    /* A cluster's merged render: home_guests renders the merge found valid,
+     * written before this render's own chunk of each family. */
+    struct node_render **parts;
+    size_t n_parts;
 };
 
 /* One node as a scrape sees it (copied out of the store under its lock). */

@@ -184,6 +184,7 @@ int main(int argc, char **argv)
     store_init(&store, c.stale_after, (size_t)c.max_nodes);
     struct ingest ig;
     ingest_init(&ig, &store, &kr, (size_t)c.max_message_bytes, c.max_clock_skew);
+    ig.merge = c.merge;
     int rc = 1;
     struct http_server *http = NULL;
     if (!ingest_listen(&ig, c.ingest_listen, err, sizeof err) ||

@@ -21,14 +21,26 @@
 #include <string.h>
 
 #include "decode.h"
+#include "merge_internal.h"
 #include "render.h"
 
-/* The exporter's fixed state lists (pve-exporter.md §2.2). */
-static const char *const lock_states[] = {"backup", "clone", "create", "migrate", "rollback",
-                                          "snapshot", "snapshot-delete", "suspended", "suspending"};
-static const char *const ha_states[] = {"stopped", "request_stop", "request_start",
-                                        "request_start_balance", "started", "fence", "recovery",
-                                        "migrate", "relocate", "freeze", "error"};
+/* The exporter's fixed state lists (pve-exporter.md §2.2), as the label
+ * pairs they become; the state is what follows `state="`, up to the quote. */
+#define S(x) "state=\"" x "\""
+#define STATE_PREFIX (sizeof "state=\"" - 1)
+static const char *const lock_states[] = {S("backup"), S("clone"), S("create"), S("migrate"), S("rollback"),
+                                          S("snapshot"), S("snapshot-delete"), S("suspended"), S("suspending")};
+static const char *const ha_states[] = {S("stopped"), S("request_stop"), S("request_start"),
+                                        S("request_start_balance"), S("started"), S("fence"), S("recovery"),
+                                        S("migrate"), S("relocate"), S("freeze"), S("error")};
+#undef S
+
+/* True when the pair state="<x>" names state s. */
+static bool state_is(const char *pair, const char *s)
+{
+    size_t n = strlen(pair) - STATE_PREFIX - 1;
+    return strncmp(pair + STATE_PREFIX, s, n) == 0 && s[n] == '\0';
+}
 
 /* One cluster's input: its store nodes (fresh or stale) in node-name order. */
 struct cluster_in {
@@ -206,16 +218,6 @@ static void render_version(struct node_render *nr, const struct cluster_in *c, c
 
 /* ---- guests -------------------------------------------------------------- */
 
-/* One .vmlist guest joined with its configuration and runtime. */
-struct merged_guest {
-    const Pvescope__GuestConfig *place;     /* the .vmlist entry */
-    const Pvescope__GuestConfig *cfg;       /* has_config entry, or NULL */
-    const Pvescope__GuestRuntime *rt;       /* from the placement node, or NULL */
-    char *labels;                           /* id="qemu/100",pve_cluster="..." */
-    const char *name;                       /* the config's, or default_name */
-    char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
-};
-
 static const Pvescope__GuestConfig *config_in(const struct scrape_node *n, uint32_t vmid)
 {
     return n && n->render->report ? decoded_config(n->render->report, vmid) : NULL;
@@ -246,13 +248,18 @@ static void join_guest(struct merged_guest *g, const struct cluster_in *c, const
     g->place = place;
     g->cfg = find_config(c, home, place->vmid);
     g->rt = home && home->fresh ? runtime_in(home, place->vmid, place->type) : NULL;
-    bool lxc = strcmp(place->type, "lxc") == 0;
-    snprintf(g->default_name, sizeof g->default_name, lxc ? "CT%u" : "VM %u", place->vmid);
+    merged_guest_name(g, c->cluster);
+}
+
+void merged_guest_name(struct merged_guest *g, const char *cluster)
+{
+    bool lxc = strcmp(g->place->type, "lxc") == 0;
+    snprintf(g->default_name, sizeof g->default_name, lxc ? "CT%u" : "VM %u", g->place->vmid);
     g->name = g->cfg && g->cfg->name ? g->cfg->name : g->default_name;
     char id[48];
-    snprintf(id, sizeof id, "%s/%u", lxc ? "lxc" : "qemu", place->vmid);
+    snprintf(id, sizeof id, "%s/%u", lxc ? "lxc" : "qemu", g->place->vmid);
     struct buf b = BUF_INIT;
-    id_labels(&b, "", id, c->cluster);
+    id_labels(&b, "", id, cluster);
     g->labels = buf_steal(&b, NULL);
 }
 
@@ -289,11 +296,8 @@ static void guest_info(struct node_render *nr, const struct merged_guest *g)
 static void state_set(struct node_render *nr, enum family_id f, const struct merged_guest *g,
                       const char *const *states, size_t n, const char *current)
 {
-    for (size_t i = 0; i < n; i++) {
-        char extra[64];
-        snprintf(extra, sizeof extra, "state=\"%s\"", states[i]);
-        nr_sample(nr, f, g->labels, extra, current && strcmp(current, states[i]) == 0 ? 1 : 0);
-    }
+    for (size_t i = 0; i < n; i++)
+        nr_sample(nr, f, g->labels, states[i], current && state_is(states[i], current) ? 1 : 0);
 }
 
 static void onboot(struct node_render *nr, const struct merged_guest *g)
@@ -629,17 +633,32 @@ static void render_storage_usage(struct node_render *nr, const struct cluster_in
 
 /* ---- one cluster, family by family --------------------------------------- */
 
+bool merge_family(enum family_id f)
+{
+    return family_table[f].source == FS_MERGE || f == FAM_PVE_CPU_USAGE_RATIO || f == FAM_PVE_CPU_USAGE_LIMIT ||
+           f == FAM_PVE_MEMORY_USAGE_BYTES || f == FAM_PVE_MEMORY_SIZE_BYTES || f == FAM_PVE_UPTIME_SECONDS;
+}
+
+void merged_guest_samples(struct node_render *nr, enum family_id f, const struct merged_guest *g,
+                          const struct merge_opts *o)
+{
+    guest_sample(nr, f, g, o);
+    guest_extra_sample(nr, f, g);
+}
+
 static struct node_render *merge_cluster(const struct cluster_in *c, const struct merge_opts *o)
 {
     const Pvescope__Report *auth = merge_authoritative(c->nodes, c->n);
     size_t ng;
     struct merged_guest *guests = merge_guests(c, auth, &ng);
+    bool *skip = calloc(ng ? ng : 1, sizeof *skip);
+    if (!skip)
+        abort();
     struct node_render *nr = node_render_new();
+    nr->n_parts = merge_home_select(c->nodes, c->n, guests, ng, skip, &nr->parts);
     for (int i = 0; i < FAM__COUNT; i++) {
         enum family_id f = (enum family_id)i;
-        if (family_table[f].source != FS_MERGE && f != FAM_PVE_CPU_USAGE_RATIO &&
-            f != FAM_PVE_CPU_USAGE_LIMIT && f != FAM_PVE_MEMORY_USAGE_BYTES &&
-            f != FAM_PVE_MEMORY_SIZE_BYTES && f != FAM_PVE_UPTIME_SECONDS)
+        if (!merge_family(f))
             continue;
         nr_begin(nr, f);
         if (f == FAM_PVE_UP || f == FAM_PVE_NODE_INFO)
@@ -652,15 +671,15 @@ static struct node_render *merge_cluster(const struct cluster_in *c, const struc
             render_storages(nr, c, auth, f);
         if (f == FAM_PVE_UP || f == FAM_PVE_DISK_SIZE_BYTES || f == FAM_PVE_DISK_USAGE_BYTES)
             render_storage_usage(nr, c, auth, f);
-        for (size_t k = 0; k < ng; k++) {
-            guest_sample(nr, f, &guests[k], o);
-            guest_extra_sample(nr, f, &guests[k]);
-        }
+        for (size_t k = 0; k < ng; k++)
+            if (!skip[k])
+                merged_guest_samples(nr, f, &guests[k], o);
         nr_end(nr, f);
     }
     for (size_t k = 0; k < ng; k++)
         free(guests[k].labels);
     free(guests);
+    free(skip);
     return nr;
 }
 
