@@ -11,7 +11,8 @@
  * token whose q-value is not 0. NULL (no header) means no. */
 bool accepts_gzip(const char *accept_encoding);
 
-/* Compresses in[0..len) into out (gzip wrapper, RFC 1952). False on failure. */
+/* Compresses in[0..len) into out (gzip wrapper, RFC 1952) at level 1..12.
+ * False on failure. */
 bool gzip_compress(const char *in, size_t len, int level, struct buf *out);
 
 #endif

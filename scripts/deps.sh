@@ -5,8 +5,10 @@
 set -eu
 what=${1:-test}
 # libyaml, GnuTLS and libcrypt (libxcrypt): the aggregator's --web.config.file.
+# libdeflate: gzip of /metrics, twice as fast as zlib (docs/benchmarks.md).
 build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
-  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev"
+  libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev
+  libdeflate-dev"
 # openssl (certificates) and apache2-utils (htpasswd -B: bcrypt hashes, as the
 # exporter-toolkit docs make them) for the web config test.
 test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yaml iproute2 util-linux
