@@ -1,12 +1,17 @@
 /* decode.c — see decode.h. */
 #include "decode.h"
 
+#include "wire_strip.h"
+
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ALIGN 16
-#define MIN_BLOCK (16u << 10)
-#define MAX_BLOCK (1u << 20)      /* growth stops here: waste stays under a MiB */
+/* Fixed-size blocks: a decoded report is kept for as long as its node's
+ * render, so what a block leaves unused is resident for that long; 64 KiB
+ * wastes 32 KiB per node on average, where doubling wasted half. */
+#define BLOCK (64u << 10)
 
 struct decode_block {
     struct decode_block *next;
@@ -14,23 +19,25 @@ struct decode_block {
     _Alignas(ALIGN) char data[];
 };
 
-/* A new block for at least n bytes, charged to the budget; NULL over it. */
-static struct decode_block *new_block(struct decoded_report *d, size_t n)
+/* A new block of cap bytes, charged to the budget, linked after the
+ * current block (keep_current) or as the new current one; NULL over budget. */
+static struct decode_block *new_block(struct decoded_report *d, size_t cap, bool keep_current)
 {
-    size_t cap = d->next_block > n ? d->next_block : n;
-    if (cap > d->budget_left || cap > SIZE_MAX / 2)
-        cap = n;
     if (cap > d->budget_left)
         return NULL;
     struct decode_block *b = malloc(sizeof *b + cap);
     if (!b)
         return NULL;
     d->budget_left -= cap;
-    d->next_block = cap * 2 < MAX_BLOCK ? cap * 2 : MAX_BLOCK;
     b->used = 0;
     b->cap = cap;
-    b->next = d->blocks;
-    d->blocks = b;
+    if (keep_current && d->blocks) {
+        b->next = d->blocks->next;
+        d->blocks->next = b;
+    } else {
+        b->next = d->blocks;
+        d->blocks = b;
+    }
     return b;
 }
 
@@ -41,8 +48,12 @@ static void *block_alloc(void *data, size_t n)
         return NULL;
     n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     struct decode_block *b = d->blocks;
-    if (!b || b->cap - b->used < n)
-        b = new_block(d, n);
+    if (!b || b->cap - b->used < n) {
+        /* a big array gets a block of its own size, and the current block
+         * stays open for what follows; the budget's last bytes likewise */
+        bool own = n > BLOCK / 4 || d->budget_left < BLOCK;
+        b = new_block(d, own ? n : BLOCK, own);
+    }
     if (!b)
         return NULL;
     void *p = b->data + b->used;
@@ -155,18 +166,13 @@ const Pvescope__GuestRuntime *decoded_runtime(const struct decoded_report *d, ui
     return NULL;
 }
 
-struct decoded_report *decoded_report_unpack(const uint8_t *data, size_t len, size_t budget)
+/* Decodes data as it is. */
+static struct decoded_report *unpack_as_is(const uint8_t *data, size_t len, size_t budget)
 {
-    struct decoded_report *d = malloc(sizeof *d);
+    struct decoded_report *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->budget_left = budget;
-    d->blocks = NULL;
-    d->configs = NULL;
-    d->runtimes = NULL;
-    d->n_configs = d->n_runtimes = 0;
-    /* decoded structs take about 4x the wire size */
-    d->next_block = len * 4 + MIN_BLOCK < MAX_BLOCK ? len * 4 + MIN_BLOCK : MAX_BLOCK;
     d->alloc = (ProtobufCAllocator){block_alloc, block_free, d};
     d->r = pvescope__report__unpack(&d->alloc, len, data);
     if (!d->r) {
@@ -178,10 +184,59 @@ struct decoded_report *decoded_report_unpack(const uint8_t *data, size_t len, si
     return d;
 }
 
+struct decoded_report *decoded_report_unpack(const uint8_t *data, size_t len, size_t budget)
+{
+    struct buf stripped = BUF_INIT;
+    if (!report_strip_placements(data, len, &stripped)) {
+        buf_free(&stripped);
+        return unpack_as_is(data, len, budget);
+    }
+    struct decoded_report *d = unpack_as_is((const uint8_t *)stripped.data, stripped.len, budget);
+    buf_free(&stripped);
+    if (!d)
+        return NULL;
+    d->wire = malloc(len ? len : 1);
+    if (!d->wire) {
+        decoded_report_free(d);
+        return NULL;
+    }
+    memcpy(d->wire, data, len);
+    d->wire_len = len;
+    d->budget = budget;
+    pthread_mutex_init(&d->full_lock, NULL);
+    return d;
+}
+
+const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
+{
+    if (!d->wire)
+        return d->r;
+    pthread_mutex_lock(&d->full_lock);
+    if (!d->full && !d->full_failed) {
+        d->full = unpack_as_is(d->wire, d->wire_len, d->budget);
+        d->full_failed = !d->full;
+    }
+    pthread_mutex_unlock(&d->full_lock);
+    return d->full ? d->full->r : d->r;
+}
+
+size_t decoded_report_bytes(const struct decoded_report *d)
+{
+    size_t n = d->wire_len + (d->full ? decoded_report_bytes(d->full) : 0);
+    for (const struct decode_block *b = d->blocks; b; b = b->next)
+        n += b->cap;
+    return n;
+}
+
 void decoded_report_free(struct decoded_report *d)
 {
     if (!d)
         return;
+    if (d->wire) {
+        decoded_report_free(d->full);
+        free(d->wire);
+        pthread_mutex_destroy(&d->full_lock);
+    }
     free_blocks(d);
     free(d);
 }

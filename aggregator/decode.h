@@ -9,10 +9,16 @@
  * Memory comes from a few large blocks owned by the decoded report (a 40-guest
  * report with its cluster's .vmlist is thousands of sub-messages: one malloc
  * and one free each cost more than the rest of ingest together), and goes
- * back all at once when the report is freed. */
+ * back all at once when the report is freed.
+ *
+ * The placement-only .vmlist entries are not decoded (wire_strip.h): r has
+ * the report without them, and decoded_vmlist_report() the whole report,
+ * decoded from the kept packed bytes the first time the merge asks. */
 #ifndef PVESCOPE_DECODE_H
 #define PVESCOPE_DECODE_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +30,6 @@ struct decoded_report {
     Pvescope__Report *r;
     ProtobufCAllocator alloc;      /* alloc.allocator_data points at this struct */
     size_t budget_left;            /* bytes of blocks still allowed */
-    size_t next_block;             /* size of the next block to take */
     struct decode_block *blocks;   /* newest first; the first has room left */
     /* Indexes for the scrape-time merge, which looks guests up by vmid for
      * every guest of the cluster: r->guests entries with has_config, and
@@ -34,7 +39,24 @@ struct decoded_report {
     size_t n_configs;
     const Pvescope__GuestRuntime **runtimes;
     size_t n_runtimes;
+    /* When placements were stripped: the packed report, and its whole
+     * decode once asked for (under full_lock: scrapes run in parallel). */
+    uint8_t *wire;
+    size_t wire_len, budget;
+    pthread_mutex_t full_lock;
+    struct decoded_report *full;
+    bool full_failed;
 };
+
+/* The whole report, with every .vmlist entry in r->guests: d->r when
+ * nothing was stripped; else decoded now or earlier. Falls back to d->r
+ * (configured guests only) if the whole report cannot be decoded. Safe to
+ * call from several threads. */
+const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d);
+
+/* Bytes the decoded report holds (its blocks, the kept packed report and a
+ * whole decode made for the merge), for the benchmarks' memory breakdown. */
+size_t decoded_report_bytes(const struct decoded_report *d);
 
 /* The first configuration (has_config) / runtime of vmid (and type) in d's
  * report, or NULL. */

@@ -54,24 +54,32 @@ static const Pvescope__Report *report_of(const struct scrape_node *n)
     return n->render->report ? n->render->report->r : NULL;
 }
 
-/* See merge.h. */
-const Pvescope__Report *merge_authoritative(const struct scrape_node *nodes, size_t n)
+/* The node whose report merge_authoritative() picks, or NULL. */
+static const struct scrape_node *authoritative_node(const struct scrape_node *nodes, size_t n)
 {
-    const Pvescope__Report *best = NULL;
+    const struct scrape_node *best = NULL;
     for (size_t i = 0; i < n; i++) {
         const Pvescope__Report *r = report_of(&nodes[i]);
         if (!nodes[i].fresh || !r || !r->cluster)
             continue;
         if (!best) {
-            best = r;
+            best = &nodes[i];
             continue;
         }
+        const Pvescope__ClusterView *bv = report_of(best)->cluster;
         bool q = r->cluster->has_quorate && r->cluster->quorate;
-        bool bq = best->cluster->has_quorate && best->cluster->quorate;
-        if (q != bq ? q : r->cluster->vmlist_version > best->cluster->vmlist_version)
-            best = r;
+        bool bq = bv->has_quorate && bv->quorate;
+        if (q != bq ? q : r->cluster->vmlist_version > bv->vmlist_version)
+            best = &nodes[i];
     }
     return best;
+}
+
+/* See merge.h. */
+const Pvescope__Report *merge_authoritative(const struct scrape_node *nodes, size_t n)
+{
+    const struct scrape_node *best = authoritative_node(nodes, n);
+    return best ? report_of(best) : NULL;
 }
 
 static const struct scrape_node *find_node(const struct cluster_in *c, const char *name)
@@ -648,9 +656,11 @@ void merged_guest_samples(struct node_render *nr, enum family_id f, const struct
 
 static struct node_render *merge_cluster(const struct cluster_in *c, const struct merge_opts *o)
 {
-    const Pvescope__Report *auth = merge_authoritative(c->nodes, c->n);
+    const struct scrape_node *an = authoritative_node(c->nodes, c->n);
+    const Pvescope__Report *auth = an ? report_of(an) : NULL;
     size_t ng;
-    struct merged_guest *guests = merge_guests(c, auth, &ng);
+    /* the .vmlist placements are decoded only for the authoritative report */
+    struct merged_guest *guests = merge_guests(c, an ? decoded_vmlist_report(an->render->report) : NULL, &ng);
     bool *skip = calloc(ng ? ng : 1, sizeof *skip);
     if (!skip)
         abort();
