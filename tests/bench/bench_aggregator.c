@@ -31,6 +31,7 @@
 #include "ingest.h"
 #include "merge.h"
 #include "seal.h"
+#include "decode.h"
 #include "store.h"
 
 struct bench_opts {
@@ -182,6 +183,21 @@ static int bench_ingest(const struct fleet *f, const struct bench_opts *b)
     return rejected ? 1 : 0;
 }
 
+/* A line of /proc/self/status, in MiB (VmRSS, VmHWM). */
+static double status_mib(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            v = strtod(line + n + 1, NULL) / 1024;
+    if (f)
+        fclose(f);
+    return v;
+}
+
 static size_t count_series(const struct buf *b)
 {
     size_t n = 0;
@@ -191,6 +207,18 @@ static size_t count_series(const struct buf *b)
         p = nl ? nl + 1 : end;
     }
     return n;
+}
+
+/* Where the state's memory is: decoded reports and rendered text, in MB. */
+static void state_bytes(const struct store *st)
+{
+    double decoded = 0, text = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        const struct node_render *nr = st->nodes[i].render;
+        decoded += (double)decoded_report_bytes(nr->report);
+        text += (double)nr->text.len + (nr->home_guests ? (double)nr->home_guests->text.len : 0);
+    }
+    printf("render: state: decoded reports %.0f MB, rendered text %.0f MB\n", decoded / 1e6, text / 1e6);
 }
 
 /* What serve_metrics() does before handing the body to libmicrohttpd. */
@@ -213,6 +241,8 @@ static int bench_render(const struct fleet *f, const struct bench_opts *b)
     struct ingest ig;
     ingest_init(&ig, &st, &kr, 16u << 20, 300);
     fill(&ig, f, &key);
+    double rss_state = status_mib("VmRSS");
+    state_bytes(&st);
     struct merge_opts mo = {0};
     double *scrape = calloc(b->reps, sizeof *scrape), *copy = calloc(b->reps, sizeof *copy);
     double *gz = calloc(b->reps, sizeof *gz);
@@ -258,6 +288,8 @@ static int bench_render(const struct fleet *f, const struct bench_opts *b)
     printf("render: scrape (snapshot + merge + write) %.2f ms CPU, %.3f ns/byte; memcpy of the same bytes "
            "%.2f ms, %.3f ns/byte; ratio %.1fx\n", s * 1e3, s * 1e9 / (double)len, c * 1e3,
            c * 1e9 / (double)len, s / c);
+    printf("render: RSS with the state alone %.0f MiB, after the scrapes %.0f MiB (peak %.0f MiB)\n", rss_state,
+           status_mib("VmRSS"), status_mib("VmHWM"));
     printf("render: gzip level 1 of the body %.1f ms CPU, %.1f MB -> %.2f MB\n", gz[0] * 1e3, (double)len / 1e6,
            (double)zlen / 1e6);
     free(dst);
