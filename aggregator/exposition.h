@@ -112,6 +112,39 @@ struct scrape_input {
  * configure one target per cluster. Self metrics of the aggregator stay. */
 void scrape_input_only_cluster(struct scrape_input *in, const char *cluster);
 
+/* A complete exposition of a scrape_input as a list of pieces: the
+ * pre-rendered chunks of its renders (by reference: they must outlive the
+ * plan) and what is written at scrape time (headers, self metrics) in aux.
+ * A scrape can then stream the pieces out without first copying them into
+ * one body of the output's size. */
+struct expo_piece {
+    const char *base;                  /* a render's text; NULL: aux.data */
+    size_t off, len;
+};
+
+struct expo_plan {
+    struct expo_piece *pieces;
+    size_t n, cap;
+    struct buf aux;
+    size_t total;                      /* bytes of all pieces */
+};
+
+#define EXPO_PLAN_INIT {NULL, 0, 0, BUF_INIT, 0}
+
+/* Plans the exposition of in into plan (reset first). */
+void expo_plan_build(struct expo_plan *plan, const struct scrape_input *in);
+/* Where a sequential reader of a plan is: piece index and the offset in
+ * the text where that piece starts. Start from {0, 0}. */
+struct expo_cursor {
+    size_t piece, start;
+};
+
+/* Copies up to max bytes of the planned text from byte pos on into dst;
+ * returns how many (0 at the end). Reading on from where the cursor is
+ * costs no search. */
+size_t expo_plan_read(const struct expo_plan *plan, struct expo_cursor *c, size_t pos, char *dst, size_t max);
+void expo_plan_free(struct expo_plan *plan);
+
 /* Writes a complete exposition of in to out. */
 void expo_write(struct buf *out, const struct scrape_input *in);
 

@@ -6,7 +6,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,12 @@
 #include "status.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
-#define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~8x anyway */
+#define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~15x anyway */
+/* Streamed /metrics is copied into MHD's per-connection buffer, whose size
+ * MHD_OPTION_CONNECTION_MEMORY_LIMIT bounds: 256 KiB makes a few hundred
+ * send() calls of an 80 MB body instead of thousands. */
+#define STREAM_BLOCK (128u << 10)
+#define CONNECTION_MEMORY (256u << 10)
 #define AUTH_REALM "pvescope"        /* a constant: MHD does not escape the realm */
 /* Per client address. Prometheus keeps one connection per target; 64 leaves
  * room for HA pairs and people behind one NAT or proxy while one address
@@ -37,8 +41,20 @@ struct http_server {
     bool auth_on;                    /* basic_auth_users is not empty */
     struct basic_auth auth;
     char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
-    atomic_size_t last_metrics_len;  /* size of the last whole /metrics, to size the next */
 };
+
+/* Queues response r with a status and type, and lets go of it. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r, const char *type,
+                             bool gzipped)
+{
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (gzipped)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
 
 /* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body, size_t len,
@@ -49,13 +65,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (gzipped)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return queue(c, status, r, type, gzipped);
 }
 
 static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
@@ -66,38 +76,85 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, c
     return respond(c, status, body, strlen(body), "text/plain; charset=utf-8", false);
 }
 
-static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
-{
+/* A /metrics body streamed out of the renders it points into (expo_plan):
+ * the snapshot's references and the merged cluster renders are held until
+ * libmicrohttpd has sent it, and no body of the output's size is built. */
+struct metrics_stream {
     struct store_snapshot snap;
-    store_snapshot(h->store, clock_monotonic(), &snap);
-    struct buf text = BUF_INIT;
-    struct scrape_input in = snap.in;
+    struct node_render **merged;
+    size_t n_merged;
+    struct expo_plan plan;
+    struct expo_cursor cursor;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct metrics_stream *s = cls;
+    size_t n = expo_plan_read(&s->plan, &s->cursor, (size_t)pos, buf, max);
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+    struct metrics_stream *s = cls;
+    expo_plan_free(&s->plan);
+    merge_free(s->merged, s->n_merged);
+    store_snapshot_release(&s->snap);
+    free(s);
+}
+
+/* Snapshot, merge and plan of one scrape (of one cluster when asked). */
+static struct metrics_stream *plan_scrape(struct http_server *h, struct MHD_Connection *c)
+{
+    struct metrics_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    store_snapshot(h->store, clock_monotonic(), &s->snap);
+    struct scrape_input in = s->snap.in;
     const char *cluster = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
     if (cluster)
         scrape_input_only_cluster(&in, cluster);
-    /* One allocation of about the right size instead of a doubling chain
-     * (which copies the text again and faults in twice the pages). */
-    size_t last = cluster ? 0 : atomic_load_explicit(&h->last_metrics_len, memory_order_relaxed);
-    if (last)
-        buf_reserve(&text, last + last / 16);
-    scrape_write(&text, &in, &h->merge);
-    if (!cluster)
-        atomic_store_explicit(&h->last_metrics_len, text.len, memory_order_relaxed);
-    store_snapshot_release(&snap);
-    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    if (accepts_gzip(ae)) {
-        struct buf z = BUF_INIT;
-        if (gzip_compress(text.data ? text.data : "", text.len, GZIP_LEVEL, &z)) {
-            buf_free(&text);
-            size_t len;
-            char *body = buf_steal(&z, &len);
-            return respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, true);
-        }
+    s->n_merged = merge_all(&in, &h->merge, &s->merged);
+    in.merged = s->merged;
+    in.n_merged = s->n_merged;
+    expo_plan_build(&s->plan, &in);
+    return s;
+}
+
+/* gzip needs the text in one piece: copied out of the plan, compressed, freed. */
+static enum MHD_Result respond_gzip(struct MHD_Connection *c, struct metrics_stream *s)
+{
+    char *text = malloc(s->plan.total + 1);
+    if (!text)
+        abort();
+    struct expo_cursor cur = {0, 0};
+    size_t len = expo_plan_read(&s->plan, &cur, 0, text, s->plan.total);
+    stream_free(s);
+    struct buf z = BUF_INIT;
+    bool ok = gzip_compress(text, len, GZIP_LEVEL, &z);
+    if (!ok) {
         buf_free(&z);
+        return respond(c, MHD_HTTP_OK, text, len, CONTENT_TYPE_METRICS, false);
     }
-    size_t len;
-    char *body = buf_steal(&text, &len);
-    return respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, false);
+    free(text);
+    size_t zlen;
+    char *body = buf_steal(&z, &zlen);
+    return respond(c, MHD_HTTP_OK, body, zlen, CONTENT_TYPE_METRICS, true);
+}
+
+static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
+{
+    struct metrics_stream *s = plan_scrape(h, c);
+    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (accepts_gzip(ae))
+        return respond_gzip(c, s);
+    struct MHD_Response *r = MHD_create_response_from_callback(s->plan.total, STREAM_BLOCK, stream_read, s,
+                                                               stream_free);
+    if (!r) {
+        stream_free(s);
+        return MHD_NO;
+    }
+    return queue(c, MHD_HTTP_OK, r, CONTENT_TYPE_METRICS, false);
 }
 
 /* The status page (status.c), from the same kind of snapshot a scrape takes. */
@@ -279,6 +336,7 @@ struct http_server *http_start(const char *listen, struct store *store, const st
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTION_LIMIT,
                                  MHD_OPTION_ARRAY, tls_opts,
                                  MHD_OPTION_END);
