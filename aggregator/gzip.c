@@ -54,15 +54,21 @@ bool accepts_gzip(const char *ae)
     return q_gzip >= 0 ? q_gzip > 0 : q_star > 0;
 }
 
+bool gzip_compress_with(struct libdeflate_compressor *c, const char *in, size_t len, struct buf *out)
+{
+    size_t bound = libdeflate_gzip_compress_bound(c, len);
+    buf_reset(out);
+    buf_reserve(out, bound);
+    out->len = libdeflate_gzip_compress(c, in, len, out->data, bound);
+    return out->len > 0;
+}
+
 bool gzip_compress(const char *in, size_t len, int level, struct buf *out)
 {
     struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
     if (!c)
         return false;
-    size_t bound = libdeflate_gzip_compress_bound(c, len);
-    buf_reset(out);
-    buf_reserve(out, bound);
-    out->len = libdeflate_gzip_compress(c, in, len, out->data, bound);
+    bool ok = gzip_compress_with(c, in, len, out);
     libdeflate_free_compressor(c);
-    return out->len > 0;
+    return ok;
 }

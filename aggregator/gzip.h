@@ -15,4 +15,8 @@ bool accepts_gzip(const char *accept_encoding);
  * False on failure. */
 bool gzip_compress(const char *in, size_t len, int level, struct buf *out);
 
+/* The same with a kept compressor (NULL: allocate one for the call). */
+struct libdeflate_compressor;
+bool gzip_compress_with(struct libdeflate_compressor *c, const char *in, size_t len, struct buf *out);
+
 #endif

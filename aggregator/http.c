@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
+#include <libdeflate.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,7 +43,20 @@ struct http_server {
     bool auth_on;                    /* basic_auth_users is not empty */
     struct basic_auth auth;
     char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
+    /* One gzip scrape at a time reuses these (a second one allocates its
+     * own): the text of a whole scrape and libdeflate's state, so that a
+     * gzip scrape does not fault in 80 MB of fresh pages every time. */
+    pthread_mutex_t gzip_lock;
+    struct buf gzip_text;
+    struct libdeflate_compressor *deflater;
 };
+
+static void http_free_gzip(struct http_server *h)
+{
+    buf_free(&h->gzip_text);
+    libdeflate_free_compressor(h->deflater);
+    pthread_mutex_destroy(&h->gzip_lock);
+}
 
 /* Queues response r with a status and type, and lets go of it. */
 static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r, const char *type,
@@ -121,25 +136,37 @@ static struct metrics_stream *plan_scrape(struct http_server *h, struct MHD_Conn
     return s;
 }
 
-/* gzip needs the text in one piece: copied out of the plan, compressed, freed. */
-static enum MHD_Result respond_gzip(struct MHD_Connection *c, struct metrics_stream *s)
+/* gzip needs the text in one piece: copied out of the plan, compressed. */
+static enum MHD_Result respond_gzip(struct http_server *h, struct MHD_Connection *c, struct metrics_stream *s)
 {
-    char *text = malloc(s->plan.total + 1);
-    if (!text)
-        abort();
+    bool kept = pthread_mutex_trylock(&h->gzip_lock) == 0;
+    struct buf own = BUF_INIT, *text = kept ? &h->gzip_text : &own;
+    buf_reset(text);
+    buf_reserve(text, s->plan.total);
     struct expo_cursor cur = {0, 0};
-    size_t len = expo_plan_read(&s->plan, &cur, 0, text, s->plan.total);
+    text->len = expo_plan_read(&s->plan, &cur, 0, text->data, s->plan.total);
     stream_free(s);
     struct buf z = BUF_INIT;
-    bool ok = gzip_compress(text, len, GZIP_LEVEL, &z);
-    if (!ok) {
+    bool ok = kept && h->deflater ? gzip_compress_with(h->deflater, text->data, text->len, &z)
+                                  : gzip_compress(text->data, text->len, GZIP_LEVEL, &z);
+    enum MHD_Result ret;
+    if (ok) {
+        size_t zlen;
+        char *body = buf_steal(&z, &zlen);
+        ret = respond(c, MHD_HTTP_OK, body, zlen, CONTENT_TYPE_METRICS, true);
+    } else {
         buf_free(&z);
-        return respond(c, MHD_HTTP_OK, text, len, CONTENT_TYPE_METRICS, false);
+        size_t len = text->len;
+        char *body = malloc(len + 1);
+        if (!body)
+            abort();
+        memcpy(body, text->data, len);
+        ret = respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, false);
     }
-    free(text);
-    size_t zlen;
-    char *body = buf_steal(&z, &zlen);
-    return respond(c, MHD_HTTP_OK, body, zlen, CONTENT_TYPE_METRICS, true);
+    if (kept)
+        pthread_mutex_unlock(&h->gzip_lock);
+    buf_free(&own);
+    return ret;
 }
 
 static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
@@ -147,7 +174,7 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     struct metrics_stream *s = plan_scrape(h, c);
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     if (accepts_gzip(ae))
-        return respond_gzip(c, s);
+        return respond_gzip(h, c, s);
     struct MHD_Response *r = MHD_create_response_from_callback(s->plan.total, STREAM_BLOCK, stream_read, s,
                                                                stream_free);
     if (!r) {
@@ -303,12 +330,15 @@ struct http_server *http_start(const char *listen, struct store *store, const st
         abort();
     h->store = store;
     h->merge = *merge;
+    pthread_mutex_init(&h->gzip_lock, NULL);
+    h->deflater = libdeflate_alloc_compressor(GZIP_LEVEL);
     snprintf(h->ingest_endpoint, sizeof h->ingest_endpoint, "%s", ingest_endpoint ? ingest_endpoint : "");
     h->started = clock_monotonic();
     h->web = web;
     if (web && web->n_users) {
         if (!basic_auth_init(&h->auth, web->users, web->n_users, NULL, NULL, err, errlen)) {
             freeaddrinfo(ai);
+            http_free_gzip(h);
             free(h);
             return NULL;
         }
@@ -346,6 +376,7 @@ struct http_server *http_start(const char *listen, struct store *store, const st
                  web && web->tls ? " or TLS set-up failed: see the line above" : "");
         if (h->auth_on)
             basic_auth_free(&h->auth);
+        http_free_gzip(h);
         free(h);
         return NULL;
     }
@@ -365,5 +396,6 @@ void http_stop(struct http_server *h)
     MHD_stop_daemon(h->daemon);
     if (h->auth_on)
         basic_auth_free(&h->auth);
+    http_free_gzip(h);
     free(h);
 }
