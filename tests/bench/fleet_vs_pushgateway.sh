@@ -10,7 +10,8 @@
 # Tunables (environment):
 #   BENCH_NODES=500 BENCH_GUESTS=40 BENCH_CLUSTER_SIZES=10,20,30,40,50   the estate
 #   BENCH_INTERVAL_MS=10000  each simulated agent's interval (the agent's default)
-#   BENCH_SECONDS=30         wrk duration per target and encoding
+#   BENCH_SECONDS=30         wrk duration against the aggregator, per encoding
+#   BENCH_PEER_SECONDS=120   wrk duration against pushgateway (several seconds a scrape)
 #   BENCH_PROBES=200         report->visible samples
 #   BENCH_INGEST_REPORTS=2000 BENCH_RENDER_REPS=20   the in-process benches
 #   PUSHGATEWAY=/usr/bin/prometheus-pushgateway  WRK=wrk
@@ -39,7 +40,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 knobs=""
-for v in BENCH_NODES BENCH_GUESTS BENCH_CLUSTER_SIZES BENCH_INTERVAL_MS BENCH_SECONDS BENCH_PROBES \
+for v in BENCH_NODES BENCH_GUESTS BENCH_CLUSTER_SIZES BENCH_INTERVAL_MS BENCH_SECONDS BENCH_PEER_SECONDS BENCH_PROBES \
          BENCH_INGEST_REPORTS BENCH_RENDER_REPS; do
     [[ -n ${!v:-} ]] && knobs+="$v=${!v} "
 done
