@@ -4,20 +4,64 @@
  * protobuf-c unpacking can amplify: a sparse repeated message is 2 bytes on
  * the wire and hundreds in memory. The budget bounds what one report can cost,
  * and the decoded report lives as long as the node's published snapshot, so
- * the scrape-time merge (merge.c) can join it with other nodes' reports. */
+ * the scrape-time merge (merge.c) can join it with other nodes' reports.
+ *
+ * Memory comes from a few large blocks owned by the decoded report (a 40-guest
+ * report with its cluster's .vmlist is thousands of sub-messages: one malloc
+ * and one free each cost more than the rest of ingest together), and goes
+ * back all at once when the report is freed.
+ *
+ * The placement-only .vmlist entries are not decoded (wire_strip.h): r has
+ * the report without them, and decoded_vmlist_report() the whole report,
+ * decoded from the kept packed bytes the first time the merge asks. */
 #ifndef PVESCOPE_DECODE_H
 #define PVESCOPE_DECODE_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pvescope.pb-c.h"
 
+struct decode_block;
+
 struct decoded_report {
     Pvescope__Report *r;
-    ProtobufCAllocator alloc;      /* alloc.allocator_data points at budget_left */
-    size_t budget_left;
+    ProtobufCAllocator alloc;      /* alloc.allocator_data points at this struct */
+    size_t budget_left;            /* bytes of blocks still allowed */
+    struct decode_block *blocks;   /* newest first; the first has room left */
+    /* Indexes for the scrape-time merge, which looks guests up by vmid for
+     * every guest of the cluster: r->guests entries with has_config, and
+     * r->guest_runtime, each sorted by vmid (report order among equals).
+     * NULL when the budget had no room for them (lookups then scan). */
+    const Pvescope__GuestConfig **configs;
+    size_t n_configs;
+    const Pvescope__GuestRuntime **runtimes;
+    size_t n_runtimes;
+    /* When placements were stripped: the packed report, and its whole
+     * decode once asked for (under full_lock: scrapes run in parallel). */
+    uint8_t *wire;
+    size_t wire_len, budget;
+    pthread_mutex_t full_lock;
+    struct decoded_report *full;
+    bool full_failed;
 };
+
+/* The whole report, with every .vmlist entry in r->guests: d->r when
+ * nothing was stripped; else decoded now or earlier. Falls back to d->r
+ * (configured guests only) if the whole report cannot be decoded. Safe to
+ * call from several threads. */
+const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d);
+
+/* Bytes the decoded report holds (its blocks, the kept packed report and a
+ * whole decode made for the merge), for the benchmarks' memory breakdown. */
+size_t decoded_report_bytes(const struct decoded_report *d);
+
+/* The first configuration (has_config) / runtime of vmid (and type) in d's
+ * report, or NULL. */
+const Pvescope__GuestConfig *decoded_config(const struct decoded_report *d, uint32_t vmid);
+const Pvescope__GuestRuntime *decoded_runtime(const struct decoded_report *d, uint32_t vmid, const char *type);
 
 /* Decodes data; NULL when it is not a Report or needs more than budget bytes. */
 struct decoded_report *decoded_report_unpack(const uint8_t *data, size_t len, size_t budget);

@@ -2,6 +2,7 @@
 #include "exposition.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -204,10 +205,34 @@ static void write_dynamic(struct buf *out, enum family_id f, const struct scrape
     }
 }
 
-static void append_chunk(struct buf *out, const struct node_render *r, enum family_id f)
+static void add_piece(struct expo_plan *plan, const char *base, size_t off, size_t len)
 {
-    if (r->len[f])
-        buf_append(out, r->text.data + r->start[f], r->len[f]);
+    if (len == 0)
+        return;
+    struct expo_piece *last = plan->n ? &plan->pieces[plan->n - 1] : NULL;
+    if (last && last->base == base && last->off + last->len == off) {
+        last->len += len;                   /* adjacent in the same text: one piece */
+    } else {
+        if (plan->n == plan->cap) {
+            plan->cap = plan->cap ? plan->cap * 2 : 1024;
+            plan->pieces = realloc(plan->pieces, plan->cap * sizeof *plan->pieces);
+            if (!plan->pieces)
+                abort();
+        }
+        plan->pieces[plan->n++] = (struct expo_piece){base, off, len};
+    }
+    plan->total += len;
+}
+
+static void add_chunk(struct expo_plan *plan, const struct node_render *r, enum family_id f)
+{
+    add_piece(plan, r->text.data, r->start[f], r->len[f]);
+}
+
+/* Appends what was written to aux since mark as a piece. */
+static void add_aux(struct expo_plan *plan, size_t mark)
+{
+    add_piece(plan, NULL, mark, plan->aux.len - mark);
 }
 
 void scrape_input_only_cluster(struct scrape_input *in, const char *cluster)
@@ -222,23 +247,76 @@ void scrape_input_only_cluster(struct scrape_input *in, const char *cluster)
     in->n_nodes = j - i;
 }
 
-void expo_write(struct buf *out, const struct scrape_input *in)
+void expo_plan_build(struct expo_plan *plan, const struct scrape_input *in)
 {
+    plan->n = 0;
+    plan->total = 0;
+    buf_reset(&plan->aux);
     for (int i = 0; i < FAM__COUNT; i++) {
         enum family_id f = (enum family_id)i;
-        size_t mark = out->len;
-        expo_family_header(out, f);
-        size_t body = out->len;
-        if (family_table[f].source == FS_DYN)
-            write_dynamic(out, f, in);
+        size_t aux_mark = plan->aux.len, n_mark = plan->n, total_mark = plan->total;
+        expo_family_header(&plan->aux, f);
+        add_aux(plan, aux_mark);
+        size_t body_mark = plan->total;
+        if (family_table[f].source == FS_DYN) {
+            size_t dyn = plan->aux.len;
+            write_dynamic(&plan->aux, f, in);
+            add_aux(plan, dyn);
+        }
         for (size_t n = 0; n < in->n_nodes; n++)
             if (in->nodes[n].fresh)
-                append_chunk(out, in->nodes[n].render, f);
-        for (size_t m = 0; m < in->n_merged; m++)
-            append_chunk(out, in->merged[m], f);
-        if (out->len == body) {             /* no samples: no header either */
-            out->len = mark;
-            out->data[mark] = '\0';
+                add_chunk(plan, in->nodes[n].render, f);
+        for (size_t m = 0; m < in->n_merged; m++) {
+            for (size_t k = 0; k < in->merged[m]->n_parts; k++)
+                add_chunk(plan, in->merged[m]->parts[k], f);
+            add_chunk(plan, in->merged[m], f);
+        }
+        if (plan->total == body_mark) {     /* no samples: no header either */
+            plan->n = n_mark;
+            plan->total = total_mark;
+            plan->aux.len = aux_mark;
+            if (plan->aux.data)
+                plan->aux.data[aux_mark] = '\0';
         }
     }
+}
+
+size_t expo_plan_read(const struct expo_plan *plan, struct expo_cursor *c, size_t pos, char *dst, size_t max)
+{
+    if (pos < c->start)
+        *c = (struct expo_cursor){0, 0};
+    while (c->piece < plan->n && c->start + plan->pieces[c->piece].len <= pos)
+        c->start += plan->pieces[c->piece++].len;
+    size_t done = 0, i = c->piece, start = c->start;
+    while (done < max && i < plan->n) {
+        const struct expo_piece *p = &plan->pieces[i];
+        size_t skip = pos + done - start;
+        size_t take = p->len - skip < max - done ? p->len - skip : max - done;
+        memcpy(dst + done, (p->base ? p->base : plan->aux.data) + p->off + skip, take);
+        done += take;
+        if (skip + take == p->len) {
+            start += p->len;
+            i++;
+        }
+    }
+    return done;
+}
+
+void expo_plan_free(struct expo_plan *plan)
+{
+    free(plan->pieces);
+    buf_free(&plan->aux);
+    memset(plan, 0, sizeof *plan);
+}
+
+void expo_write(struct buf *out, const struct scrape_input *in)
+{
+    struct expo_plan plan = EXPO_PLAN_INIT;
+    expo_plan_build(&plan, in);
+    buf_reserve(out, plan.total);
+    for (size_t i = 0; i < plan.n; i++) {
+        const struct expo_piece *p = &plan.pieces[i];
+        buf_append(out, (p->base ? p->base : plan.aux.data) + p->off, p->len);
+    }
+    expo_plan_free(&plan);
 }

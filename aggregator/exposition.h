@@ -1,9 +1,11 @@
 /* exposition.h — Prometheus text format (version 0.0.4) building blocks and
  * the assembly of one scrape from the store's current state.
  *
- * Node families are pre-rendered per node at ingest (render.c); a scrape only
- * writes each family's HELP/TYPE once and concatenates the nodes' chunks, so
- * its cost is proportional to the output size. */
+ * Node families are pre-rendered per node at ingest (render.c), and so are a
+ * node's own guests (merge.c); a scrape only writes each family's HELP/TYPE
+ * once, concatenates the chunks and renders what the cluster merge could not
+ * take from them (nodes, storages, guests whose placement disagrees with
+ * their node's report), so its cost is close to proportional to the output. */
 #ifndef PVESCOPE_EXPOSITION_H
 #define PVESCOPE_EXPOSITION_H
 
@@ -81,12 +83,25 @@ void expo_family_header(struct buf *b, enum family_id f);
  * shared between the store and scrapes by reference count. */
 struct decoded_report;
 
+struct prerendered_guest;
+
 struct node_render {
     atomic_int refs;
     struct decoded_report *report;     /* the report rendered; NULL for merged renders */
     struct buf text;
     uint32_t start[FAM__COUNT];
     uint32_t len[FAM__COUNT];
+    /* A node's render: its own guests' cluster-family series, merged at
+     * ingest as the scrape-time merge would if the cluster's .vmlist agrees
+     * with this report (merge_prerender_guests()); NULL when it has none. */
+    struct node_render *home_guests;
+    /* A home_guests render: which guests it holds, sorted by vmid. */
+    struct prerendered_guest *pre;
+    size_t n_pre;
+    /* A cluster's merged render: home_guests renders the merge found valid,
+     * written before this render's own chunk of each family. */
+    struct node_render **parts;
+    size_t n_parts;
 };
 
 /* One node as a scrape sees it (copied out of the store under its lock). */
@@ -117,6 +132,39 @@ struct scrape_input {
  * /metrics?cluster=NAME: one scrape target per cluster, as exporter users
  * configure one target per cluster. Self metrics of the aggregator stay. */
 void scrape_input_only_cluster(struct scrape_input *in, const char *cluster);
+
+/* A complete exposition of a scrape_input as a list of pieces: the
+ * pre-rendered chunks of its renders (by reference: they must outlive the
+ * plan) and what is written at scrape time (headers, self metrics) in aux.
+ * A scrape can then stream the pieces out without first copying them into
+ * one body of the output's size. */
+struct expo_piece {
+    const char *base;                  /* a render's text; NULL: aux.data */
+    size_t off, len;
+};
+
+struct expo_plan {
+    struct expo_piece *pieces;
+    size_t n, cap;
+    struct buf aux;
+    size_t total;                      /* bytes of all pieces */
+};
+
+#define EXPO_PLAN_INIT {NULL, 0, 0, BUF_INIT, 0}
+
+/* Plans the exposition of in into plan (reset first). */
+void expo_plan_build(struct expo_plan *plan, const struct scrape_input *in);
+/* Where a sequential reader of a plan is: piece index and the offset in
+ * the text where that piece starts. Start from {0, 0}. */
+struct expo_cursor {
+    size_t piece, start;
+};
+
+/* Copies up to max bytes of the planned text from byte pos on into dst;
+ * returns how many (0 at the end). Reading on from where the cursor is
+ * costs no search. */
+size_t expo_plan_read(const struct expo_plan *plan, struct expo_cursor *c, size_t pos, char *dst, size_t max);
+void expo_plan_free(struct expo_plan *plan);
 
 /* Writes a complete exposition of in to out. */
 void expo_write(struct buf *out, const struct scrape_input *in);

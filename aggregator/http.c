@@ -3,8 +3,10 @@
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
+#include <libdeflate.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +23,12 @@
 #include "status.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
-#define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~8x anyway */
+#define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~15x anyway */
+/* Streamed /metrics is copied into MHD's per-connection buffer, whose size
+ * MHD_OPTION_CONNECTION_MEMORY_LIMIT bounds: 256 KiB makes a few hundred
+ * send() calls of an 80 MB body instead of thousands. */
+#define STREAM_BLOCK (128u << 10)
+#define CONNECTION_MEMORY (256u << 10)
 #define AUTH_REALM "pvescope"        /* a constant: MHD does not escape the realm */
 /* Per client address. Prometheus keeps one connection per target; 64 leaves
  * room for HA pairs and people behind one NAT or proxy while one address
@@ -40,7 +47,33 @@ struct http_server {
     struct basic_auth auth;
     atomic_uint_fast64_t rejected[HTTP_REJECT__COUNT];   /* pvescope_http_requests_rejected_total */
     char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
+    /* One gzip scrape at a time reuses these (a second one allocates its
+     * own): the text of a whole scrape and libdeflate's state, so that a
+     * gzip scrape does not fault in 80 MB of fresh pages every time. */
+    pthread_mutex_t gzip_lock;
+    struct buf gzip_text;
+    struct libdeflate_compressor *deflater;
 };
+
+static void http_free_gzip(struct http_server *h)
+{
+    buf_free(&h->gzip_text);
+    libdeflate_free_compressor(h->deflater);
+    pthread_mutex_destroy(&h->gzip_lock);
+}
+
+/* Queues response r with a status and type, and lets go of it. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r, const char *type,
+                             bool gzipped)
+{
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (gzipped)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
 
 /* Queues body (malloc'd, ownership passes to MHD) with a status and type. */
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body, size_t len,
@@ -51,13 +84,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (gzipped)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return queue(c, status, r, type, gzipped);
 }
 
 static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
@@ -68,14 +95,43 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, c
     return respond(c, status, body, strlen(body), "text/plain; charset=utf-8", false);
 }
 
-static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
-{
+/* A /metrics body streamed out of the renders it points into (expo_plan):
+ * the snapshot's references and the merged cluster renders are held until
+ * libmicrohttpd has sent it, and no body of the output's size is built. */
+struct metrics_stream {
     struct store_snapshot snap;
-    store_snapshot(h->store, clock_monotonic(), &snap);
+    struct node_render **merged;
+    size_t n_merged;
+    struct expo_plan plan;
+    struct expo_cursor cursor;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct metrics_stream *s = cls;
+    size_t n = expo_plan_read(&s->plan, &s->cursor, (size_t)pos, buf, max);
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+    struct metrics_stream *s = cls;
+    expo_plan_free(&s->plan);
+    merge_free(s->merged, s->n_merged);
+    store_snapshot_release(&s->snap);
+    free(s);
+}
+
+/* Snapshot, merge and plan of one scrape (of one cluster when asked). */
+static struct metrics_stream *plan_scrape(struct http_server *h, struct MHD_Connection *c)
+{
+    struct metrics_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    store_snapshot(h->store, clock_monotonic(), &s->snap);
     struct remote_write_stats rw;
     remote_write_stats(h->rw, &rw);
-    struct buf text = BUF_INIT;
-    struct scrape_input in = snap.in;
+    struct scrape_input in = s->snap.in;
     in.remote_write = h->rw ? &rw : NULL;
     in.http_guarded = h->auth_on || (h->web && h->web->client_auth != WEBCFG_NO_CLIENT_CERT);
     for (int r = 0; r < HTTP_REJECT__COUNT; r++)
@@ -83,23 +139,60 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     const char *cluster = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
     if (cluster)
         scrape_input_only_cluster(&in, cluster);
-    scrape_write(&text, &in, &h->merge);
-    store_snapshot_release(&snap);
+    s->n_merged = merge_all(&in, &h->merge, &s->merged);
+    in.merged = s->merged;
+    in.n_merged = s->n_merged;
+    expo_plan_build(&s->plan, &in);           /* self metrics are copied into the plan */
     remote_write_stats_free(&rw);
-    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    if (accepts_gzip(ae)) {
-        struct buf z = BUF_INIT;
-        if (gzip_compress(text.data ? text.data : "", text.len, GZIP_LEVEL, &z)) {
-            buf_free(&text);
-            size_t len;
-            char *body = buf_steal(&z, &len);
-            return respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, true);
-        }
+    return s;
+}
+
+/* gzip needs the text in one piece: copied out of the plan, compressed. */
+static enum MHD_Result respond_gzip(struct http_server *h, struct MHD_Connection *c, struct metrics_stream *s)
+{
+    bool kept = pthread_mutex_trylock(&h->gzip_lock) == 0;
+    struct buf own = BUF_INIT, *text = kept ? &h->gzip_text : &own;
+    buf_reset(text);
+    buf_reserve(text, s->plan.total);
+    struct expo_cursor cur = {0, 0};
+    text->len = expo_plan_read(&s->plan, &cur, 0, text->data, s->plan.total);
+    stream_free(s);
+    struct buf z = BUF_INIT;
+    bool ok = kept && h->deflater ? gzip_compress_with(h->deflater, text->data, text->len, &z)
+                                  : gzip_compress(text->data, text->len, GZIP_LEVEL, &z);
+    enum MHD_Result ret;
+    if (ok) {
+        size_t zlen;
+        char *body = buf_steal(&z, &zlen);
+        ret = respond(c, MHD_HTTP_OK, body, zlen, CONTENT_TYPE_METRICS, true);
+    } else {
         buf_free(&z);
+        size_t len = text->len;
+        char *body = malloc(len + 1);
+        if (!body)
+            abort();
+        memcpy(body, text->data, len);
+        ret = respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, false);
     }
-    size_t len;
-    char *body = buf_steal(&text, &len);
-    return respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, false);
+    if (kept)
+        pthread_mutex_unlock(&h->gzip_lock);
+    buf_free(&own);
+    return ret;
+}
+
+static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
+{
+    struct metrics_stream *s = plan_scrape(h, c);
+    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (accepts_gzip(ae))
+        return respond_gzip(h, c, s);
+    struct MHD_Response *r = MHD_create_response_from_callback(s->plan.total, STREAM_BLOCK, stream_read, s,
+                                                               stream_free);
+    if (!r) {
+        stream_free(s);
+        return MHD_NO;
+    }
+    return queue(c, MHD_HTTP_OK, r, CONTENT_TYPE_METRICS, false);
 }
 
 /* The status page (status.c), from the same kind of snapshot a scrape takes. */
@@ -290,12 +383,15 @@ struct http_server *http_start(const char *listen, struct store *store, const st
     h->store = store;
     h->merge = *merge;
     h->rw = rw;
+    pthread_mutex_init(&h->gzip_lock, NULL);
+    h->deflater = libdeflate_alloc_compressor(GZIP_LEVEL);
     snprintf(h->ingest_endpoint, sizeof h->ingest_endpoint, "%s", ingest_endpoint ? ingest_endpoint : "");
     h->started = clock_monotonic();
     h->web = web;
     if (web && web->n_users) {
         if (!basic_auth_init(&h->auth, web->users, web->n_users, NULL, NULL, err, errlen)) {
             freeaddrinfo(ai);
+            http_free_gzip(h);
             free(h);
             return NULL;
         }
@@ -323,6 +419,7 @@ struct http_server *http_start(const char *listen, struct store *store, const st
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTION_LIMIT,
                                  MHD_OPTION_ARRAY, tls_opts,
                                  MHD_OPTION_END);
@@ -332,6 +429,7 @@ struct http_server *http_start(const char *listen, struct store *store, const st
                  web && web->tls ? " or TLS set-up failed: see the line above" : "");
         if (h->auth_on)
             basic_auth_free(&h->auth);
+        http_free_gzip(h);
         free(h);
         return NULL;
     }
@@ -351,5 +449,6 @@ void http_stop(struct http_server *h)
     MHD_stop_daemon(h->daemon);
     if (h->auth_on)
         basic_auth_free(&h->auth);
+    http_free_gzip(h);
     free(h);
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "names.h"
 #include "decode.h"
+#include "merge.h"
 #include "render.h"
 
 /* nanomsg drops (without telling us) anything above its own limit; we set it
@@ -266,6 +267,7 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
     struct node_render *nr = render_report(d->r, labels);
     free(labels);
     nr->report = d;                         /* kept for the scrape-time merge */
+    nr->home_guests = merge_prerender_guests(d, env->cluster, &ig->merge);
     o.agent_version = d->r->agent ? d->r->agent->version : NULL;
     bool published = store_publish(ig->store, &o, nr, now_mono);
     if (!published)

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "keyring.h"
+#include "merge.h"
 #include "store.h"
 
 /* Per-report limits: a buggy or hostile (but keyed) agent cannot make the
@@ -41,6 +42,7 @@ struct ingest {
     double last_log[REJECT__COUNT];
     uint64_t suppressed[REJECT__COUNT];
     struct buf plain;               /* opened report, reused */
+    struct merge_opts merge;        /* for the guests pre-rendered at ingest; as the HTTP side's */
 };
 
 void ingest_init(struct ingest *ig, struct store *store, const struct keyring *kr,

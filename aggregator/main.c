@@ -314,6 +314,7 @@ static int run(const struct aggregator_config *c)
     store.max_nodes_per_cluster = (size_t)c->max_nodes_per_cluster;
     struct ingest ig;
     ingest_init(&ig, &store, &kr, (size_t)c->max_message_bytes, c->max_clock_skew);
+    ig.merge = c->merge;
     int rc = 1;
     struct http_server *http = NULL;
     struct remote_write *rw = NULL;

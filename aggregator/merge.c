@@ -21,15 +21,27 @@
 #include <string.h>
 
 #include "decode.h"
+#include "merge_internal.h"
 #include "render.h"
 
-/* The exporter's fixed state lists (pve-exporter.md §2.2). */
-static const char *const lock_states[] = {"backup", "clone", "create", "migrate", "rollback",
-                                          "snapshot", "snapshot-delete", "suspended", "suspending"};
-static const char *const ha_states[] = {"stopped", "request_stop", "request_start",
-                                        "request_start_balance", "started", "fence", "recovery",
-                                        "migrate", "relocate", "freeze", "error"};
-static const char *const node_ha_states[] = {"online", "maintenance", "unknown", "fence", "gone"};
+/* The exporter's fixed state lists (pve-exporter.md §2.2), as the label
+ * pairs they become; the state is what follows `state="`, up to the quote. */
+#define S(x) "state=\"" x "\""
+#define STATE_PREFIX (sizeof "state=\"" - 1)
+static const char *const lock_states[] = {S("backup"), S("clone"), S("create"), S("migrate"), S("rollback"),
+                                          S("snapshot"), S("snapshot-delete"), S("suspended"), S("suspending")};
+static const char *const ha_states[] = {S("stopped"), S("request_stop"), S("request_start"),
+                                        S("request_start_balance"), S("started"), S("fence"), S("recovery"),
+                                        S("migrate"), S("relocate"), S("freeze"), S("error")};
+static const char *const node_ha_states[] = {S("online"), S("maintenance"), S("unknown"), S("fence"), S("gone")};
+#undef S
+
+/* True when the pair state="<x>" names state s. */
+static bool state_is(const char *pair, const char *s)
+{
+    size_t n = strlen(pair) - STATE_PREFIX - 1;
+    return strncmp(pair + STATE_PREFIX, s, n) == 0 && s[n] == '\0';
+}
 
 /* One cluster's input: its store nodes (fresh or stale) in node-name order. */
 struct cluster_in {
@@ -43,24 +55,32 @@ static const Pvescope__Report *report_of(const struct scrape_node *n)
     return n->render->report ? n->render->report->r : NULL;
 }
 
-/* See merge.h. */
-const Pvescope__Report *merge_authoritative(const struct scrape_node *nodes, size_t n)
+/* The node whose report merge_authoritative() picks, or NULL. */
+static const struct scrape_node *authoritative_node(const struct scrape_node *nodes, size_t n)
 {
-    const Pvescope__Report *best = NULL;
+    const struct scrape_node *best = NULL;
     for (size_t i = 0; i < n; i++) {
         const Pvescope__Report *r = report_of(&nodes[i]);
         if (!nodes[i].fresh || !r || !r->cluster)
             continue;
         if (!best) {
-            best = r;
+            best = &nodes[i];
             continue;
         }
+        const Pvescope__ClusterView *bv = report_of(best)->cluster;
         bool q = r->cluster->has_quorate && r->cluster->quorate;
-        bool bq = best->cluster->has_quorate && best->cluster->quorate;
-        if (q != bq ? q : r->cluster->vmlist_version > best->cluster->vmlist_version)
-            best = r;
+        bool bq = bv->has_quorate && bv->quorate;
+        if (q != bq ? q : r->cluster->vmlist_version > bv->vmlist_version)
+            best = &nodes[i];
     }
     return best;
+}
+
+/* See merge.h. */
+const Pvescope__Report *merge_authoritative(const struct scrape_node *nodes, size_t n)
+{
+    const struct scrape_node *best = authoritative_node(nodes, n);
+    return best ? report_of(best) : NULL;
 }
 
 static const struct scrape_node *find_node(const struct cluster_in *c, const char *name)
@@ -137,11 +157,8 @@ static uint32_t node_id_of(const struct scrape_node *sn, const Pvescope__Cluster
  * the HA manager lists, as /cluster/resources gives hastate only for those. */
 static void node_ha_state(struct node_render *nr, const char *labels, const char *current)
 {
-    for (size_t i = 0; i < sizeof node_ha_states / sizeof *node_ha_states; i++) {
-        char extra[64];
-        snprintf(extra, sizeof extra, "state=\"%s\"", node_ha_states[i]);
-        nr_sample(nr, FAM_PVE_HA_STATE, labels, extra, strcmp(current, node_ha_states[i]) == 0 ? 1 : 0);
-    }
+    for (size_t i = 0; i < sizeof node_ha_states / sizeof *node_ha_states; i++)
+        nr_sample(nr, FAM_PVE_HA_STATE, labels, node_ha_states[i], state_is(node_ha_states[i], current) ? 1 : 0);
 }
 
 static void render_nodes(struct node_render *nr, const struct cluster_in *c, const Pvescope__Report *auth,
@@ -223,30 +240,14 @@ static void render_version(struct node_render *nr, const struct cluster_in *c, c
 
 /* ---- guests -------------------------------------------------------------- */
 
-/* One .vmlist guest joined with its configuration and runtime. */
-struct merged_guest {
-    const Pvescope__GuestConfig *place;     /* the .vmlist entry */
-    const Pvescope__GuestConfig *cfg;       /* has_config entry, or NULL */
-    const Pvescope__GuestRuntime *rt;       /* from the placement node, or NULL */
-    char *labels;                           /* id="qemu/100",pve_cluster="..." */
-    const char *name;                       /* the config's, or default_name */
-    char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
-};
-
-static const Pvescope__GuestConfig *config_in(const Pvescope__Report *r, uint32_t vmid)
+static const Pvescope__GuestConfig *config_in(const struct scrape_node *n, uint32_t vmid)
 {
-    for (size_t i = 0; r && i < r->n_guests; i++)
-        if (r->guests[i]->vmid == vmid && r->guests[i]->has_config)
-            return r->guests[i];
-    return NULL;
+    return n && n->render->report ? decoded_config(n->render->report, vmid) : NULL;
 }
 
-static const Pvescope__GuestRuntime *runtime_in(const Pvescope__Report *r, uint32_t vmid, const char *type)
+static const Pvescope__GuestRuntime *runtime_in(const struct scrape_node *n, uint32_t vmid, const char *type)
 {
-    for (size_t i = 0; r && i < r->n_guest_runtime; i++)
-        if (r->guest_runtime[i]->vmid == vmid && strcmp(r->guest_runtime[i]->type, type) == 0)
-            return r->guest_runtime[i];
-    return NULL;
+    return n && n->render->report ? decoded_runtime(n->render->report, vmid, type) : NULL;
 }
 
 /* The guest's configuration: from its own node if that reports, else from
@@ -256,11 +257,11 @@ static const Pvescope__GuestRuntime *runtime_in(const Pvescope__Report *r, uint3
 static const Pvescope__GuestConfig *find_config(const struct cluster_in *c, const struct scrape_node *home,
                                                 uint32_t vmid)
 {
-    const Pvescope__GuestConfig *cfg = home && home->fresh ? config_in(report_of(home), vmid) : NULL;
+    const Pvescope__GuestConfig *cfg = home && home->fresh ? config_in(home, vmid) : NULL;
     for (size_t i = 0; !cfg && i < c->n; i++)
         if (c->nodes[i].fresh)
-            cfg = config_in(report_of(&c->nodes[i]), vmid);
-    return cfg || !home ? cfg : config_in(report_of(home), vmid);
+            cfg = config_in(&c->nodes[i], vmid);
+    return cfg || !home ? cfg : config_in(home, vmid);
 }
 
 static void join_guest(struct merged_guest *g, const struct cluster_in *c, const Pvescope__GuestConfig *place)
@@ -268,14 +269,19 @@ static void join_guest(struct merged_guest *g, const struct cluster_in *c, const
     const struct scrape_node *home = place->node ? find_node(c, place->node) : NULL;
     g->place = place;
     g->cfg = find_config(c, home, place->vmid);
-    g->rt = home && home->fresh ? runtime_in(report_of(home), place->vmid, place->type) : NULL;
-    bool lxc = strcmp(place->type, "lxc") == 0;
-    snprintf(g->default_name, sizeof g->default_name, lxc ? "CT%u" : "VM %u", place->vmid);
+    g->rt = home && home->fresh ? runtime_in(home, place->vmid, place->type) : NULL;
+    merged_guest_name(g, c->cluster);
+}
+
+void merged_guest_name(struct merged_guest *g, const char *cluster)
+{
+    bool lxc = strcmp(g->place->type, "lxc") == 0;
+    snprintf(g->default_name, sizeof g->default_name, lxc ? "CT%u" : "VM %u", g->place->vmid);
     g->name = g->cfg && g->cfg->name ? g->cfg->name : g->default_name;
     char id[48];
-    snprintf(id, sizeof id, "%s/%u", lxc ? "lxc" : "qemu", place->vmid);
+    snprintf(id, sizeof id, "%s/%u", lxc ? "lxc" : "qemu", g->place->vmid);
     struct buf b = BUF_INIT;
-    id_labels(&b, "", id, c->cluster);
+    id_labels(&b, "", id, cluster);
     g->labels = buf_steal(&b, NULL);
 }
 
@@ -312,11 +318,8 @@ static void guest_info(struct node_render *nr, const struct merged_guest *g)
 static void state_set(struct node_render *nr, enum family_id f, const struct merged_guest *g,
                       const char *const *states, size_t n, const char *current)
 {
-    for (size_t i = 0; i < n; i++) {
-        char extra[64];
-        snprintf(extra, sizeof extra, "state=\"%s\"", states[i]);
-        nr_sample(nr, f, g->labels, extra, current && strcmp(current, states[i]) == 0 ? 1 : 0);
-    }
+    for (size_t i = 0; i < n; i++)
+        nr_sample(nr, f, g->labels, states[i], current && state_is(states[i], current) ? 1 : 0);
 }
 
 static void onboot(struct node_render *nr, const struct merged_guest *g)
@@ -652,17 +655,34 @@ static void render_storage_usage(struct node_render *nr, const struct cluster_in
 
 /* ---- one cluster, family by family --------------------------------------- */
 
+bool merge_family(enum family_id f)
+{
+    return family_table[f].source == FS_MERGE || f == FAM_PVE_CPU_USAGE_RATIO || f == FAM_PVE_CPU_USAGE_LIMIT ||
+           f == FAM_PVE_MEMORY_USAGE_BYTES || f == FAM_PVE_MEMORY_SIZE_BYTES || f == FAM_PVE_UPTIME_SECONDS;
+}
+
+void merged_guest_samples(struct node_render *nr, enum family_id f, const struct merged_guest *g,
+                          const struct merge_opts *o)
+{
+    guest_sample(nr, f, g, o);
+    guest_extra_sample(nr, f, g);
+}
+
 static struct node_render *merge_cluster(const struct cluster_in *c, const struct merge_opts *o)
 {
-    const Pvescope__Report *auth = merge_authoritative(c->nodes, c->n);
+    const struct scrape_node *an = authoritative_node(c->nodes, c->n);
+    const Pvescope__Report *auth = an ? report_of(an) : NULL;
     size_t ng;
-    struct merged_guest *guests = merge_guests(c, auth, &ng);
+    /* the .vmlist placements are decoded only for the authoritative report */
+    struct merged_guest *guests = merge_guests(c, an ? decoded_vmlist_report(an->render->report) : NULL, &ng);
+    bool *skip = calloc(ng ? ng : 1, sizeof *skip);
+    if (!skip)
+        abort();
     struct node_render *nr = node_render_new();
+    nr->n_parts = merge_home_select(c->nodes, c->n, guests, ng, skip, &nr->parts);
     for (int i = 0; i < FAM__COUNT; i++) {
         enum family_id f = (enum family_id)i;
-        if (family_table[f].source != FS_MERGE && f != FAM_PVE_CPU_USAGE_RATIO &&
-            f != FAM_PVE_CPU_USAGE_LIMIT && f != FAM_PVE_MEMORY_USAGE_BYTES &&
-            f != FAM_PVE_MEMORY_SIZE_BYTES && f != FAM_PVE_UPTIME_SECONDS)
+        if (!merge_family(f))
             continue;
         nr_begin(nr, f);
         if (f == FAM_PVE_UP || f == FAM_PVE_NODE_INFO || f == FAM_PVE_HA_STATE)
@@ -675,15 +695,15 @@ static struct node_render *merge_cluster(const struct cluster_in *c, const struc
             render_storages(nr, c, auth, f);
         if (f == FAM_PVE_UP || f == FAM_PVE_DISK_SIZE_BYTES || f == FAM_PVE_DISK_USAGE_BYTES)
             render_storage_usage(nr, c, auth, f);
-        for (size_t k = 0; k < ng; k++) {
-            guest_sample(nr, f, &guests[k], o);
-            guest_extra_sample(nr, f, &guests[k]);
-        }
+        for (size_t k = 0; k < ng; k++)
+            if (!skip[k])
+                merged_guest_samples(nr, f, &guests[k], o);
         nr_end(nr, f);
     }
     for (size_t k = 0; k < ng; k++)
         free(guests[k].labels);
     free(guests);
+    free(skip);
     return nr;
 }
 

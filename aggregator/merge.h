@@ -24,6 +24,17 @@ const Pvescope__Report *merge_authoritative(const struct scrape_node *nodes, siz
 
 void merge_free(struct node_render **merged, size_t n);
 
+/* At ingest: the cluster-family series of the guests a report places on its
+ * own node and has the configuration of, rendered as the scrape-time merge
+ * renders them when the cluster's authoritative .vmlist places them on this
+ * node too, with the same type and HA state, and the node is fresh. The
+ * merge then takes them whole (all of a node's or none) instead of joining
+ * them again at every scrape. NULL when the report has no such guest.
+ * cluster is the envelope's (the label every guest series carries). */
+struct decoded_report;
+struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
+                                           const struct merge_opts *o);
+
 /* A whole scrape: merges in's clusters and writes the exposition to out. */
 void scrape_write(struct buf *out, struct scrape_input *in, const struct merge_opts *o);
 

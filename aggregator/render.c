@@ -371,6 +371,11 @@ void node_render_unref(struct node_render *nr)
 {
     if (nr && atomic_fetch_sub_explicit(&nr->refs, 1, memory_order_acq_rel) == 1) {
         buf_free(&nr->text);
+        node_render_unref(nr->home_guests);
+        for (size_t i = 0; i < nr->n_parts; i++)
+            node_render_unref(nr->parts[i]);
+        free(nr->parts);
+        free(nr->pre);
         decoded_report_free(nr->report);
         free(nr);
     }

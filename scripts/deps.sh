@@ -7,9 +7,10 @@ what=${1:-test}
 # libyaml, GnuTLS and libcrypt (libxcrypt): the aggregator's --web.config.file.
 # libsnappy-dev and libcurl4-gnutls-dev: the aggregator's --remote-write.url
 # (snappy-compressed protobuf over HTTP(S), TLS through the GnuTLS we link anyway).
+# libdeflate: gzip of /metrics, twice as fast as zlib (docs/benchmarks.md).
 build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
   libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev
-  libsnappy-dev libcurl4-gnutls-dev"
+  libsnappy-dev libcurl4-gnutls-dev libdeflate-dev"
 # openssl (certificates) and apache2-utils (htpasswd -B: bcrypt hashes, as the
 # exporter-toolkit docs make them) for the web config and container tests;
 # valgrind for e2e_valgrind (memcheck on the end-to-end cluster run);
@@ -21,7 +22,8 @@ test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yam
 # oracles, and what the busybox initramfs is built from.
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
   xz-utils"
-bench_pkgs="prometheus-node-exporter hyperfine"
+# wrk scrapes the aggregator and prometheus-pushgateway in fleet_vs_pushgateway.sh.
+bench_pkgs="prometheus-node-exporter hyperfine prometheus-pushgateway wrk"
 # The packaging tests (tests/packaging, tests/container, tests/man):
 # dpkg-buildpackage with debhelper, lintian, systemd-analyze (systemd), a
 # debootstrap root checked against the archive keyring, ps (procps), the

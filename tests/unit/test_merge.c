@@ -164,8 +164,14 @@ static struct node_render *node(const Pvescope__Report *r, const char *cluster)
     return nr;
 }
 
-/* The reference scenario, scraped once; returns the exposition (free it). */
-static char *scrape_scenario(bool deprecated)
+/* Cluster renders that took a node's pre-rendered guests whole, in the
+ * last scrape_scenario(..., true). */
+static size_t parts_taken;
+
+/* The reference scenario, scraped once; returns the exposition (free it).
+ * prerender: each node's own guests are rendered at "ingest"
+ * (merge_prerender_guests), as the aggregator does. */
+static char *scrape_scenario(bool deprecated, bool prerender)
 {
     arena_init(&A, 1 << 16);
     Pvescope__ClusterView *view = mk(sizeof *view);
@@ -273,10 +279,19 @@ static char *scrape_scenario(bool deprecated)
         {"", "pve2", "prod", "", node(r2, "prod"), 1, true, 1},
         {"", "pve3", "prod", "", node(r3, "prod"), 300, false, 1},   /* silent for 5 minutes */
     };
-    for (size_t i = 0; i < 4; i++)
-        nodes[i].labels = node_labels(nodes[i].cluster, nodes[i].node);
-    struct scrape_input in = {.nodes = nodes, .n_nodes = 4, .received = 0, .closed_connections = 0};
     struct merge_opts o = {deprecated};
+    for (size_t i = 0; i < 4; i++) {
+        nodes[i].labels = node_labels(nodes[i].cluster, nodes[i].node);
+        if (prerender)
+            nodes[i].render->home_guests = merge_prerender_guests(nodes[i].render->report, nodes[i].cluster, &o);
+    }
+    struct scrape_input in = {.nodes = nodes, .n_nodes = 4};
+    struct node_render **merged;
+    size_t n_merged = merge_all(&in, &o, &merged);
+    parts_taken = 0;
+    for (size_t i = 0; i < n_merged; i++)
+        parts_taken += merged[i]->n_parts;
+    merge_free(merged, n_merged);
     struct buf out = BUF_INIT;
     scrape_write(&out, &in, &o);
     for (size_t i = 0; i < 4; i++) {
@@ -285,6 +300,92 @@ static char *scrape_scenario(bool deprecated)
     }
     arena_free(&A);
     return buf_steal(&out, NULL);
+}
+
+static void once(const char *text, const char *line);
+
+static int cmp_line(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* text's lines, sorted, joined again: the same set of series in any order. */
+static char *sorted_lines(char *text)
+{
+    size_t n = 0, cap = 1024;
+    char **lines = malloc(cap * sizeof *lines);
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (n == cap)
+            lines = realloc(lines, (cap *= 2) * sizeof *lines);
+        lines[n++] = l;
+    }
+    qsort(lines, n, sizeof *lines, cmp_line);
+    struct buf b = BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        buf_puts(&b, lines[i]);
+        buf_putc(&b, '\n');
+    }
+    free(lines);
+    return buf_steal(&b, NULL);
+}
+
+/* Guests pre-rendered at ingest give exactly the series of the scrape-time
+ * merge, in this scenario of a migration in flight (100), a stale node (pve3,
+ * whose own view of 102 lacks the HA state), an offline node and two
+ * clusters; and they are used: prod takes pve1's and pve2's, lab its pve1's. */
+static void t_prerendered_guests_same_series(void **state)
+{
+    (void)state;
+    for (int deprecated = 0; deprecated < 2; deprecated++) {
+        char *merged = scrape_scenario(deprecated, false);
+        char *pre = scrape_scenario(deprecated, true);
+        assert_int_equal(parts_taken, 3);
+        char *a = sorted_lines(merged), *b = sorted_lines(pre);
+        assert_true(strlen(a) > 4000);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        free(merged);
+        free(pre);
+    }
+}
+
+/* A stale node's pre-rendered guest is not used even where the .vmlist
+ * agrees with it: the guest must show as the merge shows a guest of a silent
+ * node (pve_up 0, no runtime), not as the node last saw it (running). */
+static void t_prerendered_guests_of_stale_node(void **state)
+{
+    (void)state;
+    arena_init(&A, 1 << 16);
+    Pvescope__ClusterView *view = mk(sizeof *view);
+    pvescope__cluster_view__init(view);
+    view->name = "c";
+    view->has_quorate = view->quorate = true;
+    Pvescope__ClusterMember *members[] = {member("a", 1, true), member("b", 2, true)};
+    view->members = members;
+    view->n_members = 2;
+    Pvescope__GuestConfig *a_guests[] = {placed(200, "qemu", "b")};
+    Pvescope__GuestConfig *b_guests[] = {config(200, "qemu", "b", "vm200", 2, GIB)};
+    Pvescope__GuestRuntime *b_rt[] = {runtime(200, "qemu", 1.0, GIB)};
+    struct scrape_node nodes[] = {
+        {"", "a", "c", "", node(report("a", view, a_guests, 1, NULL, 0), "c"), 1, true, 1},
+        {"", "b", "c", "", node(report("b", view, b_guests, 1, b_rt, 1), "c"), 300, false, 1},
+    };
+    struct merge_opts o = {false};
+    for (size_t i = 0; i < 2; i++) {
+        nodes[i].labels = node_labels("c", nodes[i].node);
+        nodes[i].render->home_guests = merge_prerender_guests(nodes[i].render->report, "c", &o);
+    }
+    assert_non_null(nodes[1].render->home_guests);
+    struct scrape_input in = {.nodes = nodes, .n_nodes = 2};
+    struct buf out = BUF_INIT;
+    scrape_write(&out, &in, &o);
+    once(out.data, "pve_up{id=\"qemu/200\",pve_cluster=\"c\"} 0\n");
+    once(out.data, "pve_guest_info{id=\"qemu/200\",pve_cluster=\"c\",node=\"b\",name=\"vm200\"");
+    assert_null(strstr(out.data, "pve_memory_usage_bytes{id=\"qemu/200\",pve_cluster=\"c\"} 1073741824"));
+    for (size_t i = 0; i < 2; i++) {
+        free((char *)nodes[i].labels);
+        node_render_unref(nodes[i].render);
+    }
+    buf_free(&out);
+    arena_free(&A);
 }
 
 /* Asserts that line occurs exactly once in text. */
@@ -311,7 +412,7 @@ static void pve_ha_state_count(const char *t, const char *id, int n)
 static void t_nodes_and_cluster(void **state)
 {
     (void)state;
-    char *t = scrape_scenario(false);
+    char *t = scrape_scenario(false, false);
     once(t, "pve_up{id=\"node/pve1\",pve_cluster=\"prod\"} 1\n");
     once(t, "pve_up{id=\"node/pve2\",pve_cluster=\"prod\"} 1\n");
     once(t, "pve_up{id=\"node/pve3\",pve_cluster=\"prod\"} 0\n");      /* silent agent */
@@ -336,7 +437,7 @@ static void t_nodes_and_cluster(void **state)
 static void t_guests(void **state)
 {
     (void)state;
-    char *t = scrape_scenario(false);
+    char *t = scrape_scenario(false, false);
     /* running on pve1; the copy running on pve2 (migration) is ignored */
     once(t, "pve_up{id=\"qemu/100\",pve_cluster=\"prod\"} 1\n");
     once(t, "pve_cpu_usage_ratio{id=\"qemu/100\",pve_cluster=\"prod\"} 0.5\n");       /* 2 CPUs busy / 4 */
@@ -391,7 +492,7 @@ static void t_guests(void **state)
 static void t_guest_extras(void **state)
 {
     (void)state;
-    char *t = scrape_scenario(false);
+    char *t = scrape_scenario(false, false);
     once(t, "pve_guest_cpu_seconds_total{id=\"qemu/100\",pve_cluster=\"prod\"} 12.5\n");
     once(t, "pve_guest_network_receive_bytes_total{id=\"qemu/100\",pve_cluster=\"prod\",device=\"tap100i0\"} 1000\n");
     once(t, "pve_guest_network_transmit_bytes_total{id=\"qemu/100\",pve_cluster=\"prod\",device=\"tap100i0\"} 2000\n");
@@ -406,7 +507,7 @@ static void t_guest_extras(void **state)
 static void t_storages(void **state)
 {
     (void)state;
-    char *t = scrape_scenario(false);
+    char *t = scrape_scenario(false, false);
     const char *nodes[] = {"pve1", "pve2", "pve3", "pve4"};
     for (size_t i = 0; i < 4; i++) {
         char line[256];
@@ -454,10 +555,10 @@ static void t_only_cluster(void **state)
 static void t_deprecated_gauges_flag(void **state)
 {
     (void)state;
-    char *off = scrape_scenario(false);
+    char *off = scrape_scenario(false, false);
     assert_null(strstr(off, "pve_network_receive_bytes{"));
     free(off);
-    char *on = scrape_scenario(true);
+    char *on = scrape_scenario(true, false);
     once(on, "pve_network_receive_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 1000\n");
     once(on, "pve_network_transmit_bytes{id=\"qemu/100\",pve_cluster=\"prod\"} 2000\n");
     once(on, "# TYPE pve_network_receive_bytes gauge\n");
@@ -468,7 +569,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_nodes_and_cluster), cmocka_unit_test(t_guests), cmocka_unit_test(t_storages),
-        cmocka_unit_test(t_guest_extras),
+        cmocka_unit_test(t_guest_extras), cmocka_unit_test(t_prerendered_guests_same_series),
+        cmocka_unit_test(t_prerendered_guests_of_stale_node),
         cmocka_unit_test(t_deprecated_gauges_flag), cmocka_unit_test(t_only_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

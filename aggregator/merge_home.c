@@ -1,0 +1,148 @@
+/* merge_home.c — a node's own guests, merged at ingest.
+ *
+ * Almost every guest of a healthy cluster is placed by .vmlist on the node
+ * that runs it, and that node's report carries its configuration and
+ * runtime. Such a guest's series depend on that one report only, so they are
+ * rendered once when the report arrives, not at every scrape. A scrape checks
+ * them against the cluster's authoritative .vmlist (merge.c): when the node
+ * is fresh and every guest it pre-rendered is placed there with the same type
+ * and HA state, its chunks are used whole; otherwise the merge renders those
+ * guests itself, as before (migrations, stale nodes, split views). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "merge_internal.h"
+#include "render.h"
+
+/* The report places this configured guest on its own node, and it is the
+ * configuration the merge would find for its vmid in this report. */
+static bool own_guest(const struct decoded_report *d, const Pvescope__GuestConfig *e)
+{
+    return e->has_config && e->node && strcmp(e->node, d->r->node) == 0 && decoded_config(d, e->vmid) == e;
+}
+
+static int cmp_pre(const void *a, const void *b)
+{
+    const struct prerendered_guest *x = a, *y = b;
+    return x->vmid < y->vmid ? -1 : x->vmid > y->vmid;
+}
+
+struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
+                                           const struct merge_opts *o)
+{
+    const Pvescope__Report *r = d->r;
+    size_t n = 0;
+    for (size_t i = 0; r->node && i < r->n_guests; i++)
+        n += own_guest(d, r->guests[i]);
+    if (n == 0)
+        return NULL;
+    struct merged_guest *g = calloc(n, sizeof *g);
+    struct prerendered_guest *pre = malloc(n * sizeof *pre);
+    if (!g || !pre)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_guests; i++) {
+        const Pvescope__GuestConfig *e = r->guests[i];
+        if (!own_guest(d, e))
+            continue;
+        g[k].place = g[k].cfg = e;
+        g[k].rt = decoded_runtime(d, e->vmid, e->type);
+        merged_guest_name(&g[k], cluster);
+        pre[k++] = (struct prerendered_guest){e->vmid, e->type, e->ha_state};
+    }
+    struct node_render *nr = node_render_new();
+    buf_reserve(&nr->text, n * 4096);       /* ~40 series of ~90 bytes a guest */
+    for (int f = 0; f < FAM__COUNT; f++) {
+        if (!merge_family((enum family_id)f))
+            continue;
+        nr_begin(nr, (enum family_id)f);
+        for (size_t j = 0; j < n; j++)
+            merged_guest_samples(nr, (enum family_id)f, &g[j], o);
+        nr_end(nr, (enum family_id)f);
+    }
+    for (size_t j = 0; j < n; j++)
+        free(g[j].labels);
+    free(g);
+    qsort(pre, n, sizeof *pre, cmp_pre);
+    nr->pre = pre;
+    nr->n_pre = n;
+    return nr;
+}
+
+static bool same_opt_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Index of the node named name (nodes of one cluster are in name order), or -1. */
+static long node_index(const struct scrape_node *nodes, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, nodes[mid].node);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
+/* Index in home's pre-rendered list of the guest g, when it is there as
+ * placed (type, HA state); else -1. */
+static long prerendered_at(const struct node_render *home, const Pvescope__GuestConfig *place)
+{
+    struct prerendered_guest key = {place->vmid, NULL, NULL};
+    const struct prerendered_guest *p = bsearch(&key, home->pre, home->n_pre, sizeof key, cmp_pre);
+    if (!p || strcmp(p->type, place->type) != 0 || !same_opt_str(p->ha_state, place->ha_state))
+        return -1;
+    return p - home->pre;
+}
+
+size_t merge_home_select(const struct scrape_node *nodes, size_t n_nodes, const struct merged_guest *g, size_t n,
+                         bool *skip, struct node_render ***parts)
+{
+    size_t *base = calloc(n_nodes + 1, sizeof *base), *hits = calloc(n_nodes + 1, sizeof *hits);
+    long *home_of = malloc((n ? n : 1) * sizeof *home_of);
+    if (!base || !hits || !home_of)
+        abort();
+    size_t total = 0;
+    for (size_t i = 0; i < n_nodes; i++) {
+        base[i] = total;
+        total += nodes[i].fresh && nodes[i].render->home_guests ? nodes[i].render->home_guests->n_pre : 0;
+    }
+    bool *seen = calloc(total ? total : 1, sizeof *seen);
+    if (!seen)
+        abort();
+    for (size_t k = 0; k < n; k++) {
+        home_of[k] = -1;
+        long i = g[k].place->node ? node_index(nodes, n_nodes, g[k].place->node) : -1;
+        if (i < 0 || !nodes[i].fresh || !nodes[i].render->home_guests)
+            continue;
+        long j = prerendered_at(nodes[i].render->home_guests, g[k].place);
+        if (j < 0 || seen[base[i] + (size_t)j])
+            continue;                       /* a second .vmlist entry of one vmid: the merge writes it */
+        seen[base[i] + (size_t)j] = true;
+        hits[i]++;
+        home_of[k] = i;
+    }
+    size_t count = 0;
+    *parts = malloc((n_nodes ? n_nodes : 1) * sizeof **parts);
+    if (!*parts)
+        abort();
+    for (size_t i = 0; i < n_nodes; i++) {
+        const struct node_render *h = nodes[i].render->home_guests;
+        if (nodes[i].fresh && h && hits[i] == h->n_pre) {
+            node_render_ref(nodes[i].render->home_guests);
+            (*parts)[count++] = nodes[i].render->home_guests;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        skip[k] = home_of[k] >= 0 && hits[home_of[k]] == nodes[home_of[k]].render->home_guests->n_pre;
+    free(base);
+    free(hits);
+    free(home_of);
+    free(seen);
+    return count;
+}

@@ -1,0 +1,46 @@
+/* merge_internal.h — what merge.c (the scrape-time cluster merge) shares with
+ * merge_home.c (the same series of a node's own guests, rendered at ingest),
+ * so that both write a guest's series with the same code. */
+#ifndef PVESCOPE_MERGE_INTERNAL_H
+#define PVESCOPE_MERGE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "merge.h"
+
+/* One .vmlist guest joined with its configuration and runtime. */
+struct merged_guest {
+    const Pvescope__GuestConfig *place;     /* the .vmlist entry */
+    const Pvescope__GuestConfig *cfg;       /* has_config entry, or NULL */
+    const Pvescope__GuestRuntime *rt;       /* from the placement node, or NULL */
+    char *labels;                           /* id="qemu/100",pve_cluster="..." (malloc'd) */
+    const char *name;                       /* the config's, or default_name */
+    char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
+};
+
+/* Sets g's name and labels from g->place and g->cfg. */
+void merged_guest_name(struct merged_guest *g, const char *cluster);
+
+/* True for the families a cluster merge writes (guests, nodes, storages,
+ * the cluster itself). */
+bool merge_family(enum family_id f);
+
+/* Writes guest g's samples of family f. */
+void merged_guest_samples(struct node_render *nr, enum family_id f, const struct merged_guest *g,
+                          const struct merge_opts *o);
+
+/* A guest pre-rendered at ingest, as merge_home.c checks it at a scrape. */
+struct prerendered_guest {
+    uint32_t vmid;
+    const char *type;
+    const char *ha_state;                   /* the report's .vmlist entry's; may be NULL */
+};
+
+/* Of a cluster's n merged guests (g, joined from auth's .vmlist), marks in
+ * skip[] those a node's home_guests render holds exactly as the merge would
+ * write them, for the nodes all of whose pre-rendered guests are so placed,
+ * and returns those renders (one reference each) in *parts. */
+size_t merge_home_select(const struct scrape_node *nodes, size_t n_nodes, const struct merged_guest *g, size_t n,
+                         bool *skip, struct node_render ***parts);
+
+#endif

@@ -1,0 +1,343 @@
+/* bench_aggregator.c — pvescope-bench-aggregator: the aggregator's ingest and
+ * render paths in one process, on one core, over fleet_model.c's reports.
+ *
+ *   pvescope-bench-aggregator ingest [MODEL] [--reports 2000]
+ *       pre-seals that many distinct reports (nodes in turn, each node's tick
+ *       advancing), then times ingest_process() over them: envelope decode,
+ *       AEAD open, replay check, Report decode, limits, render and the swap
+ *       into the store (which frees the node's previous render). First one
+ *       report per node goes in untimed, so every timed report replaces one.
+ *   pvescope-bench-aggregator render [MODEL] [--reps 20]
+ *       fills the store with one report per node, then times what one
+ *       GET /metrics does before the socket (snapshot, merge, plan, and
+ *       the copy into libmicrohttpd's blocks: http.c streams the body),
+ *       a memcpy of the same number of bytes (the bound: a scrape cannot be
+ *       cheaper than copying its output once), and gzip of the output;
+ *       --dump FILE writes the scrape text.
+ *
+ * MODEL as pvescope-bench-fleet: --nodes 500 --guests 40
+ * --cluster-sizes 10,20,30,40,50 [--guest-dm-disks]. CPU time is the
+ * thread's (CLOCK_THREAD_CPUTIME_ID); figures are medians. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "fleet_model.h"
+#include "gzip.h"
+#include "ingest.h"
+#include "merge.h"
+#include "seal.h"
+#include "decode.h"
+#include "store.h"
+
+struct bench_opts {
+    size_t reports, reps;
+    const char *dump;               /* render: write the last scrape's text here */
+};
+
+static void die(const char *what, const char *arg)
+{
+    fprintf(stderr, "pvescope-bench-aggregator: %s%s\n", what, arg ? arg : "");
+    exit(2);
+}
+
+static uint64_t num(const char *flag, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-' || x == 0)
+        die("bad number for ", flag);
+    return x;
+}
+
+static void parse(int argc, char **argv, struct fleet_opts *m, struct bench_opts *b)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--guest-dm-disks") == 0) {
+            m->guest_dm_disks = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            die("missing value for ", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "--nodes") == 0) m->nodes = num(a, v);
+        else if (strcmp(a, "--guests") == 0) m->guests = num(a, v);
+        else if (strcmp(a, "--cluster-sizes") == 0) { if (!fleet_parse_cluster_sizes(v, m)) die("bad --cluster-sizes ", v); }
+        else if (strcmp(a, "--reports") == 0) b->reports = num(a, v);
+        else if (strcmp(a, "--reps") == 0) b->reps = num(a, v);
+        else if (strcmp(a, "--dump") == 0) b->dump = v;
+        else die("unknown option ", a);
+    }
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* The estate's key ring: every cluster under one random key. */
+static void make_keyring(const struct fleet *f, struct cluster_key *key, struct keyring *kr)
+{
+    randombytes_buf(key->bytes, sizeof key->bytes);
+    kr->entries = calloc(f->n_clusters, sizeof *kr->entries);
+    if (!kr->entries)
+        abort();
+    for (size_t c = 0; c < f->n_clusters; c++) {
+        snprintf(kr->entries[c].cluster, sizeof kr->entries[c].cluster, "%s", f->clusters[c].name);
+        kr->entries[c].key = *key;
+    }
+    kr->len = f->n_clusters;
+}
+
+/* Node `node`'s sealed report at tick, into env (replacing it). */
+static void seal(const struct fleet *f, const struct cluster_key *key, size_t node, uint64_t tick,
+                 struct arena *a, struct buf *plain, struct buf *env)
+{
+    arena_reset(a);
+    fleet_report_pack(f, node, tick, a, plain);
+    char boot[48];
+    snprintf(boot, sizeof boot, "6f1c2e4a-0000-4000-8000-%012zx", node);
+    struct envelope_header h = {.cluster = f->clusters[f->nodes[node].cluster].name, .node = f->nodes[node].name,
+                                .boot_id = boot, .seq = tick + 1, .sent_unix_ms = clock_unix_ms()};
+    buf_reset(env);
+    envelope_seal(key, &h, (const uint8_t *)plain->data, plain->len, env);
+}
+
+/* One report per node, untimed: the state every benchmark starts from. */
+static void fill(struct ingest *ig, const struct fleet *f, const struct cluster_key *key)
+{
+    struct arena a;
+    arena_init(&a, 1 << 20);
+    struct buf plain = BUF_INIT, env = BUF_INIT;
+    for (size_t n = 0; n < f->o.nodes; n++) {
+        seal(f, key, n, 0, &a, &plain, &env);
+        if (ingest_process(ig, (const uint8_t *)env.data, env.len, clock_monotonic(), clock_unix_ms()) != -1)
+            die("a fleet report was rejected: see the log line above", NULL);
+    }
+    buf_free(&plain);
+    buf_free(&env);
+    arena_free(&a);
+}
+
+static int bench_ingest(const struct fleet *f, const struct bench_opts *b)
+{
+    struct cluster_key key;
+    struct keyring kr;
+    make_keyring(f, &key, &kr);
+    struct store st;
+    store_init(&st, 60, 100000);
+    struct ingest ig;
+    ingest_init(&ig, &st, &kr, 16u << 20, 300);
+    fill(&ig, f, &key);
+    struct buf *envs = calloc(b->reports, sizeof *envs);
+    struct arena a;
+    arena_init(&a, 1 << 20);
+    struct buf plain = BUF_INIT;
+    size_t bytes = 0, plain_bytes = 0;
+    for (size_t i = 0; envs && i < b->reports; i++) {
+        seal(f, &key, i % f->o.nodes, 1 + i / f->o.nodes, &a, &plain, &envs[i]);
+        bytes += envs[i].len;
+        plain_bytes += plain.len;
+    }
+    if (!envs)
+        abort();
+    double w0 = clock_monotonic(), c0 = cpu_now();
+    size_t rejected = 0;
+    for (size_t i = 0; i < b->reports; i++)
+        rejected += ingest_process(&ig, (const uint8_t *)envs[i].data, envs[i].len, clock_monotonic(),
+                                   clock_unix_ms()) != -1;
+    double cpu = cpu_now() - c0, wall = clock_monotonic() - w0;
+    printf("ingest: %zu reports of %zu guests (%zu nodes), %.1f KiB sealed on average (report %.1f KiB)\n",
+           b->reports, f->o.guests, f->o.nodes, (double)bytes / (double)b->reports / 1024,
+           (double)plain_bytes / (double)b->reports / 1024);
+    printf("ingest: %.1f us CPU per report, %.0f reports/s on one core (wall %.0f reports/s), %zu rejected\n",
+           cpu / (double)b->reports * 1e6, (double)b->reports / cpu, (double)b->reports / wall, rejected);
+    for (size_t i = 0; i < b->reports; i++)
+        buf_free(&envs[i]);
+    free(envs);
+    buf_free(&plain);
+    arena_free(&a);
+    ingest_close(&ig);
+    store_free(&st);
+    keyring_free(&kr);
+    return rejected ? 1 : 0;
+}
+
+/* A line of /proc/self/status, in MiB (VmRSS, VmHWM). */
+static double status_mib(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            v = strtod(line + n + 1, NULL) / 1024;
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static size_t count_series(const struct buf *b)
+{
+    size_t n = 0;
+    for (const char *p = b->data, *end = b->data + b->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        n += *p != '#';
+        p = nl ? nl + 1 : end;
+    }
+    return n;
+}
+
+/* Where the state's memory is: decoded reports and rendered text, in MB. */
+static void state_bytes(const struct store *st)
+{
+    double decoded = 0, text = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        const struct node_render *nr = st->nodes[i].render;
+        decoded += (double)decoded_report_bytes(nr->report);
+        text += (double)nr->text.len + (nr->home_guests ? (double)nr->home_guests->text.len : 0);
+    }
+    printf("render: state: decoded reports %.0f MB, rendered text %.0f MB\n", decoded / 1e6, text / 1e6);
+}
+
+#define STREAM_BLOCK (128u << 10)       /* as aggregator/http.c */
+
+/* What GET /metrics costs before the socket: snapshot, merge, plan, and
+ * copying the plan into libmicrohttpd-sized blocks (http.c streams it).
+ * When text is not NULL the body is also collected there. */
+static size_t one_scrape(struct store *st, const struct merge_opts *mo, char *block, struct buf *text)
+{
+    struct store_snapshot snap;
+    store_snapshot(st, clock_monotonic(), &snap);
+    struct scrape_input in = snap.in;
+    struct node_render **merged;
+    in.n_merged = merge_all(&in, mo, &merged);
+    in.merged = merged;
+    struct expo_plan plan = EXPO_PLAN_INIT;
+    expo_plan_build(&plan, &in);
+    struct expo_cursor cur = {0, 0};
+    size_t pos = 0, n;
+    while ((n = expo_plan_read(&plan, &cur, pos, block, STREAM_BLOCK)) > 0) {
+        if (text)
+            buf_append(text, block, n);
+        pos += n;
+    }
+    expo_plan_free(&plan);
+    merge_free(merged, in.n_merged);
+    store_snapshot_release(&snap);
+    return pos;
+}
+
+static int bench_render(const struct fleet *f, const struct bench_opts *b)
+{
+    struct cluster_key key;
+    struct keyring kr;
+    make_keyring(f, &key, &kr);
+    struct store st;
+    store_init(&st, 60, 100000);
+    struct ingest ig;
+    ingest_init(&ig, &st, &kr, 16u << 20, 300);
+    fill(&ig, f, &key);
+    double rss_state = status_mib("VmRSS");
+    state_bytes(&st);
+    struct merge_opts mo = {0};
+    double *scrape = calloc(b->reps, sizeof *scrape), *copy = calloc(b->reps, sizeof *copy);
+    double *gz = calloc(b->reps, sizeof *gz);
+    if (!scrape || !copy || !gz)
+        abort();
+    struct buf out = BUF_INIT, z = BUF_INIT;
+    char *block = malloc(STREAM_BLOCK);
+    if (!block)
+        abort();
+    size_t len = one_scrape(&st, &mo, block, &out);   /* warm, and the text for the rest */
+    size_t series = count_series(&out), zlen = 0;
+    for (size_t r = 0; r < b->reps; r++) {
+        double c0 = cpu_now();
+        one_scrape(&st, &mo, block, NULL);
+        scrape[r] = cpu_now() - c0;
+    }
+    for (size_t r = 0; r < b->reps && r < 5; r++) {
+        double g0 = cpu_now();
+        gzip_compress(out.data, out.len, 1, &z);
+        gz[r] = cpu_now() - g0;
+        zlen = z.len;
+    }
+    double gz_median = median(gz, b->reps < 5 ? b->reps : 5);
+    free(block);
+    FILE *dump = b->dump ? fopen(b->dump, "w") : NULL;
+    if (b->dump && (!dump || fwrite(out.data, 1, out.len, dump) != out.len || fclose(dump) != 0))
+        die("cannot write ", b->dump);
+    char *dst = malloc(len + 1);
+    if (!dst)
+        abort();
+    memset(dst, 1, len + 1);           /* pages faulted in: the bound is the copy alone */
+    for (size_t r = 0; r < b->reps; r++) {
+        double c0 = cpu_now();
+        memcpy(dst, out.data, len);
+        copy[r] = cpu_now() - c0;
+        __asm__ volatile("" : : "r"(dst) : "memory");
+    }
+    double s = median(scrape, b->reps), c = median(copy, b->reps);
+    printf("render: %zu nodes x %zu guests in %zu clusters: %zu series, %.1f MB of text\n", f->o.nodes,
+           f->o.guests, f->n_clusters, series, (double)len / 1e6);
+    printf("render: scrape (snapshot + merge + plan + copy out in 128 KiB blocks) %.2f ms CPU, %.3f ns/byte; "
+           "memcpy of the same bytes "
+           "%.2f ms, %.3f ns/byte; ratio %.1fx\n", s * 1e3, s * 1e9 / (double)len, c * 1e3,
+           c * 1e9 / (double)len, s / c);
+    printf("render: RSS with the state alone %.0f MiB, after the scrapes %.0f MiB (peak %.0f MiB)\n", rss_state,
+           status_mib("VmRSS"), status_mib("VmHWM"));
+    printf("render: gzip level 1 of the body %.1f ms CPU, %.1f MB -> %.2f MB\n", gz_median * 1e3, (double)len / 1e6,
+           (double)zlen / 1e6);
+    free(dst);
+    free(scrape);
+    free(copy);
+    free(gz);
+    buf_free(&out);
+    buf_free(&z);
+    ingest_close(&ig);
+    store_free(&st);
+    keyring_free(&kr);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "ingest") != 0 && strcmp(argv[1], "render") != 0)) {
+        fputs("usage: pvescope-bench-aggregator ingest|render [--nodes 500 --guests 40 --cluster-sizes "
+              "10,20,30,40,50 --guest-dm-disks] [--reports 2000] [--reps 20]\n", stderr);
+        return 2;
+    }
+    struct fleet_opts m = {.nodes = 500, .guests = 40};
+    fleet_parse_cluster_sizes("10,20,30,40,50", &m);
+    struct bench_opts b = {.reports = 2000, .reps = 20};
+    parse(argc, argv, &m, &b);
+    if (!seal_library_init())
+        die("libsodium failed to initialize", NULL);
+    struct fleet f;
+    fleet_init(&f, &m);
+    int rc = strcmp(argv[1], "ingest") == 0 ? bench_ingest(&f, &b) : bench_render(&f, &b);
+    fleet_free(&f);
+    return rc;
+}
