@@ -255,6 +255,8 @@ void expo_plan_build(struct expo_plan *plan, const struct scrape_input *in)
     for (int i = 0; i < FAM__COUNT; i++) {
         enum family_id f = (enum family_id)i;
         size_t aux_mark = plan->aux.len, n_mark = plan->n, total_mark = plan->total;
+        /* add_piece may extend the last piece instead of adding one */
+        size_t last_len_mark = n_mark ? plan->pieces[n_mark - 1].len : 0;
         expo_family_header(&plan->aux, f);
         add_aux(plan, aux_mark);
         size_t body_mark = plan->total;
@@ -273,6 +275,8 @@ void expo_plan_build(struct expo_plan *plan, const struct scrape_input *in)
         }
         if (plan->total == body_mark) {     /* no samples: no header either */
             plan->n = n_mark;
+            if (n_mark)
+                plan->pieces[n_mark - 1].len = last_len_mark;
             plan->total = total_mark;
             plan->aux.len = aux_mark;
             if (plan->aux.data)

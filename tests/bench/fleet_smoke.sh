@@ -26,7 +26,7 @@ chmod 600 "$T/fleet.key"
 
 read -r INGEST_PORT WEB_PORT < <(e2e_free_ports 2)
 URL="http://127.0.0.1:$WEB_PORT"
-e2e_start aggregator "$AGGREGATOR" --keyring="$T/keyring" --ingest.listen="tcp://127.0.0.1:$INGEST_PORT" \
+e2e_start aggregator "$AGGREGATOR" "${E2E_AGG_ROOT[@]}" --keyring="$T/keyring" --ingest.listen="tcp://127.0.0.1:$INGEST_PORT" \
     --web.listen-address="127.0.0.1:$WEB_PORT"
 E2E_WATCH=(aggregator)
 e2e_wait_for "aggregator answering" 10 bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' $URL/-/healthy) == 200 ]]"

@@ -129,7 +129,8 @@ class Run:
         self.ingest_port, self.web_port = free_port(), free_port()
         self.agg = start([self.aggregator, f"--keyring={self.keyring}",
                           f"--ingest.listen=tcp://127.0.0.1:{self.ingest_port}",
-                          f"--web.listen-address=127.0.0.1:{self.web_port}", "--stale-after=120s"],
+                          f"--web.listen-address=127.0.0.1:{self.web_port}", "--stale-after=120s"] +
+                         (["--allow-root"] if os.geteuid() == 0 else []),
                          os.path.join(self.work, "aggregator.log"))
         for _ in range(100):
             try:

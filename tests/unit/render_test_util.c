@@ -112,6 +112,15 @@ void rt_promtool_check(const char *promtool, const char *text, size_t len)
     said[n] = '\0';
     int rc = pclose(p);
     unlink(path);
-    if (rc != 0 || n != 0)
-        fail_msg("promtool check metrics (status %d): %s", rc, said);
+    if (rc == 0 && n == 0)
+        return;
+    /* Name the line promtool points at: its number alone says little. */
+    const char *at = strstr(said, "in line ");
+    long line = at ? strtol(at + 8, NULL, 10) : 0;
+    const char *l = text;
+    for (long i = 1; i < line && l; i++)
+        l = memchr(l, '\n', len - (size_t)(l - text)) ? (const char *)memchr(l, '\n', len - (size_t)(l - text)) + 1
+                                                        : NULL;
+    int shown = l ? (int)strcspn(l, "\n") : 0;
+    fail_msg("promtool check metrics (status %d): %s (line %ld: %.*s)", rc, said, line, shown, l ? l : "");
 }
