@@ -1668,8 +1668,13 @@ static void group_nics(struct guests_state *st, struct arena *a, const struct ni
 /* Reads /proc/net/dev once and attaches the NICs of every reported guest. */
 static void attach_nics(struct guests_state *st, struct collector_ctx *ctx)
 {
-    int rc = proc_file(ctx, "net/dev", FILE_MULTI_RECORD);
-    const char *rows = rc == 0 ? netdev_rows(ctx->scratch->data) : NULL;
+    const char *text = NULL;
+    size_t len;
+    int rc = ctx->files ? file_cache_records(ctx->files, ctx->procfs, "net/dev", ctx->scratch, &text, &len)
+                        : read_file_at(ctx->procfs, "net/dev", ctx->scratch);
+    if (rc == 0 && !text)
+        text = ctx->scratch->data;
+    const char *rows = rc == 0 ? netdev_rows(text) : NULL;
     if (!rows) {
         if (rc != 0)
             warn_read(st, ctx->procfs, "net/dev", rc);

@@ -146,17 +146,24 @@ static bool fits(struct sender *s, size_t len)
     return false;
 }
 
-size_t sender_send_all(struct sender *s, const void *msg, size_t len)
+uint8_t *sender_stage(struct sender *s, size_t len)
 {
     if (!fits(s, len))
-        return 0;
+        return NULL;
+    for (size_t i = 0; i < s->n; i++)
+        drop_pending(&s->eps[i]);
     buf_reset(&s->current);
-    buf_append(&s->current, msg, len);
+    buf_reserve(&s->current, len);
+    s->current.len = len;
+    return (uint8_t *)s->current.data;
+}
+
+size_t sender_send_all(struct sender *s)
+{
     size_t ok = 0;
     for (size_t i = 0; i < s->n; i++) {
         struct sender_endpoint *ep = &s->eps[i];
-        drop_pending(ep);
-        if (try_send(ep, msg, len, NN_DONTWAIT))
+        if (try_send(ep, s->current.data, s->current.len, NN_DONTWAIT))
             ok++;
         else
             ep->pending = true;
@@ -182,17 +189,15 @@ void sender_retry(struct sender *s)
     }
 }
 
-bool sender_send_all_wait(struct sender *s, const void *msg, size_t len, int timeout_ms)
+bool sender_send_all_wait(struct sender *s, int timeout_ms)
 {
-    if (!fits(s, len))
-        return false;
     double deadline = clock_monotonic() + timeout_ms / 1000.0;
     bool all = true;
     for (size_t i = 0; i < s->n; i++) {
         double left = deadline - clock_monotonic();
         int tmo = left > 0 ? (int)(left * 1000) : 0;
         set_int(s->eps[i].sock, NN_SOL_SOCKET, NN_SNDTIMEO, tmo);
-        if (!try_send(&s->eps[i], msg, len, 0)) {
+        if (!try_send(&s->eps[i], s->current.data, s->current.len, 0)) {
             s->eps[i].dropped++;
             all = false;
         }

@@ -30,6 +30,17 @@ static void expect_msg(int pull, const char *want)
     assert_string_equal(got, want);
 }
 
+/* Stages text as the next message and sends it; returns how many endpoints
+ * took it at once, or -1 when it was refused as oversize. */
+static int send_text(struct sender *s, const char *text)
+{
+    uint8_t *msg = sender_stage(s, strlen(text));
+    if (!msg)
+        return -1;
+    memcpy(msg, text, strlen(text));
+    return (int)sender_send_all(s);
+}
+
 /* Polls the pending endpoints until all are served or 2 s pass. */
 static void drain(struct sender *s)
 {
@@ -51,17 +62,21 @@ static void t_pending_then_delivered(void **state)
     struct sender s;
     char err[128];
     assert_true(sender_open(&s, urls, 1, 1024, 0, err, sizeof err));
-    assert_int_equal(sender_send_all(&s, "r1", 2), 0);      /* nobody listening yet */
+    assert_int_equal(send_text(&s, "r1"), 0);               /* nobody listening yet */
     struct pollfd fds[1];
     assert_int_equal(sender_poll_fds(&s, fds), 1);
-    assert_int_equal(sender_send_all(&s, "r2", 2), 0);      /* r1 superseded */
+    assert_int_equal(send_text(&s, "r2"), 0);               /* r1 superseded */
     assert_int_equal(s.eps[0].dropped, 1);
+    assert_null(sender_stage(&s, 2000));                    /* over the 1024-byte limit: */
+    assert_int_equal(s.oversize, 1);
+    assert_int_equal(s.eps[0].dropped, 1);                  /* r2 stays pending, intact */
+    assert_int_equal(sender_poll_fds(&s, fds), 1);
     int pull = pull_bound("inproc://pending");
     drain(&s);
     expect_msg(pull, "r2");
     assert_int_equal(s.eps[0].sent, 1);
     assert_int_equal(sender_poll_fds(&s, fds), 0);
-    assert_int_equal(sender_send_all(&s, "r3", 2), 1);      /* connected: straight through */
+    assert_int_equal(send_text(&s, "r3"), 1);               /* connected: straight through */
     expect_msg(pull, "r3");
     assert_int_equal(s.eps[0].sent, 2);
     assert_int_equal(s.eps[0].dropped, 1);
@@ -78,11 +93,11 @@ static void t_fan_out_and_oversize(void **state)
     char err[128];
     assert_true(sender_open(&s, urls, 2, 8, 0, err, sizeof err));
     drain(&s);
-    sender_send_all(&s, "both", 4);
+    send_text(&s, "both");
     drain(&s);
     expect_msg(a, "both");                                  /* each endpoint gets it */
     expect_msg(b, "both");
-    assert_int_equal(sender_send_all(&s, "too-long!", 9), 0);   /* over the 8-byte limit */
+    assert_int_equal(send_text(&s, "too-long!"), -1);          /* over the 8-byte limit */
     assert_int_equal(s.oversize, 1);
     struct pollfd fds[2];
     assert_int_equal(sender_poll_fds(&s, fds), 0);          /* never queued */
