@@ -510,12 +510,23 @@ struct devnum {
     unsigned major, minor;
 };
 
-/* What sysfs says about one block device seen in io.stat. */
+/* What sysfs says about one block device seen in io.stat. A node with 100
+ * guests has ~190 of these for good, so they hold only what was found: the
+ * fixed-size draft below is for the lookup. */
 struct devinfo {
+    struct devnum dev;
+    unsigned n_lower;
+    struct devnum *lower;                 /* every device below it in the stack; one
+                                             allocation with key, owned by the cache */
+    char *key;
+};
+
+/* A device being looked up. */
+struct devinfo_draft {
     struct devnum dev;
     char key[DEV_KEY_MAX];
     unsigned n_lower;
-    struct devnum lower[DEV_LOWER_MAX];   /* every device below it in the stack */
+    struct devnum lower[DEV_LOWER_MAX];
 };
 
 struct guests_state {
@@ -750,7 +761,7 @@ static int devnum_cmp(struct devnum a, struct devnum b)
 }
 
 /* Adds x to d->lower unless it is there or the list is full. */
-static void add_lower(struct devinfo *d, struct devnum x)
+static void add_lower(struct devinfo_draft *d, struct devnum x)
 {
     for (unsigned i = 0; i < d->n_lower; i++)
         if (devnum_cmp(d->lower[i], x) == 0)
@@ -817,9 +828,23 @@ static size_t dev_pos(const struct guests_state *st, struct devnum dev, bool *fo
 static const struct devinfo *dev_get(struct guests_state *st, const struct collector_ctx *ctx,
                                      struct devnum dev, int depth);
 
+/* The cache's copy of a finished lookup: its lower devices and key in one
+ * allocation of the size they need. Aborts on OOM, like buf.c. */
+static struct devinfo devinfo_keep(const struct devinfo_draft *d)
+{
+    size_t lower_bytes = d->n_lower * sizeof *d->lower, key_bytes = strlen(d->key) + 1;
+    struct devnum *mem = malloc(lower_bytes + key_bytes);
+    if (!mem)
+        abort();
+    memcpy(mem, d->lower, lower_bytes);
+    char *key = (char *)mem + lower_bytes;
+    memcpy(key, d->key, key_bytes);
+    return (struct devinfo){.dev = d->dev, .n_lower = d->n_lower, .lower = mem, .key = key};
+}
+
 /* Adds every device below d (its slaves, and everything below them, which
  * the cache knows once a pool has been seen) to d->lower. */
-static void add_lowers(struct guests_state *st, const struct collector_ctx *ctx, struct devinfo *d,
+static void add_lowers(struct guests_state *st, const struct collector_ctx *ctx, struct devinfo_draft *d,
                        int depth)
 {
     char rel[64], path[4096];
@@ -854,17 +879,25 @@ static const struct devinfo *dev_get(struct guests_state *st, const struct colle
         return &st->devs[i];
     if (depth > DEV_DEPTH_MAX)
         return NULL;
-    struct devinfo d = {.dev = dev};
+    struct devinfo_draft d = {.dev = dev};
     dev_key(ctx, dev, d.key);
     add_lowers(st, ctx, &d, depth);
     i = dev_pos(st, dev, &found);           /* the walk below may have added entries */
     if (!found) {
         st->devs = grow(st->devs, &st->cap_devs, st->n_devs + 1, sizeof *st->devs);
         memmove(&st->devs[i + 1], &st->devs[i], (st->n_devs - i) * sizeof *st->devs);
-        st->devs[i] = d;
+        st->devs[i] = devinfo_keep(&d);
         st->n_devs++;
     }
     return &st->devs[i];
+}
+
+/* Empties the device cache. */
+static void devs_clear(struct guests_state *st)
+{
+    for (size_t i = 0; i < st->n_devs; i++)
+        free(st->devs[i].lower);
+    st->n_devs = 0;
 }
 
 /* Forgets dev. A new guest instance's volumes were activated for it, and
@@ -876,6 +909,7 @@ static void dev_forget(struct guests_state *st, struct devnum dev)
     size_t i = dev_pos(st, dev, &found);
     if (!found)
         return;
+    free(st->devs[i].lower);
     memmove(&st->devs[i], &st->devs[i + 1], (st->n_devs - i - 1) * sizeof *st->devs);
     st->n_devs--;
 }
@@ -1835,7 +1869,7 @@ static int guests_collect(void *state, struct collector_ctx *ctx, Pvescope__Repo
     if (++st->cycles % REFRESH_CYCLES == 0)
         refresh(st);
     if (st->cycles % DEV_REFRESH_CYCLES == 0)
-        st->n_devs = 0;
+        devs_clear(st);
     st->warnings = 0;
     st->first_warning[0] = '\0';
 
@@ -1882,6 +1916,7 @@ static void guests_fini(void *state)
         free(st->roots[i]);
     free(st->g);
     free(st->qemu_ids);
+    devs_clear(st);
     free(st->devs);
     fsstat_free(st->fs);
     free(st->rootfs_reqs);

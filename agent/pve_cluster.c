@@ -1632,7 +1632,12 @@ static void report_guests(struct cluster_state *st, struct collector_ctx *ctx, P
         while (k < c->n && c->v[k].vmid < e->vmid)
             k++;
         if (k < c->n && c->v[k].vmid == e->vmid && c->v[k].loaded) {
-            copy_config(g, c->v[k].conf, a);
+            /* The report shares the cached parse's strings, disks and NICs
+             * (nothing writes to them). A report lives until the next
+             * cycle starts, and a cache generation is reset only by a
+             * rebuild in a later cycle. Deep copies cost ~60 KB of the
+             * report arena for 100 guests, every cycle. */
+            *g = *c->v[k].conf;
             g->has_cpus = true;
             g->cpus = pve_guest_cpus(g, e->type, host_cpus);
         } else {

@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <poll.h>
 
-#include "buf.h"
 
 struct sender_endpoint {
     const char *url;
@@ -24,7 +23,7 @@ struct sender_endpoint {
     uint64_t sent;
     uint64_t dropped;
     int last_errno;               /* to log a change of state once */
-    bool pending;                 /* holds sender.current, not yet taken */
+    bool pending;                 /* has not taken sender.msg yet */
     bool drop_logged;             /* one log line per outage, not per drop */
     int sndfd;                    /* NN_SNDFD: readable while a send would succeed */
 };
@@ -35,7 +34,9 @@ struct sender {
     size_t max_message_bytes;     /* the aggregators' NN_RCVMAXSIZE */
     uint64_t oversize;            /* reports never sent because they were too big */
     int reconnect_max_ms;         /* NN_RECONNECT_IVL_MAX of every socket */
-    struct buf current;           /* the staged report, also for pending endpoints */
+    void *msg;                    /* the staged report (nn_allocmsg), kept for pending
+                                     endpoints; NULL once nanomsg was handed it */
+    size_t msg_len;
 };
 
 /* Creates and connects one socket per url. interval (seconds, the agent's

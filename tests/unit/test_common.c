@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "fileio.h"
 #include "flags.h"
@@ -290,6 +291,39 @@ static void t_seal_in_place(void **state)
     free(plain);
 }
 
+static void t_arena(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 1024);
+    char *s1 = arena_strdup(&a, "abc");
+    char *s2 = arena_strndup(&a, "defgh", 2);
+    assert_ptr_equal(s2, s1 + 4);                  /* strings packed, no padding */
+    assert_string_equal(s2, "de");
+    unsigned char *p = arena_alloc(&a, 24);
+    assert_int_equal((uintptr_t)p % 16, 0);         /* structs stay 16-byte aligned */
+    assert_true(p >= (unsigned char *)s2 + 3);
+    for (int i = 0; i < 24; i++)
+        assert_int_equal(p[i], 0);
+    memset(p, 0xff, 24);
+    unsigned char *big = arena_alloc(&a, 3000);     /* larger than a block: its own */
+    assert_int_equal((uintptr_t)big % 16, 0);
+    big[2999] = 1;
+    char *s3 = arena_strdup(&a, "after");
+    assert_string_equal(s1, "abc");
+    assert_string_equal(s3, "after");
+    assert_int_equal(p[23], 0xff);
+    size_t reserved = arena_bytes_reserved(&a);
+    arena_reset(&a);
+    char *again = arena_strdup(&a, "xyz");
+    assert_ptr_equal(again, s1);                    /* reused from the first block */
+    unsigned char *q = arena_alloc(&a, 24);
+    assert_ptr_equal(q, p);                         /* same layout, re-zeroed */
+    assert_int_equal(q[0], 0);
+    assert_int_equal(arena_bytes_reserved(&a), reserved);
+    arena_free(&a);
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");      /* truncates in place: same inode, like /proc */
@@ -384,7 +418,7 @@ int main(void)
         cmocka_unit_test(t_parse_duration), cmocka_unit_test(t_parse_bytes),
         cmocka_unit_test(t_flag_value), cmocka_unit_test(t_buf_numbers),
         cmocka_unit_test(t_key_roundtrip), cmocka_unit_test(t_key_file_create),
-        cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open), cmocka_unit_test(t_seal_in_place), cmocka_unit_test(t_file_cache),
+        cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open), cmocka_unit_test(t_seal_in_place), cmocka_unit_test(t_arena), cmocka_unit_test(t_file_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,39 @@ static void t_fan_out_and_oversize(void **state)
     nn_close(b);
 }
 
+/* The staged buffer goes to the last endpoint that needs it (nanomsg then
+ * owns it); every other endpoint gets a copy, and the buffer is kept for as
+ * long as one of them is pending. ASan/LeakSanitizer check the ownership. */
+static void t_zero_copy_with_pending(void **state)
+{
+    (void)state;
+    int b = pull_bound("inproc://zc-b");
+    const char *urls[] = {"inproc://zc-a", "inproc://zc-b"};
+    struct sender s;
+    char err[128];
+    assert_true(sender_open(&s, urls, 2, 1024, 0, err, sizeof err));
+    assert_int_equal(send_text(&s, "m1"), 1);               /* a is not there: pending */
+    expect_msg(b, "m1");                                    /* b got a copy */
+    assert_non_null(s.msg);                                 /* kept for a */
+    int a = pull_bound("inproc://zc-a");
+    drain(&s);
+    expect_msg(a, "m1");
+    assert_null(s.msg);                                     /* a was handed the buffer itself */
+    assert_int_equal(send_text(&s, "m2"), 2);
+    expect_msg(a, "m2");
+    expect_msg(b, "m2");
+    assert_null(s.msg);
+    nn_close(b);                                            /* now the last endpoint is away */
+    assert_int_equal(send_text(&s, "m3"), 1);
+    expect_msg(a, "m3");
+    assert_non_null(s.msg);                                 /* b's give-away failed: still ours */
+    assert_int_equal(send_text(&s, "m4"), 1);               /* m3 dropped for b, buffer reused */
+    assert_int_equal(s.eps[1].dropped, 1);
+    expect_msg(a, "m4");
+    sender_close(&s);                                       /* frees the buffer still held */
+    nn_close(a);
+}
+
 static void t_ipv4_literal(void **state)
 {
     (void)state;
@@ -121,7 +154,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_pending_then_delivered), cmocka_unit_test(t_fan_out_and_oversize),
-        cmocka_unit_test(t_ipv4_literal),
+        cmocka_unit_test(t_zero_copy_with_pending), cmocka_unit_test(t_ipv4_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
