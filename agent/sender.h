@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <poll.h>
 
-
 struct sender_endpoint {
     const char *url;
     int sock;
