@@ -347,14 +347,15 @@ static void attach_dm_names(const struct diskstats_state *st, Pvescope__Report *
 static int diskstats_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     struct diskstats_state *st = state;
-    if (proc_read(ctx, "diskstats", FILE_MULTI_RECORD) != 0)
+    const char *text;
+    if (proc_read_records(ctx, "diskstats", &text) != 0)
         return -1;
     if (++st->cycles % DEVICE_REFRESH_CYCLES == 0)
         forget_from(st, 0);
     st->next = 0;
     st->ctx = ctx;
     struct parse_err e = {0};
-    int rc = parse_diskstats(ctx->scratch->data, ctx->arena, cached_is_whole, st, &r->disks,
+    int rc = parse_diskstats(text, ctx->arena, cached_is_whole, st, &r->disks,
                              &r->n_disks, &e);
     if (rc < 0) {
         r->disks = NULL;

@@ -511,12 +511,23 @@ struct devnum {
     unsigned major, minor;
 };
 
-/* What sysfs says about one block device seen in io.stat. */
+/* What sysfs says about one block device seen in io.stat. A node with 100
+ * guests has ~190 of these for good, so they hold only what was found: the
+ * fixed-size draft below is for the lookup. */
 struct devinfo {
+    struct devnum dev;
+    unsigned n_lower;
+    struct devnum *lower;                 /* every device below it in the stack; one
+                                             allocation with key, owned by the cache */
+    char *key;
+};
+
+/* A device being looked up. */
+struct devinfo_draft {
     struct devnum dev;
     char key[DEV_KEY_MAX];
     unsigned n_lower;
-    struct devnum lower[DEV_LOWER_MAX];   /* every device below it in the stack */
+    struct devnum lower[DEV_LOWER_MAX];
 };
 
 struct guests_state {
@@ -528,6 +539,8 @@ struct guests_state {
     struct stat qdir_sb;
     struct devinfo *devs;
     size_t n_devs, cap_devs;
+    struct io_stat_row *io_rows;    /* one guest's io.stat lines, while they are read */
+    size_t cap_io_rows;
     long hz;
     unsigned fd_budget, fds_kept;
     unsigned cycles;
@@ -751,7 +764,7 @@ static int devnum_cmp(struct devnum a, struct devnum b)
 }
 
 /* Adds x to d->lower unless it is there or the list is full. */
-static void add_lower(struct devinfo *d, struct devnum x)
+static void add_lower(struct devinfo_draft *d, struct devnum x)
 {
     for (unsigned i = 0; i < d->n_lower; i++)
         if (devnum_cmp(d->lower[i], x) == 0)
@@ -818,16 +831,35 @@ static size_t dev_pos(const struct guests_state *st, struct devnum dev, bool *fo
 static const struct devinfo *dev_get(struct guests_state *st, const struct collector_ctx *ctx,
                                      struct devnum dev, int depth);
 
+/* The cache's copy of a finished lookup: its lower devices and key in one
+ * allocation of the size they need. Aborts on OOM, like buf.c. */
+static struct devinfo devinfo_keep(const struct devinfo_draft *d)
+{
+    size_t lower_bytes = d->n_lower * sizeof *d->lower, key_bytes = strlen(d->key) + 1;
+    struct devnum *mem = malloc(lower_bytes + key_bytes);
+    if (!mem)
+        abort();
+    memcpy(mem, d->lower, lower_bytes);
+    char *key = (char *)mem + lower_bytes;
+    memcpy(key, d->key, key_bytes);
+    return (struct devinfo){.dev = d->dev, .n_lower = d->n_lower, .lower = mem, .key = key};
+}
+
 /* Adds every device below d (its slaves, and everything below them, which
  * the cache knows once a pool has been seen) to d->lower. */
-static void add_lowers(struct guests_state *st, const struct collector_ctx *ctx, struct devinfo *d,
-                       int depth)
+/* Opens <sysfs>/dev/block/M:m/slaves, or NULL. Its own frame, so the path
+ * buffer is not on the stack once per level of add_lowers' recursion. */
+__attribute__((noinline)) static DIR *open_slaves(const struct collector_ctx *ctx, struct devnum dev)
 {
     char rel[64], path[4096];
-    snprintf(rel, sizeof rel, "dev/block/%u:%u/slaves", d->dev.major, d->dev.minor);
-    if (depth >= DEV_DEPTH_MAX || !path_join(path, sizeof path, ctx->sysfs, rel))
-        return;
-    DIR *dir = opendir(path);
+    snprintf(rel, sizeof rel, "dev/block/%u:%u/slaves", dev.major, dev.minor);
+    return path_join(path, sizeof path, ctx->sysfs, rel) ? opendir(path) : NULL;
+}
+
+static void add_lowers(struct guests_state *st, const struct collector_ctx *ctx, struct devinfo_draft *d,
+                       int depth)
+{
+    DIR *dir = depth < DEV_DEPTH_MAX ? open_slaves(ctx, d->dev) : NULL;
     if (!dir)
         return;
     struct dirent *e;
@@ -855,17 +887,25 @@ static const struct devinfo *dev_get(struct guests_state *st, const struct colle
         return &st->devs[i];
     if (depth > DEV_DEPTH_MAX)
         return NULL;
-    struct devinfo d = {.dev = dev};
+    struct devinfo_draft d = {.dev = dev};
     dev_key(ctx, dev, d.key);
     add_lowers(st, ctx, &d, depth);
     i = dev_pos(st, dev, &found);           /* the walk below may have added entries */
     if (!found) {
         st->devs = grow(st->devs, &st->cap_devs, st->n_devs + 1, sizeof *st->devs);
         memmove(&st->devs[i + 1], &st->devs[i], (st->n_devs - i) * sizeof *st->devs);
-        st->devs[i] = d;
+        st->devs[i] = devinfo_keep(&d);
         st->n_devs++;
     }
     return &st->devs[i];
+}
+
+/* Empties the device cache. */
+static void devs_clear(struct guests_state *st)
+{
+    for (size_t i = 0; i < st->n_devs; i++)
+        free(st->devs[i].lower);
+    st->n_devs = 0;
 }
 
 /* Forgets dev. A new guest instance's volumes were activated for it, and
@@ -877,6 +917,7 @@ static void dev_forget(struct guests_state *st, struct devnum dev)
     size_t i = dev_pos(st, dev, &found);
     if (!found)
         return;
+    free(st->devs[i].lower);
     memmove(&st->devs[i], &st->devs[i + 1], (st->n_devs - i - 1) * sizeof *st->devs);
     st->n_devs--;
 }
@@ -1498,9 +1539,12 @@ static void guest_disks(struct guests_state *st, struct collector_ctx *ctx, stru
 {
     if (cg_read(st, ctx, g, GF_IO) != 0)
         return;
+    /* One guest's lines at a time, in a buffer kept across guests and
+     * cycles: in the report arena they added up to 200 bytes per guest. */
     struct io_rows r = {0};
     r.cap = pp_count_lines(ctx->scratch->data);
-    r.row = arena_alloc(ctx->arena, r.cap * sizeof *r.row);
+    st->io_rows = grow(st->io_rows, &st->cap_io_rows, r.cap, sizeof *st->io_rows);
+    r.row = st->io_rows;
     struct parse_err e = {0};
     if (parse_io_stat(ctx->scratch->data, take_io_row, &r, &e) < 0) {
         warn_cg(st, ctx, g, GF_IO, &e);
@@ -1669,8 +1713,13 @@ static void group_nics(struct guests_state *st, struct arena *a, const struct ni
 /* Reads /proc/net/dev once and attaches the NICs of every reported guest. */
 static void attach_nics(struct guests_state *st, struct collector_ctx *ctx)
 {
-    int rc = proc_file(ctx, "net/dev", FILE_MULTI_RECORD);
-    const char *rows = rc == 0 ? netdev_rows(ctx->scratch->data) : NULL;
+    const char *text = NULL;
+    size_t len;
+    int rc = ctx->files ? file_cache_records(ctx->files, ctx->procfs, "net/dev", ctx->scratch, &text, &len)
+                        : read_file_at(ctx->procfs, "net/dev", ctx->scratch);
+    if (rc == 0 && !text)
+        text = ctx->scratch->data;
+    const char *rows = rc == 0 ? netdev_rows(text) : NULL;
     if (!rows) {
         if (rc != 0)
             warn_read(st, ctx->procfs, "net/dev", rc);
@@ -1831,7 +1880,7 @@ static int guests_collect(void *state, struct collector_ctx *ctx, Pvescope__Repo
     if (++st->cycles % REFRESH_CYCLES == 0)
         refresh(st);
     if (st->cycles % DEV_REFRESH_CYCLES == 0)
-        st->n_devs = 0;
+        devs_clear(st);
     st->warnings = 0;
     st->first_warning[0] = '\0';
 
@@ -1878,7 +1927,9 @@ static void guests_fini(void *state)
         free(st->roots[i]);
     free(st->g);
     free(st->qemu_ids);
+    devs_clear(st);
     free(st->devs);
+    free(st->io_rows);
     fsstat_free(st->fs);
     free(st->rootfs_reqs);
     free(st->rootfs_guest);

@@ -239,14 +239,12 @@ static void add_agent_self(Pvescope__Report *r, struct reporter *rp, const struc
     r->agent = self;
 }
 
-/* Packs and seals r; the envelope is left in out. */
-static void seal_report(const Pvescope__Report *r, const struct cluster_key *key,
-                        const char *cluster, uint64_t seq, struct buf *packed, struct buf *out)
+/* Packs and seals r straight into the sender's message buffer, so the
+ * report exists once, as the envelope being sent. Returns false when the
+ * envelope is over the aggregators' limit (the sender counts and logs it). */
+static bool seal_report(const Pvescope__Report *r, const struct cluster_key *key, const char *cluster,
+                        uint64_t seq, struct sender *s)
 {
-    buf_reset(packed);
-    size_t n = pvescope__report__get_packed_size(r);
-    buf_reserve(packed, n);
-    packed->len = pvescope__report__pack(r, (uint8_t *)packed->data);
     struct envelope_header h = {
         .cluster = cluster,
         .node = r->node,
@@ -254,8 +252,14 @@ static void seal_report(const Pvescope__Report *r, const struct cluster_key *key
         .seq = seq,
         .sent_unix_ms = clock_unix_ms(),
     };
-    buf_reset(out);
-    envelope_seal(key, &h, (const uint8_t *)packed->data, packed->len, out);
+    struct envelope_frame f;
+    size_t report_len = pvescope__report__get_packed_size(r);
+    uint8_t *msg = sender_stage(s, envelope_frame_init(&f, &h, report_len));
+    if (!msg)
+        return false;
+    pvescope__report__pack(r, envelope_frame_report(&f, msg));
+    envelope_frame_seal(&f, key, msg);
+    return true;
 }
 
 /* Waits until the monotonic deadline, meanwhile handing a pending report to
@@ -361,22 +365,22 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
      * increasing across agent restarts within one boot. */
     uint64_t seq = (uint64_t)(clock_realtime() * 1e6), first_seq = seq;
     int64_t start_unix = (int64_t)clock_realtime();
-    struct buf packed = BUF_INIT, env = BUF_INIT;
     int status = 0;
     log_info("pvescope-agent %s: node %s, cluster %s, %zu aggregator(s), every %gs", PVESCOPE_VERSION,
              node, cluster, s.n, c->interval);
     for (double next = clock_monotonic();;) {
         Pvescope__Report *r = reporter_collect(rp, node);
         add_agent_self(r, rp, &s, c, start_unix);
-        seal_report(r, key, cluster, seq++, &packed, &env);
+        bool sealed = seal_report(r, key, cluster, seq++, &s);
         if (c->once) {
-            bool ok = sender_send_all_wait(&s, env.data, env.len, (int)(c->once_timeout * 1000));
+            bool ok = sealed && sender_send_all_wait(&s, (int)(c->once_timeout * 1000));
             if (!ok)
                 log_error("--once: not every aggregator accepted the report within %gs", c->once_timeout);
             status = ok ? 0 : 1;
             break;
         }
-        sender_send_all(&s, env.data, env.len);
+        if (sealed)
+            sender_send_all(&s);
         if (c->cycles && seq - first_seq >= c->cycles)
             break;
         next += c->interval;
@@ -386,8 +390,6 @@ static int run_loop(struct agent_config *c, struct reporter *rp, const struct cl
         if (!wait_until(next, sigfd, &s))
             break;
     }
-    buf_free(&packed);
-    buf_free(&env);
     sender_close(&s);
     return status;
 }

@@ -143,10 +143,11 @@ int parse_netdev(const char *text, struct arena *a, bool exclude_guest_plumbing,
 static int netdev_collect(void *state, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     (void)state;
-    if (proc_read(ctx, "net/dev", FILE_MULTI_RECORD) != 0)
+    const char *text;
+    if (proc_read_records(ctx, "net/dev", &text) != 0)
         return -1;
     struct parse_err e = {0};
-    if (parse_netdev(ctx->scratch->data, ctx->arena, true, &r->netdevs, &r->n_netdevs, &e) < 0) {
+    if (parse_netdev(text, ctx->arena, true, &r->netdevs, &r->n_netdevs, &e) < 0) {
         r->netdevs = NULL;
         r->n_netdevs = 0;
         return proc_fail(ctx, "net/dev", &e);

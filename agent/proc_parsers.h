@@ -21,8 +21,8 @@
  *
  * The static inline helpers at the end are the tokenizer all parsers share,
  * the line walkers that apply the conventions above (pp_each_line,
- * pp_single_line, pp_each_row), and two collect()-side helpers (proc_read,
- * proc_fail) that give every collector the same error text:
+ * pp_single_line, pp_each_row), and the collect()-side helpers (proc_read,
+ * proc_read_records, proc_fail) that give every collector the same error text:
  * "<procfs>/<file> line N: what".
  *
  * Multi-row collectors that skipped bad rows still return 0, with ctx->err
@@ -441,6 +441,25 @@ static inline int proc_read(struct collector_ctx *ctx, const char *rel, enum fil
 {
     int rc = ctx->files ? file_cache_read(ctx->files, ctx->procfs, rel, ctx->scratch, shape)
                         : read_file_at(ctx->procfs, rel, ctx->scratch);
+    if (rc < 0)
+        return collector_fail(ctx, "%s/%s: %s", ctx->procfs, rel, strerror(-rc));
+    return 0;
+}
+
+/* Reads the multi-record file <ctx->procfs>/<rel> (diskstats, net/dev) and
+ * points *text at its content: the file cache's own copy when there is a
+ * cache (read once per cycle whoever asks, never copied), else ctx->scratch.
+ * Returns 0, or -1 with ctx->err naming the file and the errno text. */
+static inline int proc_read_records(struct collector_ctx *ctx, const char *rel, const char **text)
+{
+    size_t len;
+    int rc = 0;
+    if (ctx->files) {
+        rc = file_cache_records(ctx->files, ctx->procfs, rel, ctx->scratch, text, &len);
+    } else {
+        rc = read_file_at(ctx->procfs, rel, ctx->scratch);
+        *text = ctx->scratch->data;
+    }
     if (rc < 0)
         return collector_fail(ctx, "%s/%s: %s", ctx->procfs, rel, strerror(-rc));
     return 0;

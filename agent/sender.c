@@ -146,20 +146,47 @@ static bool fits(struct sender *s, size_t len)
     return false;
 }
 
-size_t sender_send_all(struct sender *s, const void *msg, size_t len)
+uint8_t *sender_stage(struct sender *s, size_t len)
 {
     if (!fits(s, len))
-        return 0;
-    buf_reset(&s->current);
-    buf_append(&s->current, msg, len);
+        return NULL;
+    for (size_t i = 0; i < s->n; i++)
+        drop_pending(&s->eps[i]);
+    /* A nanomsg message buffer, so the last endpoint can be handed the
+     * buffer itself; nn_send of a plain buffer would copy the report into
+     * one of these anyway. */
+    void *m = s->msg ? nn_reallocmsg(s->msg, len) : nn_allocmsg(len, 0);
+    if (!m)
+        abort();                      /* out of memory, as in buf.c */
+    s->msg = m;
+    s->msg_len = len;
+    return m;
+}
+
+/* Sends the staged message to ep. When no other endpoint will need it
+ * (give_away), nanomsg is handed the buffer itself and owns it from then on
+ * (no copy); otherwise it copies. On failure the sender still owns it. */
+static bool send_staged(struct sender *s, struct sender_endpoint *ep, bool give_away, int flags)
+{
+    if (!give_away)
+        return try_send(ep, s->msg, s->msg_len, flags);
+    void *m = s->msg;
+    if (!try_send(ep, &m, NN_MSG, flags))
+        return false;
+    s->msg = NULL;
+    return true;
+}
+
+size_t sender_send_all(struct sender *s)
+{
     size_t ok = 0;
+    bool any_pending = false;
     for (size_t i = 0; i < s->n; i++) {
         struct sender_endpoint *ep = &s->eps[i];
-        drop_pending(ep);
-        if (try_send(ep, msg, len, NN_DONTWAIT))
+        if (send_staged(s, ep, i + 1 == s->n && !any_pending, NN_DONTWAIT))
             ok++;
         else
-            ep->pending = true;
+            ep->pending = any_pending = true;
     }
     return ok;
 }
@@ -175,24 +202,27 @@ size_t sender_poll_fds(const struct sender *s, struct pollfd *fds)
 
 void sender_retry(struct sender *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
+    size_t waiting = 0;
+    for (size_t i = 0; i < s->n; i++)
+        waiting += s->eps[i].pending;
+    for (size_t i = 0; i < s->n && waiting > 0; i++) {
         struct sender_endpoint *ep = &s->eps[i];
-        if (ep->pending && try_send(ep, s->current.data, s->current.len, NN_DONTWAIT))
+        if (ep->pending && send_staged(s, ep, waiting == 1, NN_DONTWAIT)) {
             ep->pending = false;
+            waiting--;
+        }
     }
 }
 
-bool sender_send_all_wait(struct sender *s, const void *msg, size_t len, int timeout_ms)
+bool sender_send_all_wait(struct sender *s, int timeout_ms)
 {
-    if (!fits(s, len))
-        return false;
     double deadline = clock_monotonic() + timeout_ms / 1000.0;
     bool all = true;
     for (size_t i = 0; i < s->n; i++) {
         double left = deadline - clock_monotonic();
         int tmo = left > 0 ? (int)(left * 1000) : 0;
         set_int(s->eps[i].sock, NN_SOL_SOCKET, NN_SNDTIMEO, tmo);
-        if (!try_send(&s->eps[i], msg, len, 0)) {
+        if (!send_staged(s, &s->eps[i], i + 1 == s->n, 0)) {      /* failures are dropped, not pending */
             s->eps[i].dropped++;
             all = false;
         }
@@ -206,7 +236,8 @@ void sender_close(struct sender *s)
         drop_pending(&s->eps[i]);
         nn_close(s->eps[i].sock);
     }
-    buf_free(&s->current);
+    if (s->msg)
+        nn_freemsg(s->msg);
     free(s->eps);
     memset(s, 0, sizeof *s);
 }

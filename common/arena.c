@@ -29,14 +29,17 @@ void arena_init(struct arena *a, size_t block_size)
     a->first = a->head = NULL;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+/* n bytes at the given alignment (a power of two, at most 16) from the first
+ * block with room, a new block if none has; not zeroed. */
+static void *bump(struct arena *a, size_t n, size_t align)
 {
-    n = (n + 15) & ~(size_t)15;
-    if (n == 0)
-        n = 16;
     struct arena_block *b = a->head;
-    while (b && b->size - b->used < n)
-        b = b->next;       /* blocks after head are free after a reset */
+    size_t at = 0;
+    for (; b; b = b->next) {       /* blocks after head are free after a reset */
+        at = (b->used + align - 1) & ~(align - 1);
+        if (at <= b->size && b->size - at >= n)
+            break;
+    }
     if (!b) {
         b = block_new(n > a->block_size ? n : a->block_size);
         if (a->head) {
@@ -45,17 +48,29 @@ void *arena_alloc(struct arena *a, size_t n)
         } else {
             a->first = b;
         }
+        at = 0;
     }
     a->head = b;
-    void *p = b->data + b->used;
-    b->used += n;
+    b->used = at + n;
+    return b->data + at;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0)
+        n = 16;
+    void *p = bump(a, n, 16);
     memset(p, 0, n);
     return p;
 }
 
+/* Strings are packed without alignment padding: a report holds thousands of
+ * short ones (names, keys, paths), and rounding each to 16 bytes cost a
+ * third of their space. */
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-    char *p = arena_alloc(a, n + 1);
+    char *p = bump(a, n + 1, 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;

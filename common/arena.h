@@ -19,6 +19,7 @@ struct arena {
 void  arena_init(struct arena *a, size_t block_size);
 /* Zeroed, 16-byte aligned memory valid until arena_reset(); aborts on OOM. */
 void *arena_alloc(struct arena *a, size_t n);
+/* NUL-terminated copies, byte-aligned (no padding between strings). */
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 void  arena_reset(struct arena *a);

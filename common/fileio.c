@@ -130,15 +130,44 @@ static void cache_evict(struct file_cache *fc, struct cached_file *f)
     *f = fc->files[--fc->n];
 }
 
-/* Keeps a multi-record file's text for the rest of the cycle; returns 0. */
-static int remember(struct file_cache *fc, struct cached_file *f, const struct buf *b, enum file_shape shape)
+/* Points *text and *len at b's content; returns 0. */
+static int hand_out(const struct buf *b, const char **text, size_t *len)
 {
-    if (shape != FILE_MULTI_RECORD)
-        return 0;
-    buf_reset(&f->text);
-    buf_append(&f->text, b->data, b->len);
-    f->cycle = fc->cycle;
+    *text = b->data;
+    *len = b->len;
     return 0;
+}
+
+int file_cache_records(struct file_cache *fc, const char *root, const char *rel, struct buf *fallback,
+                       const char **text, size_t *len)
+{
+    char path[4096];
+    *text = "";
+    *len = 0;
+    if (!path_join(path, sizeof path, root, rel))
+        return -ENAMETOOLONG;
+    struct cached_file *f = cache_lookup(fc, path);
+    if (f && f->cycle == fc->cycle)
+        return hand_out(&f->text, text, len);           /* read earlier this cycle */
+    if (f) {
+        if (pread_all(f->fd, &f->text, FILE_MULTI_RECORD) == 0) {
+            f->cycle = fc->cycle;
+            return hand_out(&f->text, text, len);
+        }
+        cache_evict(fc, f);                 /* stale (device gone?): reopen once */
+    }
+    int err;
+    f = cache_open(fc, path, &err);
+    if (err)
+        return err;
+    if (!f) {
+        err = read_file_at(root, rel, fallback);
+        return err ? err : hand_out(fallback, text, len);
+    }
+    if ((err = pread_all(f->fd, &f->text, FILE_MULTI_RECORD)) != 0)
+        return err;
+    f->cycle = fc->cycle;
+    return hand_out(&f->text, text, len);
 }
 
 int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b,
@@ -146,16 +175,20 @@ int file_cache_read(struct file_cache *fc, const char *root, const char *rel, st
 {
     char path[4096];
     buf_reset(b);
+    if (shape == FILE_MULTI_RECORD) {
+        const char *text;
+        size_t len;
+        int rc = file_cache_records(fc, root, rel, b, &text, &len);
+        if (rc == 0 && text != b->data)
+            buf_append(b, text, len);
+        return rc;
+    }
     if (!path_join(path, sizeof path, root, rel))
         return -ENAMETOOLONG;
     struct cached_file *f = cache_lookup(fc, path);
-    if (f && shape == FILE_MULTI_RECORD && f->cycle == fc->cycle) {
-        buf_append(b, f->text.data, f->text.len);      /* read earlier this cycle */
-        return 0;
-    }
     if (f) {
         if (pread_all(f->fd, b, shape) == 0)
-            return remember(fc, f, b, shape);
+            return 0;
         cache_evict(fc, f);                 /* stale (device gone?): reopen once */
     }
     int err;
@@ -164,8 +197,7 @@ int file_cache_read(struct file_cache *fc, const char *root, const char *rel, st
         return err;
     if (!f)
         return read_file_at(root, rel, b);
-    int rc = pread_all(f->fd, b, shape);
-    return rc == 0 ? remember(fc, f, b, shape) : rc;
+    return pread_all(f->fd, b, shape);
 }
 
 int read_line_at(const char *root, const char *rel, char *out, size_t cap)

@@ -58,9 +58,20 @@ void file_cache_free(struct file_cache *fc);
 enum file_shape { FILE_MULTI_RECORD, FILE_ONE_RECORD };
 
 /* Like read_file_at(), through the cache. Missing files are not cached (they
- * may appear later); beyond FILE_CACHE_MAX files, reads are uncached. */
+ * may appear later); beyond FILE_CACHE_MAX files, reads are uncached. A
+ * multi-record file is copied out of the cache (see file_cache_records). */
 int file_cache_read(struct file_cache *fc, const char *root, const char *rel, struct buf *b,
                     enum file_shape shape);
+
+/* A multi-record file's content without a copy: *text (NUL-terminated,
+ * *len bytes) is the cache's own, read at the first call of the cycle and
+ * shared by every later reader in it. /proc/net/dev of a node with 100
+ * guests is 80 KB: a copy per reader would be resident memory for nothing.
+ * Valid until the file is read in a later cycle or the cache is freed. A
+ * file the cache cannot keep (full) is read into fallback, and *text points
+ * there. Returns 0 or a negative errno, as read_file_at(). */
+int file_cache_records(struct file_cache *fc, const char *root, const char *rel, struct buf *fallback,
+                       const char **text, size_t *len);
 
 /* Reads the first line of a small file (sysfs attribute) without its newline. */
 int read_line_at(const char *root, const char *rel, char *out, size_t cap);

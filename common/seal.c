@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -117,37 +119,105 @@ static void header_ad(struct buf *ad, uint32_t version, const char *cluster, con
     }
 }
 
+/* Receives protobuf-c's output of an Envelope (pack_to_buffer) and writes
+ * it to out, where the sealed report already lies at its final offset: when
+ * the bytes handed over are the ones already in place, nothing is copied.
+ * With out == NULL it only measures, and records at which offset the sealed
+ * report (recognised by its data pointer) begins. */
+struct frame_sink {
+    ProtobufCBuffer base;
+    uint8_t *out;                 /* NULL: measure only */
+    size_t len, cap;
+    const uint8_t *sealed;        /* the sealed report's data pointer */
+    size_t sealed_at;             /* where it was appended; SIZE_MAX: not seen */
+};
+
+static void frame_append(ProtobufCBuffer *b, size_t n, const uint8_t *data)
+{
+    struct frame_sink *s = (struct frame_sink *)(void *)b;
+    if (data == s->sealed && s->sealed_at == SIZE_MAX)
+        s->sealed_at = s->len;
+    if (s->out) {
+        if (n > s->cap - s->len)      /* the layout from envelope_frame_init was wrong */
+            abort();
+        if (s->out + s->len != data)  /* memmove: the source may lie in out */
+            memmove(s->out + s->len, data, n);
+    }
+    s->len += n;
+}
+
+static struct frame_sink frame_sink_make(uint8_t *out, size_t cap, const uint8_t *sealed)
+{
+    struct frame_sink s = {{frame_append}, out, 0, cap, sealed, SIZE_MAX};
+    return s;
+}
+
+size_t envelope_frame_init(struct envelope_frame *f, const struct envelope_header *h, size_t report_len)
+{
+    /* Only the address matters while measuring: it marks the sealed report. */
+    static const uint8_t sealed_marker;
+    _Static_assert(sizeof f->nonce == NONCE_BYTES, "nonce size");
+    randombytes_buf(f->nonce, sizeof f->nonce);
+    Pvescope__Envelope init = PVESCOPE__ENVELOPE__INIT;
+    f->env = init;
+    f->env.version = ENVELOPE_VERSION;
+    f->env.cluster = (char *)h->cluster;
+    f->env.node = (char *)h->node;
+    f->env.seq = h->seq;
+    f->env.sent_unix_ms = h->sent_unix_ms;
+    f->env.nonce.data = f->nonce;
+    f->env.nonce.len = sizeof f->nonce;
+    f->env.sealed_report.data = (uint8_t *)&sealed_marker;
+    f->env.sealed_report.len = report_len + TAG_BYTES;
+    if (h->boot_id && *h->boot_id)
+        f->env.boot_id = (char *)h->boot_id;
+    /* A dry run of the real packing finds the report's offset, whatever
+     * order and fields the generated code writes. */
+    struct frame_sink m = frame_sink_make(NULL, 0, &sealed_marker);
+    protobuf_c_message_pack_to_buffer(&f->env.base, &m.base);
+    if (m.sealed_at == SIZE_MAX)      /* protobuf-c split a bytes field: cannot happen */
+        abort();
+    f->report_len = report_len;
+    f->head_len = m.sealed_at;
+    f->total_len = m.len;
+    return m.len;
+}
+
+uint8_t *envelope_frame_report(const struct envelope_frame *f, uint8_t *dst) { return dst + f->head_len; }
+
+void envelope_frame_seal(struct envelope_frame *f, const struct cluster_key *key, uint8_t *dst)
+{
+    struct envelope_header h = {f->env.cluster, f->env.node, f->env.boot_id, f->env.seq, f->env.sent_unix_ms};
+    struct buf ad = BUF_INIT;
+    header_ad(&ad, f->env.version, h.cluster, h.node, h.boot_id, h.seq, h.sent_unix_ms);
+    uint8_t *report = dst + f->head_len;
+    unsigned long long ct_len = 0;
+    /* In place (c == m): the ChaCha20 stream is XORed block by block and the
+     * tag computed over the ciphertext, so libsodium allows it; the unit test
+     * checks the result against a sealing into a separate buffer. */
+    crypto_aead_xchacha20poly1305_ietf_encrypt(report, &ct_len, report, f->report_len,
+                                               (const uint8_t *)ad.data, ad.len, NULL, f->nonce,
+                                               key->bytes);
+    buf_free(&ad);
+    f->env.sealed_report.data = report;
+    struct frame_sink w = frame_sink_make(dst, f->total_len, report);
+    protobuf_c_message_pack_to_buffer(&f->env.base, &w.base);
+    if (w.len != f->total_len || w.sealed_at != f->head_len)
+        abort();
+}
+
 void envelope_seal(const struct cluster_key *key, const struct envelope_header *h,
                    const uint8_t *report, size_t report_len, struct buf *out)
 {
-    uint8_t nonce[NONCE_BYTES];
-    randombytes_buf(nonce, sizeof nonce);
-    struct buf ad = BUF_INIT, ct = BUF_INIT;
-    header_ad(&ad, ENVELOPE_VERSION, h->cluster, h->node, h->boot_id, h->seq, h->sent_unix_ms);
-    buf_reserve(&ct, report_len + TAG_BYTES);
-    unsigned long long ct_len = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt((uint8_t *)ct.data, &ct_len, report, report_len,
-                                               (const uint8_t *)ad.data, ad.len, NULL, nonce,
-                                               key->bytes);
-    Pvescope__Envelope env = PVESCOPE__ENVELOPE__INIT;
-    env.version = ENVELOPE_VERSION;
-    env.cluster = (char *)h->cluster;
-    env.node = (char *)h->node;
-    env.seq = h->seq;
-    env.sent_unix_ms = h->sent_unix_ms;
-    env.nonce.data = nonce;
-    env.nonce.len = sizeof nonce;
-    env.sealed_report.data = (uint8_t *)ct.data;
-    env.sealed_report.len = (size_t)ct_len;
-    if (h->boot_id && *h->boot_id)
-        env.boot_id = (char *)h->boot_id;
-    size_t n = pvescope__envelope__get_packed_size(&env);
+    struct envelope_frame f;
+    size_t n = envelope_frame_init(&f, h, report_len);
     buf_reserve(out, n);
-    pvescope__envelope__pack(&env, (uint8_t *)out->data + out->len);
+    uint8_t *dst = (uint8_t *)out->data + out->len;
+    if (report_len)
+        memcpy(envelope_frame_report(&f, dst), report, report_len);
+    envelope_frame_seal(&f, key, dst);
     out->len += n;
     out->data[out->len] = '\0';
-    buf_free(&ad);
-    buf_free(&ct);
 }
 
 bool envelope_open(const struct cluster_key *key, const Pvescope__Envelope *env, struct buf *out)

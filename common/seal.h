@@ -50,6 +50,32 @@ struct envelope_header {
     int64_t     sent_unix_ms;
 };
 
+/* An Envelope built in place, in one buffer of exactly its size: the header
+ * fields first, then the report, written (packed) straight where its sealed
+ * bytes belong and encrypted there. The agent's report is the largest thing
+ * it holds (80 KB for 100 guests); a packed copy, a ciphertext copy and the
+ * envelope each cost that much resident memory again.
+ *   size_t n = envelope_frame_init(&f, &h, report_len);  -- n bytes at dst
+ *   pack or copy the report_len plaintext bytes to envelope_frame_report(&f, dst)
+ *   envelope_frame_seal(&f, key, dst);                    -- dst[0..n) is the Envelope */
+struct envelope_frame {
+    Pvescope__Envelope env;
+    uint8_t nonce[24];            /* crypto_aead_xchacha20poly1305_ietf_NPUBBYTES */
+    size_t report_len;            /* plaintext bytes */
+    size_t head_len;              /* Envelope bytes before the sealed report */
+    size_t total_len;             /* the whole Envelope */
+};
+
+/* Draws the nonce, lays the Envelope out for report_len plaintext bytes and
+ * returns its total size. h's strings must outlive the frame. */
+size_t envelope_frame_init(struct envelope_frame *f, const struct envelope_header *h, size_t report_len);
+/* Where in dst (total_len bytes) the plaintext report goes. */
+uint8_t *envelope_frame_report(const struct envelope_frame *f, uint8_t *dst);
+/* Encrypts the report where it lies and writes the rest of the Envelope
+ * around it; afterwards dst holds exactly the bytes pvescope__envelope__pack
+ * would produce for the same fields. */
+void envelope_frame_seal(struct envelope_frame *f, const struct cluster_key *key, uint8_t *dst);
+
 /* Seals a packed Report into a packed Envelope appended to out. */
 void envelope_seal(const struct cluster_key *key, const struct envelope_header *h,
                    const uint8_t *report, size_t report_len, struct buf *out);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "fileio.h"
 #include "flags.h"
@@ -210,6 +211,119 @@ static void t_seal_open(void **state)
     buf_free(&plain);
 }
 
+/* Builds an envelope in place (envelope_frame_*) around plain[0..len) and
+ * checks it byte for byte against the classic encoding of the same fields:
+ * protobuf-c's pack of the decoded envelope, whose sealed report must open to
+ * plain under the header as associated data. */
+static void check_frame(const struct cluster_key *k, const struct envelope_header *h, const uint8_t *plain,
+                        size_t len)
+{
+    struct envelope_frame f;
+    size_t n = envelope_frame_init(&f, h, len);
+    uint8_t *dst = malloc(n);                 /* exactly n: ASan sees any write past it */
+    assert_non_null(dst);
+    memcpy(envelope_frame_report(&f, dst), plain, len);
+    envelope_frame_seal(&f, k, dst);
+    Pvescope__Envelope *env = pvescope__envelope__unpack(NULL, n, dst);
+    assert_non_null(env);
+    assert_string_equal(env->cluster, h->cluster);
+    assert_string_equal(env->node, h->node);
+    assert_int_equal(env->seq, h->seq);
+    assert_true(env->sent_unix_ms == h->sent_unix_ms);
+    assert_int_equal(env->sealed_report.len, len + 16);
+    if (h->boot_id && *h->boot_id)
+        assert_string_equal(env->boot_id, h->boot_id);
+    else
+        assert_null(env->boot_id);
+    assert_int_equal(pvescope__envelope__get_packed_size(env), n);
+    uint8_t *ref = malloc(n);
+    assert_non_null(ref);
+    assert_int_equal(pvescope__envelope__pack(env, ref), n);
+    assert_memory_equal(dst, ref, n);
+    struct buf opened = BUF_INIT;
+    assert_true(envelope_open(k, env, &opened));
+    assert_int_equal(opened.len, len);
+    if (len)
+        assert_memory_equal(opened.data, plain, len);
+    buf_free(&opened);
+    pvescope__envelope__free_unpacked(env, NULL);
+    free(ref);
+    free(dst);
+}
+
+static void t_seal_in_place(void **state)
+{
+    (void)state;
+    assert_true(seal_library_init());
+    struct cluster_key k;
+    memset(k.bytes, 7, sizeof k.bytes);
+    char long_name[200];
+    memset(long_name, 'n', sizeof long_name - 1);      /* a 2-byte length varint */
+    long_name[sizeof long_name - 1] = '\0';
+    const struct envelope_header hs[] = {
+        {"prod", "pve1", "0b5e1d4c-0000-4000-8000-000000000001", 42, 1700000000123},
+        {"c", "n", "", 0, 0},                          /* boot id left out */
+        {long_name, long_name, NULL, UINT64_MAX, -1},  /* 10-byte varints */
+    };
+    /* Sealed lengths 16, 17, 127/128 and 16383/16384 cross varint widths. */
+    const size_t lens[] = {0, 1, 111, 112, 16367, 16368, 90000};
+    uint8_t *plain = malloc(90000);
+    assert_non_null(plain);
+    for (size_t i = 0; i < 90000; i++)
+        plain[i] = (uint8_t)(i * 131 + 7);
+    for (size_t h = 0; h < sizeof hs / sizeof hs[0]; h++)
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
+            check_frame(&k, &hs[h], plain, lens[l]);
+
+    /* envelope_seal (the copying form) appends the same layout to a buffer. */
+    struct buf wire = BUF_INIT;
+    buf_puts(&wire, "xy");
+    envelope_seal(&k, &hs[0], plain, 300, &wire);
+    Pvescope__Envelope *env = pvescope__envelope__unpack(NULL, wire.len - 2, (const uint8_t *)wire.data + 2);
+    assert_non_null(env);
+    struct buf opened = BUF_INIT;
+    assert_true(envelope_open(&k, env, &opened));
+    assert_int_equal(opened.len, 300);
+    assert_memory_equal(opened.data, plain, 300);
+    pvescope__envelope__free_unpacked(env, NULL);
+    buf_free(&opened);
+    buf_free(&wire);
+    free(plain);
+}
+
+static void t_arena(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 1024);
+    char *s1 = arena_strdup(&a, "abc");
+    char *s2 = arena_strndup(&a, "defgh", 2);
+    assert_ptr_equal(s2, s1 + 4);                  /* strings packed, no padding */
+    assert_string_equal(s2, "de");
+    unsigned char *p = arena_alloc(&a, 24);
+    assert_int_equal((uintptr_t)p % 16, 0);         /* structs stay 16-byte aligned */
+    assert_true(p >= (unsigned char *)s2 + 3);
+    for (int i = 0; i < 24; i++)
+        assert_int_equal(p[i], 0);
+    memset(p, 0xff, 24);
+    unsigned char *big = arena_alloc(&a, 3000);     /* larger than a block: its own */
+    assert_int_equal((uintptr_t)big % 16, 0);
+    big[2999] = 1;
+    char *s3 = arena_strdup(&a, "after");
+    assert_string_equal(s1, "abc");
+    assert_string_equal(s3, "after");
+    assert_int_equal(p[23], 0xff);
+    size_t reserved = arena_bytes_reserved(&a);
+    arena_reset(&a);
+    char *again = arena_strdup(&a, "xyz");
+    assert_ptr_equal(again, s1);                    /* reused from the first block */
+    unsigned char *q = arena_alloc(&a, 24);
+    assert_ptr_equal(q, p);                         /* same layout, re-zeroed */
+    assert_int_equal(q[0], 0);
+    assert_int_equal(arena_bytes_reserved(&a), reserved);
+    arena_free(&a);
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");      /* truncates in place: same inode, like /proc */
@@ -250,6 +364,24 @@ static void t_file_cache(void **state)
     file_cache_next_cycle(&fc);
     assert_int_equal(file_cache_read(&fc, dir, "stat", &b, FILE_MULTI_RECORD), 0);
     assert_string_equal(b.data, "cpu 8\n");
+    /* file_cache_records hands out the cache's own text: the same bytes to
+     * every reader of a cycle, nothing copied into the fallback buffer. */
+    const char *t1, *t2;
+    size_t l1, l2;
+    struct buf fallback = BUF_INIT;
+    write_text(path, "cpu 9 10\n");
+    assert_int_equal(file_cache_records(&fc, dir, "stat", &fallback, &t1, &l1), 0);
+    assert_string_equal(t1, "cpu 8\n");                   /* read earlier this cycle */
+    file_cache_next_cycle(&fc);
+    assert_int_equal(file_cache_records(&fc, dir, "stat", &fallback, &t1, &l1), 0);
+    assert_string_equal(t1, "cpu 9 10\n");
+    assert_int_equal(l1, 9);
+    assert_int_equal(file_cache_records(&fc, dir, "stat", &fallback, &t2, &l2), 0);
+    assert_ptr_equal(t1, t2);
+    assert_int_equal(l2, 9);
+    assert_null(fallback.data);
+    assert_int_equal(file_cache_records(&fc, dir, "missing", &fallback, &t1, &l1), -ENOENT);
+    assert_string_equal(t1, "");
     /* More files than the cache holds are still read, uncached. */
     for (int i = 0; i < FILE_CACHE_MAX + 3; i++) {
         char rel[32], full[200], want[32];
@@ -261,6 +393,14 @@ static void t_file_cache(void **state)
         assert_string_equal(b.data, want);
     }
     assert_int_equal(fc.n, FILE_CACHE_MAX);
+    char last_rel[32], last_want[32];                    /* not cached: read into the fallback */
+    snprintf(last_rel, sizeof last_rel, "f%d", FILE_CACHE_MAX + 2);
+    snprintf(last_want, sizeof last_want, "file %d\n", FILE_CACHE_MAX + 2);
+    assert_int_equal(file_cache_records(&fc, dir, last_rel, &fallback, &t1, &l1), 0);
+    assert_ptr_equal(t1, fallback.data);
+    assert_string_equal(t1, last_want);
+    assert_int_equal(l1, strlen(last_want));
+    buf_free(&fallback);
     for (int i = 0; i < FILE_CACHE_MAX + 3; i++) {
         char full[200];
         snprintf(full, sizeof full, "%s/f%d", dir, i);
@@ -278,7 +418,7 @@ int main(void)
         cmocka_unit_test(t_parse_duration), cmocka_unit_test(t_parse_bytes),
         cmocka_unit_test(t_flag_value), cmocka_unit_test(t_buf_numbers),
         cmocka_unit_test(t_key_roundtrip), cmocka_unit_test(t_key_file_create),
-        cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open), cmocka_unit_test(t_file_cache),
+        cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open), cmocka_unit_test(t_seal_in_place), cmocka_unit_test(t_arena), cmocka_unit_test(t_file_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
