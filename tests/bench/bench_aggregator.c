@@ -12,7 +12,9 @@
  *       GET /metrics does before the socket (snapshot, merge, plan, and
  *       the copy into libmicrohttpd's blocks: http.c streams the body),
  *       a memcpy of the same number of bytes (the bound: a scrape cannot be
- *       cheaper than copying its output once), and gzip of the output;
+ *       cheaper than copying its output once), gzip of the output, and
+ *       what a remote_write snapshot of it costs (parse the text into series,
+ *       encode WriteRequests of 10,000 samples, snappy);
  *       --dump FILE writes the scrape text.
  *
  * MODEL as pvescope-bench-fleet: --nodes 500 --guests 40
@@ -31,6 +33,7 @@
 #include "gzip.h"
 #include "ingest.h"
 #include "merge.h"
+#include "rw_encode.h"
 #include "seal.h"
 #include "decode.h"
 #include "store.h"
@@ -250,6 +253,38 @@ static size_t one_scrape(struct store *st, const struct merge_opts *mo, char *bl
     return pos;
 }
 
+/* remote_write's cost per snapshot (remote_write.c does the same on its own
+ * thread): parse the exposition text into series, then encode and compress
+ * batches of RW_BATCH samples. Prints CPU and the compressed size. */
+#define RW_BATCH 10000
+static void bench_remote_write(const struct buf *text)
+{
+    char *copy = malloc(text->len + 1);
+    if (!copy)
+        abort();
+    memcpy(copy, text->data, text->len);
+    copy[text->len] = '\0';
+    struct rw_label ext[] = {{"cluster", "bench"}, {"replica", "a"}};
+    double c0 = cpu_now();
+    struct rw_series_set set;
+    memset(&set, 0, sizeof set);
+    rw_series_parse(&set, copy, ext, 2);
+    double c1 = cpu_now();
+    struct rw_batch **batches;
+    size_t n = rw_encode_all(&set, RW_BATCH, 1763700000000LL, &batches);
+    double c2 = cpu_now();
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes += batches[i]->len;
+        rw_batch_unref(batches[i]);
+    }
+    free(batches);
+    printf("remote_write: a snapshot of %zu series: parse %.1f ms CPU, encode + snappy %.1f ms CPU into %zu "
+           "requests, %.2f MB; peak RSS now %.0f MiB\n", set.n, (c1 - c0) * 1e3, (c2 - c1) * 1e3, n,
+           (double)bytes / 1e6, status_mib("VmHWM"));
+    rw_series_free(&set);
+}
+
 static int bench_render(const struct fleet *f, const struct bench_opts *b)
 {
     struct cluster_key key;
@@ -310,6 +345,7 @@ static int bench_render(const struct fleet *f, const struct bench_opts *b)
            status_mib("VmRSS"), status_mib("VmHWM"));
     printf("render: gzip level 1 of the body %.1f ms CPU, %.1f MB -> %.2f MB\n", gz_median * 1e3, (double)len / 1e6,
            (double)zlen / 1e6);
+    bench_remote_write(&out);
     free(dst);
     free(scrape);
     free(copy);
