@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "http.h"
 
 #define RESPONSE_MAX 4096
 
@@ -23,20 +24,8 @@
  * machine, reached on loopback (the dual-stack "::" answers 127.0.0.1 too). */
 static bool probe_target(const char *listen, char *host, size_t hcap, char *port, size_t pcap)
 {
-    const char *colon = strrchr(listen, ':');
-    if (!colon || !colon[1] || strlen(colon + 1) >= pcap)
+    if (!http_split_listen(listen, host, hcap, port, pcap))
         return false;
-    snprintf(port, pcap, "%s", colon + 1);
-    size_t hl = (size_t)(colon - listen);
-    const char *hs = listen;
-    if (hl >= 2 && hs[0] == '[' && hs[hl - 1] == ']') {
-        hs++;
-        hl -= 2;
-    }
-    if (hl >= hcap)
-        return false;
-    memcpy(host, hs, hl);
-    host[hl] = '\0';
     if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0)
         snprintf(host, hcap, "127.0.0.1");
     else if (strcmp(host, "::") == 0)

@@ -336,8 +336,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("http: %s", line);
 }
 
-/* Splits "host:port" / "[v6]:port" / ":port"; host is "" for any address. */
-static bool split_listen(const char *listen, char *host, size_t hcap, char *port, size_t pcap)
+bool http_split_listen(const char *listen, char *host, size_t hcap, char *port, size_t pcap)
 {
     const char *colon = strrchr(listen, ':');
     if (!colon || !colon[1] || strlen(colon + 1) >= pcap)
@@ -365,7 +364,7 @@ struct http_server *http_start(const char *listen, struct store *store, const st
         return NULL;
     }
     char host[256], port[16];
-    if (!split_listen(listen, host, sizeof host, port, sizeof port)) {
+    if (!http_split_listen(listen, host, sizeof host, port, sizeof port)) {
         snprintf(err, errlen, "web listen address '%s': expected [host]:port", listen);
         return NULL;
     }

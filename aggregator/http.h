@@ -30,4 +30,9 @@ struct http_server *http_start(const char *listen, struct store *store, const st
 unsigned http_port(const struct http_server *h);
 void http_stop(struct http_server *h);
 
+/* Splits a listen address "host:port" / "[v6]:port" / ":port" into its
+ * parts; host is "" for any address. False when it has no port or a part
+ * does not fit. */
+bool http_split_listen(const char *listen, char *host, size_t hcap, char *port, size_t pcap);
+
 #endif
