@@ -740,6 +740,11 @@ static bool on_ha_top(struct scan *s, const char *key, void *arg)
     return skip_value(s);
 }
 
+static int cmp_ha_node(const void *a, const void *b)
+{
+    return strcmp(((const struct ha_node *)a)->name, ((const struct ha_node *)b)->name);
+}
+
 static int cmp_service(const void *a, const void *b)
 {
     const struct ha_service *x = a, *y = b;
@@ -763,6 +768,8 @@ int parse_ha_manager_status(const char *text, struct pve_ha *out, struct parse_e
     }
     if (out->n)
         qsort(out->v, out->n, sizeof *out->v, cmp_service);
+    if (out->n_nodes)                  /* looked up for every member, every cycle */
+        qsort(out->nodes, out->n_nodes, sizeof *out->nodes, cmp_ha_node);
     return 0;
 }
 
@@ -775,10 +782,12 @@ void pve_ha_free(struct pve_ha *ha)
 
 const char *pve_ha_node_state(const struct pve_ha *ha, const char *name)
 {
-    for (size_t i = 0; i < ha->n_nodes; i++)
-        if (strcmp(ha->nodes[i].name, name) == 0)
-            return ha->nodes[i].state;
-    return NULL;
+    struct ha_node key;
+    if (!ha->n_nodes || strlen(name) >= sizeof key.name)
+        return NULL;
+    memcpy(key.name, name, strlen(name) + 1);
+    const struct ha_node *n = bsearch(&key, ha->nodes, ha->n_nodes, sizeof *ha->nodes, cmp_ha_node);
+    return n ? n->state : NULL;
 }
 
 const struct ha_service *pve_ha_find(const struct pve_ha *ha, uint32_t vmid, enum pve_guest_type t)

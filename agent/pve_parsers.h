@@ -128,7 +128,7 @@ struct ha_node {
 struct pve_ha {
     struct ha_service *v;        /* malloc'ed, sorted by vmid */
     size_t n;
-    struct ha_node *nodes;       /* "node_status", malloc'ed, in file order */
+    struct ha_node *nodes;       /* "node_status", malloc'ed, sorted by name */
     size_t n_nodes;
 };
 

@@ -143,23 +143,40 @@ static void fill(struct ingest *ig, const struct fleet *f, const struct cluster_
     arena_free(&a);
 }
 
-static int bench_ingest(const struct fleet *f, const struct bench_opts *b)
-{
+/* An aggregator's ingest and store, filled with one report per node. */
+struct state {
     struct cluster_key key;
     struct keyring kr;
-    make_keyring(f, &key, &kr);
     struct store st;
-    store_init(&st, 60, 100000);
     struct ingest ig;
-    ingest_init(&ig, &st, &kr, 16u << 20, 300);
-    fill(&ig, f, &key);
+};
+
+static void state_open(struct state *w, const struct fleet *f)
+{
+    make_keyring(f, &w->key, &w->kr);
+    store_init(&w->st, 60, 100000);
+    ingest_init(&w->ig, &w->st, &w->kr, 16u << 20, 300);
+    fill(&w->ig, f, &w->key);
+}
+
+static void state_close(struct state *w)
+{
+    ingest_close(&w->ig);
+    store_free(&w->st);
+    keyring_free(&w->kr);
+}
+
+static int bench_ingest(const struct fleet *f, const struct bench_opts *b)
+{
+    struct state w;
+    state_open(&w, f);
     struct buf *envs = calloc(b->reports, sizeof *envs);
     struct arena a;
     arena_init(&a, 1 << 20);
     struct buf plain = BUF_INIT;
     size_t bytes = 0, plain_bytes = 0;
     for (size_t i = 0; envs && i < b->reports; i++) {
-        seal(f, &key, i % f->o.nodes, 1 + i / f->o.nodes, &a, &plain, &envs[i]);
+        seal(f, &w.key, i % f->o.nodes, 1 + i / f->o.nodes, &a, &plain, &envs[i]);
         bytes += envs[i].len;
         plain_bytes += plain.len;
     }
@@ -168,7 +185,7 @@ static int bench_ingest(const struct fleet *f, const struct bench_opts *b)
     double w0 = clock_monotonic(), c0 = cpu_now();
     size_t rejected = 0;
     for (size_t i = 0; i < b->reports; i++)
-        rejected += ingest_process(&ig, (const uint8_t *)envs[i].data, envs[i].len, clock_monotonic(),
+        rejected += ingest_process(&w.ig, (const uint8_t *)envs[i].data, envs[i].len, clock_monotonic(),
                                    clock_unix_ms()) != -1;
     double cpu = cpu_now() - c0, wall = clock_monotonic() - w0;
     printf("ingest: %zu reports of %zu guests (%zu nodes), %.1f KiB sealed on average (report %.1f KiB)\n",
@@ -181,9 +198,7 @@ static int bench_ingest(const struct fleet *f, const struct bench_opts *b)
     free(envs);
     buf_free(&plain);
     arena_free(&a);
-    ingest_close(&ig);
-    store_free(&st);
-    keyring_free(&kr);
+    state_close(&w);
     return rejected ? 1 : 0;
 }
 
@@ -287,16 +302,10 @@ static void bench_remote_write(const struct buf *text)
 
 static int bench_render(const struct fleet *f, const struct bench_opts *b)
 {
-    struct cluster_key key;
-    struct keyring kr;
-    make_keyring(f, &key, &kr);
-    struct store st;
-    store_init(&st, 60, 100000);
-    struct ingest ig;
-    ingest_init(&ig, &st, &kr, 16u << 20, 300);
-    fill(&ig, f, &key);
+    struct state w;
+    state_open(&w, f);
     double rss_state = status_mib("VmRSS");
-    state_bytes(&st);
+    state_bytes(&w.st);
     struct merge_opts mo = {0};
     double *scrape = calloc(b->reps, sizeof *scrape), *copy = calloc(b->reps, sizeof *copy);
     double *gz = calloc(b->reps, sizeof *gz);
@@ -306,11 +315,11 @@ static int bench_render(const struct fleet *f, const struct bench_opts *b)
     char *block = malloc(STREAM_BLOCK);
     if (!block)
         abort();
-    size_t len = one_scrape(&st, &mo, block, &out);   /* warm, and the text for the rest */
+    size_t len = one_scrape(&w.st, &mo, block, &out);   /* warm, and the text for the rest */
     size_t series = count_series(&out), zlen = 0;
     for (size_t r = 0; r < b->reps; r++) {
         double c0 = cpu_now();
-        one_scrape(&st, &mo, block, NULL);
+        one_scrape(&w.st, &mo, block, NULL);
         scrape[r] = cpu_now() - c0;
     }
     for (size_t r = 0; r < b->reps && r < 5; r++) {
@@ -352,9 +361,7 @@ static int bench_render(const struct fleet *f, const struct bench_opts *b)
     free(gz);
     buf_free(&out);
     buf_free(&z);
-    ingest_close(&ig);
-    store_free(&st);
-    keyring_free(&kr);
+    state_close(&w);
     return 0;
 }
 
