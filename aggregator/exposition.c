@@ -7,7 +7,7 @@
 #include <string.h>
 
 const struct family_desc family_table[FAM__COUNT] = {
-#define FAMILY_DESC(id, name, type, source, help) [FAM_##id] = {name, FT_##type, FS_##source, help},
+#define FAMILY_DESC(id, name, type, source, help) [FAM_##id] = {name, sizeof(name) - 1, FT_##type, FS_##source, help},
     PVESCOPE_FAMILIES(FAMILY_DESC)
 #undef FAMILY_DESC
 };

@@ -23,6 +23,7 @@ enum family_source { FS_DYN, FS_NODE, FS_MERGE };
 
 struct family_desc {
     const char *name;
+    size_t name_len;
     enum family_type type;
     enum family_source source;
     const char *help;
@@ -89,6 +90,7 @@ struct node_render {
     atomic_int refs;
     struct decoded_report *report;     /* the report rendered; NULL for merged renders */
     struct buf text;
+    struct buf scratch;                /* label text being built (nr_scratch()) */
     uint32_t start[FAM__COUNT];
     uint32_t len[FAM__COUNT];
     /* A node's render: its own guests' cluster-family series, merged at

@@ -22,6 +22,7 @@
 
 #include "decode.h"
 #include "merge_internal.h"
+#include "numfmt.h"
 #include "render.h"
 
 /* The exporter's fixed state lists (pve-exporter.md §2.2), as the label
@@ -276,13 +277,18 @@ static void join_guest(struct merged_guest *g, const struct cluster_in *c, const
 void merged_guest_name(struct merged_guest *g, const char *cluster)
 {
     bool lxc = strcmp(g->place->type, "lxc") == 0;
-    snprintf(g->default_name, sizeof g->default_name, lxc ? "CT%u" : "VM %u", g->place->vmid);
+    const char *prefix = lxc ? "CT" : "VM ";
+    char *p = g->default_name + strlen(prefix);
+    memcpy(g->default_name, prefix, strlen(prefix));
+    *numfmt_u64(p, g->place->vmid) = '\0';
     g->name = g->cfg && g->cfg->name ? g->cfg->name : g->default_name;
-    char id[48];
-    snprintf(id, sizeof id, "%s/%u", lxc ? "lxc" : "qemu", g->place->vmid);
+    char id[32];
+    memcpy(id, lxc ? "lxc/" : "qemu/", lxc ? 4 : 5);
+    *numfmt_u64(id + (lxc ? 4 : 5), g->place->vmid) = '\0';
     struct buf b = BUF_INIT;
+    buf_reserve(&b, 64 + strlen(cluster));
     id_labels(&b, "", id, cluster);
-    g->labels = buf_steal(&b, NULL);
+    g->labels = buf_steal(&b, &g->labels_len);
 }
 
 /* HA state comes from manager_status, which every agent reads: it is on the
@@ -298,7 +304,7 @@ static bool running(const struct merged_guest *g) { return g->rt && g->rt->has_r
 
 static void guest_info(struct node_render *nr, const struct merged_guest *g)
 {
-    struct buf extra = BUF_INIT;
+    struct buf extra = nr_scratch(nr);
     buf_puts(&extra, "node=\"");
     expo_escape_label(&extra, g->place->node ? g->place->node : "");
     buf_puts(&extra, "\",name=\"");
@@ -310,8 +316,8 @@ static void guest_info(struct node_render *nr, const struct merged_guest *g)
     buf_puts(&extra, "\",tags=\"");
     expo_escape_label(&extra, g->cfg && g->cfg->tags ? g->cfg->tags : "");
     buf_putc(&extra, '"');
-    nr_sample(nr, FAM_PVE_GUEST_INFO, g->labels, extra.data, 1);
-    buf_free(&extra);
+    nr_sample_n(nr, FAM_PVE_GUEST_INFO, g->labels, g->labels_len, extra.data, extra.len, 1);
+    nr_scratch_keep(nr, &extra);
 }
 
 /* One series per state, 1 for the current one (the exporter's layout). */
@@ -319,21 +325,22 @@ static void state_set(struct node_render *nr, enum family_id f, const struct mer
                       const char *const *states, size_t n, const char *current)
 {
     for (size_t i = 0; i < n; i++)
-        nr_sample(nr, f, g->labels, states[i], current && state_is(states[i], current) ? 1 : 0);
+        nr_sample_u64_n(nr, f, g->labels, g->labels_len, states[i], strlen(states[i]),
+                        current && state_is(states[i], current) ? 1 : 0);
 }
 
 static void onboot(struct node_render *nr, const struct merged_guest *g)
 {
     if (!g->cfg || !g->cfg->has_onboot)
         return;                               /* the exporter emits it only when set */
-    struct buf extra = BUF_INIT;
+    struct buf extra = nr_scratch(nr);
     buf_puts(&extra, "node=\"");
     expo_escape_label(&extra, g->place->node ? g->place->node : "");
     buf_puts(&extra, "\",type=\"");
     expo_escape_label(&extra, g->place->type);
     buf_putc(&extra, '"');
-    nr_sample(nr, FAM_PVE_ONBOOT_STATUS, g->labels, extra.data, g->cfg->onboot ? 1 : 0);
-    buf_free(&extra);
+    nr_sample_n(nr, FAM_PVE_ONBOOT_STATUS, g->labels, g->labels_len, extra.data, extra.len, g->cfg->onboot ? 1 : 0);
+    nr_scratch_keep(nr, &extra);
 }
 
 /* A runtime counter: the value while running, 0 while stopped (as PVE
@@ -342,9 +349,9 @@ static void runtime_u64(struct node_render *nr, enum family_id f, const struct m
                         uint64_t v)
 {
     if (!running(g))
-        nr_sample_u64(nr, f, g->labels, NULL, 0);
+        nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, 0);
     else if (has)
-        nr_sample_u64(nr, f, g->labels, NULL, v);
+        nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, v);
 }
 
 /* PVE's maxcpu. A container's is `cores || cpulimit || host CPUs`, so a
@@ -362,12 +369,12 @@ static double guest_cpus(const Pvescope__GuestConfig *cfg)
 static void guest_cpu_ratio(struct node_render *nr, const struct merged_guest *g)
 {
     if (!running(g)) {
-        nr_sample(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, NULL, 0);
+        nr_sample_n(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, g->labels_len, NULL, 0, 0);
         return;
     }
     double cpus = guest_cpus(g->cfg);
     if (g->rt->has_cpu_busy && cpus > 0)
-        nr_sample(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, NULL, g->rt->cpu_busy / cpus);
+        nr_sample_n(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, g->labels_len, NULL, 0, g->rt->cpu_busy / cpus);
 }
 
 /* Writes guest g's sample of family f, if it has one. */
@@ -378,7 +385,7 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
     const Pvescope__GuestRuntime *rt = g->rt;
     bool lxc = strcmp(g->place->type, "lxc") == 0;
     switch (f) {
-    case FAM_PVE_UP: nr_sample(nr, f, g->labels, NULL, running(g) ? 1 : 0); break;
+    case FAM_PVE_UP: nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, running(g) ? 1 : 0); break;
     case FAM_PVE_GUEST_INFO: guest_info(nr, g); break;
     case FAM_PVE_ONBOOT_STATUS: onboot(nr, g); break;
     case FAM_PVE_LOCK_STATE:
@@ -392,30 +399,30 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
     case FAM_PVE_CPU_USAGE_RATIO: guest_cpu_ratio(nr, g); break;
     case FAM_PVE_CPU_USAGE_LIMIT:
         if (guest_cpus(cfg) > 0)
-            nr_sample(nr, f, g->labels, NULL, guest_cpus(cfg));
+            nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, guest_cpus(cfg));
         break;
     case FAM_PVE_MEMORY_SIZE_BYTES:
         if (cfg && cfg->has_memory_bytes)
-            nr_sample_u64(nr, f, g->labels, NULL, cfg->memory_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, cfg->memory_bytes);
         break;
     case FAM_PVE_MEMORY_USAGE_BYTES: runtime_u64(nr, f, g, rt && rt->has_memory_bytes, rt ? rt->memory_bytes : 0); break;
     case FAM_PVE_DISK_SIZE_BYTES:
         if (lxc && running(g) && rt->has_rootfs_total_bytes)   /* running CT: statvfs of its rootfs */
-            nr_sample_u64(nr, f, g->labels, NULL, rt->rootfs_total_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, rt->rootfs_total_bytes);
         else if (cfg && cfg->has_boot_disk_bytes)
-            nr_sample_u64(nr, f, g->labels, NULL, cfg->boot_disk_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, cfg->boot_disk_bytes);
         break;
     case FAM_PVE_DISK_USAGE_BYTES:
         if (!lxc || !running(g))              /* PVE reports 0 for every VM and stopped CT */
-            nr_sample_u64(nr, f, g->labels, NULL, 0);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, 0);
         else if (rt->has_rootfs_used_bytes)   /* a running CT whose statvfs did not answer: none */
-            nr_sample_u64(nr, f, g->labels, NULL, rt->rootfs_used_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, rt->rootfs_used_bytes);
         break;
     case FAM_PVE_UPTIME_SECONDS:
         if (!running(g))
-            nr_sample(nr, f, g->labels, NULL, 0);
+            nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, 0);
         else if (rt->has_uptime_seconds)
-            nr_sample(nr, f, g->labels, NULL, rt->uptime_seconds);
+            nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, rt->uptime_seconds);
         break;
     case FAM_PVE_NET_RX_TOTAL: case FAM_PVE_NET_RX_DEPRECATED:
         if (f == FAM_PVE_NET_RX_TOTAL || o->deprecated_gauges)
@@ -447,13 +454,13 @@ static void guest_psi(struct node_render *nr, enum family_id f, const struct mer
         : (f == FAM_GUEST_PSI_IO_WAITING || f == FAM_GUEST_PSI_IO_STALLED) ? p->io : p->memory;
     bool full = f == FAM_GUEST_PSI_IO_STALLED || f == FAM_GUEST_PSI_MEM_STALLED;
     if (r && (full ? r->has_full_total_us : r->has_some_total_us))
-        nr_sample(nr, f, g->labels, NULL, (double)(full ? r->full_total_us : r->some_total_us) / 1e6);
+        nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, (double)(full ? r->full_total_us : r->some_total_us) / 1e6);
 }
 
 /* Per-device series: device="<tap100i0>" or the backing device name. */
 static void guest_devices(struct node_render *nr, enum family_id f, const struct merged_guest *g)
 {
-    struct buf extra = BUF_INIT;
+    struct buf extra = nr_scratch(nr);
     bool net = f == FAM_GUEST_NET_RX || f == FAM_GUEST_NET_TX || f == FAM_GUEST_NET_RX_DROP ||
                f == FAM_GUEST_NET_TX_DROP;
     size_t n = net ? g->rt->n_nics : g->rt->n_disks;
@@ -466,19 +473,19 @@ static void guest_devices(struct node_render *nr, enum family_id f, const struct
         const Pvescope__GuestBlockIo *b = net ? NULL : g->rt->disks[i];
         /* host-side transmit is what the guest receives, and the other way round */
         if (f == FAM_GUEST_NET_RX && d->has_tx_bytes)
-            nr_sample_u64(nr, f, g->labels, extra.data, d->tx_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->tx_bytes);
         else if (f == FAM_GUEST_NET_TX && d->has_rx_bytes)
-            nr_sample_u64(nr, f, g->labels, extra.data, d->rx_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->rx_bytes);
         else if (f == FAM_GUEST_NET_RX_DROP && d->has_tx_drop)
-            nr_sample_u64(nr, f, g->labels, extra.data, d->tx_drop);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->tx_drop);
         else if (f == FAM_GUEST_NET_TX_DROP && d->has_rx_drop)
-            nr_sample_u64(nr, f, g->labels, extra.data, d->rx_drop);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->rx_drop);
         else if (f == FAM_GUEST_DISK_READ && b->has_read_bytes)
-            nr_sample_u64(nr, f, g->labels, extra.data, b->read_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, b->read_bytes);
         else if (f == FAM_GUEST_DISK_WRITTEN && b->has_written_bytes)
-            nr_sample_u64(nr, f, g->labels, extra.data, b->written_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, b->written_bytes);
     }
-    buf_free(&extra);
+    nr_scratch_keep(nr, &extra);
 }
 
 /* Samples of the pve_guest_* families, which only a running guest has. */
@@ -490,15 +497,15 @@ static void guest_extra_sample(struct node_render *nr, enum family_id f, const s
     switch (f) {
     case FAM_GUEST_CPU_SECONDS:
         if (rt->has_cpu_seconds)
-            nr_sample(nr, f, g->labels, NULL, rt->cpu_seconds);
+            nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, rt->cpu_seconds);
         break;
     case FAM_GUEST_MEMORY_LIMIT:
         if (rt->has_memory_limit_bytes)
-            nr_sample_u64(nr, f, g->labels, NULL, rt->memory_limit_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, rt->memory_limit_bytes);
         break;
     case FAM_GUEST_SWAP_USAGE:
         if (rt->has_swap_bytes)
-            nr_sample_u64(nr, f, g->labels, NULL, rt->swap_bytes);
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, rt->swap_bytes);
         break;
     case FAM_GUEST_NET_RX: case FAM_GUEST_NET_TX: case FAM_GUEST_NET_RX_DROP: case FAM_GUEST_NET_TX_DROP:
     case FAM_GUEST_DISK_READ: case FAM_GUEST_DISK_WRITTEN:

@@ -14,6 +14,7 @@ struct merged_guest {
     const Pvescope__GuestConfig *cfg;       /* has_config entry, or NULL */
     const Pvescope__GuestRuntime *rt;       /* from the placement node, or NULL */
     char *labels;                           /* id="qemu/100",pve_cluster="..." (malloc'd) */
+    size_t labels_len;
     const char *name;                       /* the config's, or default_name */
     char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
 };

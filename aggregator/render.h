@@ -21,6 +21,17 @@ void nr_end(struct node_render *nr, enum family_id f);
 void nr_sample(struct node_render *nr, enum family_id f, const char *labels, const char *extra, double v);
 void nr_sample_u64(struct node_render *nr, enum family_id f, const char *labels, const char *extra,
                    uint64_t v);
+/* The same with the lengths of labels and extra known (extra may be NULL
+ * with length 0): the guests' hot path. */
+void nr_sample_n(struct node_render *nr, enum family_id f, const char *labels, size_t labels_len,
+                 const char *extra, size_t extra_len, double v);
+void nr_sample_u64_n(struct node_render *nr, enum family_id f, const char *labels, size_t labels_len,
+                     const char *extra, size_t extra_len, uint64_t v);
+
+/* A buffer for building one sample's labels without a malloc per sample:
+ * take it (empty) with nr_scratch(), hand it back with nr_scratch_keep(). */
+struct buf nr_scratch(struct node_render *nr);
+void nr_scratch_keep(struct node_render *nr, struct buf *b);
 
 /* Per-area renderers (render_<area>.c), called by render_report(); labels
  * are the node's escaped label pairs. */

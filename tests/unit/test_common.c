@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "numfmt.h"
 #include "fileio.h"
 #include "flags.h"
 #include "keyring.h"
@@ -89,6 +91,81 @@ static void t_buf_numbers(void **state)
     buf_put_double(&b, 1.0 / 3.0);                /* must round-trip */
     assert_true(strtod(b.data, NULL) == 1.0 / 3.0);
     buf_free(&b);
+}
+
+/* The reference numfmt_double must equal: integers below 2^53 in full,
+ * else "%.15g" when it parses back, else "%.17g". */
+static void reference_double(char *out, size_t cap, double v)
+{
+    if (fabs(v) < 9007199254740992.0 && v == trunc(v)) {
+        snprintf(out, cap, "%.0f", v == 0 ? 0.0 : v);
+        return;
+    }
+    snprintf(out, cap, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        snprintf(out, cap, "%.17g", v);
+}
+
+static void expect_like_printf(double v)
+{
+    char want[64], got[NUMFMT_MAX + 1];
+    reference_double(want, sizeof want, v);
+    *numfmt_double(got, v) = '\0';
+    if (strcmp(want, got) != 0)
+        fail_msg("numfmt_double(%a): got %s, printf %s", v, got, want);
+}
+
+/* The exact path against glibc over every decade it covers, at random
+ * bit patterns (full 17-digit values), short decimals, and the edges:
+ * powers of two (the narrower gap below), ties, decades. */
+static void t_numfmt_matches_printf(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 400000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double scale = pow(10, (double)(i % 21) - 5);              /* 1e-5 .. 1e15 */
+        double v = (double)(x >> 11) / 9007199254740992.0 * scale;
+        expect_like_printf(v);
+        expect_like_printf(-v);
+        expect_like_printf((double)(int64_t)(x % 100000000) / pow(10, (double)(i % 9)));
+    }
+    for (int e = -20; e < 60; e++) {
+        expect_like_printf(ldexp(1, e));
+        expect_like_printf(nextafter(ldexp(1, e), 0));
+        expect_like_printf(nextafter(ldexp(1, e), INFINITY));
+    }
+    for (int d = -6; d < 17; d++) {
+        double p = pow(10, d);
+        expect_like_printf(p);
+        expect_like_printf(nextafter(p, 0));
+        expect_like_printf(nextafter(p, INFINITY));
+        expect_like_printf(p * 0.5);
+        expect_like_printf(p * 9.999999999999999);
+    }
+    const double edges[] = {0.1, 0.2, 0.3, 0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0, 1e-4, 0.000123456789012345,
+                            999999999999999.9, 123456.1234567, 5e-324, 1e300, 12.345, 0.5, 1.5, -0.0,
+                            9007199254740993.0, 4503599627370495.5, 33.6, 0.05};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        expect_like_printf(edges[i]);
+        expect_like_printf(-edges[i]);
+    }
+    char out[NUMFMT_MAX + 1], want[32];
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t u = x >> (i % 64);                    /* every length from 1 to 20 digits */
+        snprintf(want, sizeof want, "%" PRIu64, u);
+        *numfmt_u64(out, u) = '\0';
+        assert_string_equal(out, want);
+    }
+    *numfmt_u64(out, 0) = '\0';
+    assert_string_equal(out, "0");
+    *numfmt_u64(out, 1234567890123456789u) = '\0';
+    assert_string_equal(out, "1234567890123456789");
+    *numfmt_double(out, 25276502016.0) = '\0';
+    assert_string_equal(out, "25276502016");
+    *numfmt_double(out, -7.0) = '\0';
+    assert_string_equal(out, "-7");
 }
 
 static void t_key_roundtrip(void **state)
@@ -417,6 +494,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_parse_duration), cmocka_unit_test(t_parse_bytes),
         cmocka_unit_test(t_flag_value), cmocka_unit_test(t_buf_numbers),
+        cmocka_unit_test(t_numfmt_matches_printf),
         cmocka_unit_test(t_key_roundtrip), cmocka_unit_test(t_key_file_create),
         cmocka_unit_test(t_keyring), cmocka_unit_test(t_seal_open), cmocka_unit_test(t_seal_in_place), cmocka_unit_test(t_arena), cmocka_unit_test(t_file_cache),
     };
