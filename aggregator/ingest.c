@@ -244,6 +244,10 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
     return -1;
 }
 
+/* Beyond this a node's render grows as it goes rather than reserving it:
+ * one odd report must not make every later one reserve that much. */
+enum { RENDER_HINT_MAX = 1 << 20 };
+
 /* Everything after the envelope has been authenticated. */
 static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, double now_mono)
 {
@@ -264,8 +268,10 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
         return reject(ig, (enum reject_reason)bad, now_mono, "node %s/%s: %s", env->cluster, env->node, why);
     }
     char *labels = node_labels(env->cluster, env->node);
-    struct node_render *nr = render_report(d->r, labels);
+    struct node_render *nr = render_report_sized(d->r, labels, ig->render_hint);
     free(labels);
+    if (nr->text.len > ig->render_hint && nr->text.len < RENDER_HINT_MAX)
+        ig->render_hint = nr->text.len;
     nr->report = d;                         /* kept for the scrape-time merge */
     nr->home_guests = merge_prerender_guests(d, env->cluster, &ig->merge);
     o.agent_version = d->r->agent ? d->r->agent->version : NULL;

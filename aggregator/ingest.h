@@ -42,6 +42,7 @@ struct ingest {
     double last_log[REJECT__COUNT];
     uint64_t suppressed[REJECT__COUNT];
     struct buf plain;               /* opened report, reused */
+    size_t render_hint;             /* the largest node render so far (bytes), to size the next */
     struct merge_opts merge;        /* for the guests pre-rendered at ingest; as the HTTP side's */
 };
 

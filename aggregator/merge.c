@@ -271,24 +271,67 @@ static void join_guest(struct merged_guest *g, const struct cluster_in *c, const
     g->place = place;
     g->cfg = find_config(c, home, place->vmid);
     g->rt = home && home->fresh ? runtime_in(home, place->vmid, place->type) : NULL;
-    merged_guest_name(g, c->cluster);
+    merged_guest_prepare(g, c->cluster);
 }
 
-void merged_guest_name(struct merged_guest *g, const char *cluster)
+/* Index of current in states (state="<x>" pairs), or -1. */
+static int state_index(const char *const *states, size_t n, const char *current)
 {
-    bool lxc = strcmp(g->place->type, "lxc") == 0;
-    const char *prefix = lxc ? "CT" : "VM ";
+    for (size_t i = 0; current && i < n; i++)
+        if (state_is(states[i], current))
+            return (int)i;
+    return -1;
+}
+
+/* device="<name>" for each of rt's NICs and disks: the same six families
+ * each write them, so they are escaped once. */
+static void device_labels(struct merged_guest *g)
+{
+    size_t n = g->rt ? g->rt->n_nics + g->rt->n_disks : 0;
+    if (n == 0)
+        return;
+    struct buf b = BUF_INIT;
+    g->device_at = malloc(n * sizeof *g->device_at);
+    if (!g->device_at)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        g->device_at[i] = b.len;
+        buf_puts(&b, "device=\"");
+        expo_escape_label(&b, i < g->rt->n_nics ? g->rt->nics[i]->name : g->rt->disks[i - g->rt->n_nics]->key);
+        buf_append(&b, "\"", 2);             /* the quote and a NUL */
+    }
+    g->devices = buf_steal(&b, NULL);
+}
+
+static const char *ha_state_of(const struct merged_guest *g);
+
+void merged_guest_prepare(struct merged_guest *g, const char *cluster)
+{
+    g->lxc = strcmp(g->place->type, "lxc") == 0;
+    const char *prefix = g->lxc ? "CT" : "VM ";
     char *p = g->default_name + strlen(prefix);
     memcpy(g->default_name, prefix, strlen(prefix));
     *numfmt_u64(p, g->place->vmid) = '\0';
     g->name = g->cfg && g->cfg->name ? g->cfg->name : g->default_name;
     char id[32];
-    memcpy(id, lxc ? "lxc/" : "qemu/", lxc ? 4 : 5);
-    *numfmt_u64(id + (lxc ? 4 : 5), g->place->vmid) = '\0';
+    memcpy(id, g->lxc ? "lxc/" : "qemu/", g->lxc ? 4 : 5);
+    *numfmt_u64(id + (g->lxc ? 4 : 5), g->place->vmid) = '\0';
     struct buf b = BUF_INIT;
     buf_reserve(&b, 64 + strlen(cluster));
     id_labels(&b, "", id, cluster);
     g->labels = buf_steal(&b, &g->labels_len);
+    g->lock_state = state_index(lock_states, sizeof lock_states / sizeof *lock_states, g->cfg ? g->cfg->lock : NULL);
+    g->ha_state = state_index(ha_states, sizeof ha_states / sizeof *ha_states, ha_state_of(g));
+    device_labels(g);
+}
+
+void merged_guest_release(struct merged_guest *g)
+{
+    free(g->labels);
+    free(g->devices);
+    free(g->device_at);
+    g->labels = g->devices = NULL;
+    g->device_at = NULL;
 }
 
 /* HA state comes from manager_status, which every agent reads: it is on the
@@ -322,11 +365,10 @@ static void guest_info(struct node_render *nr, const struct merged_guest *g)
 
 /* One series per state, 1 for the current one (the exporter's layout). */
 static void state_set(struct node_render *nr, enum family_id f, const struct merged_guest *g,
-                      const char *const *states, size_t n, const char *current)
+                      const char *const *states, size_t n, int current)
 {
     for (size_t i = 0; i < n; i++)
-        nr_sample_u64_n(nr, f, g->labels, g->labels_len, states[i], strlen(states[i]),
-                        current && state_is(states[i], current) ? 1 : 0);
+        nr_sample_u64_n(nr, f, g->labels, g->labels_len, states[i], strlen(states[i]), (int)i == current);
 }
 
 static void onboot(struct node_render *nr, const struct merged_guest *g)
@@ -383,18 +425,18 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
 {
     const Pvescope__GuestConfig *cfg = g->cfg;
     const Pvescope__GuestRuntime *rt = g->rt;
-    bool lxc = strcmp(g->place->type, "lxc") == 0;
+    bool lxc = g->lxc;
     switch (f) {
     case FAM_PVE_UP: nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, running(g) ? 1 : 0); break;
     case FAM_PVE_GUEST_INFO: guest_info(nr, g); break;
     case FAM_PVE_ONBOOT_STATUS: onboot(nr, g); break;
     case FAM_PVE_LOCK_STATE:
         if (cfg)                              /* unknown config: unknown lock, no series */
-            state_set(nr, f, g, lock_states, sizeof lock_states / sizeof *lock_states, cfg->lock);
+            state_set(nr, f, g, lock_states, sizeof lock_states / sizeof *lock_states, g->lock_state);
         break;
     case FAM_PVE_HA_STATE:
         if (ha_state_of(g))
-            state_set(nr, f, g, ha_states, sizeof ha_states / sizeof *ha_states, ha_state_of(g));
+            state_set(nr, f, g, ha_states, sizeof ha_states / sizeof *ha_states, g->ha_state);
         break;
     case FAM_PVE_CPU_USAGE_RATIO: guest_cpu_ratio(nr, g); break;
     case FAM_PVE_CPU_USAGE_LIMIT:
@@ -460,32 +502,28 @@ static void guest_psi(struct node_render *nr, enum family_id f, const struct mer
 /* Per-device series: device="<tap100i0>" or the backing device name. */
 static void guest_devices(struct node_render *nr, enum family_id f, const struct merged_guest *g)
 {
-    struct buf extra = nr_scratch(nr);
     bool net = f == FAM_GUEST_NET_RX || f == FAM_GUEST_NET_TX || f == FAM_GUEST_NET_RX_DROP ||
                f == FAM_GUEST_NET_TX_DROP;
     size_t n = net ? g->rt->n_nics : g->rt->n_disks;
     for (size_t i = 0; i < n; i++) {
-        buf_reset(&extra);
-        buf_puts(&extra, "device=\"");
-        expo_escape_label(&extra, net ? g->rt->nics[i]->name : g->rt->disks[i]->key);
-        buf_putc(&extra, '"');
+        const char *dev = g->devices + g->device_at[net ? i : g->rt->n_nics + i];
+        size_t dn = strlen(dev);
         const Pvescope__NetDev *d = net ? g->rt->nics[i] : NULL;
         const Pvescope__GuestBlockIo *b = net ? NULL : g->rt->disks[i];
+        bool has;
+        uint64_t v;
         /* host-side transmit is what the guest receives, and the other way round */
-        if (f == FAM_GUEST_NET_RX && d->has_tx_bytes)
-            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->tx_bytes);
-        else if (f == FAM_GUEST_NET_TX && d->has_rx_bytes)
-            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->rx_bytes);
-        else if (f == FAM_GUEST_NET_RX_DROP && d->has_tx_drop)
-            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->tx_drop);
-        else if (f == FAM_GUEST_NET_TX_DROP && d->has_rx_drop)
-            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, d->rx_drop);
-        else if (f == FAM_GUEST_DISK_READ && b->has_read_bytes)
-            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, b->read_bytes);
-        else if (f == FAM_GUEST_DISK_WRITTEN && b->has_written_bytes)
-            nr_sample_u64_n(nr, f, g->labels, g->labels_len, extra.data, extra.len, b->written_bytes);
+        switch (f) {
+        case FAM_GUEST_NET_RX: has = d->has_tx_bytes, v = d->tx_bytes; break;
+        case FAM_GUEST_NET_TX: has = d->has_rx_bytes, v = d->rx_bytes; break;
+        case FAM_GUEST_NET_RX_DROP: has = d->has_tx_drop, v = d->tx_drop; break;
+        case FAM_GUEST_NET_TX_DROP: has = d->has_rx_drop, v = d->rx_drop; break;
+        case FAM_GUEST_DISK_READ: has = b->has_read_bytes, v = b->read_bytes; break;
+        default: has = b->has_written_bytes, v = b->written_bytes; break;
+        }
+        if (has)
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, dev, dn, v);
     }
-    nr_scratch_keep(nr, &extra);
 }
 
 /* Samples of the pve_guest_* families, which only a running guest has. */
@@ -708,7 +746,7 @@ static struct node_render *merge_cluster(const struct cluster_in *c, const struc
         nr_end(nr, f);
     }
     for (size_t k = 0; k < ng; k++)
-        free(guests[k].labels);
+        merged_guest_release(&guests[k]);
     free(guests);
     free(skip);
     return nr;

@@ -48,7 +48,7 @@ struct node_render *merge_prerender_guests(const struct decoded_report *d, const
             continue;
         g[k].place = g[k].cfg = e;
         g[k].rt = decoded_runtime(d, e->vmid, e->type);
-        merged_guest_name(&g[k], cluster);
+        merged_guest_prepare(&g[k], cluster);
         pre[k++] = (struct prerendered_guest){e->vmid, e->type, e->ha_state};
     }
     struct node_render *nr = node_render_new();
@@ -61,8 +61,10 @@ struct node_render *merge_prerender_guests(const struct decoded_report *d, const
             merged_guest_samples(nr, (enum family_id)f, &g[j], o);
         nr_end(nr, (enum family_id)f);
     }
+    buf_fit(&nr->text);
+    buf_free(&nr->scratch);
     for (size_t j = 0; j < n; j++)
-        free(g[j].labels);
+        merged_guest_release(&g[j]);
     free(g);
     qsort(pre, n, sizeof *pre, cmp_pre);
     nr->pre = pre;

@@ -17,10 +17,17 @@ struct merged_guest {
     size_t labels_len;
     const char *name;                       /* the config's, or default_name */
     char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
+    /* Worked out once, not in each of the ~40 families a guest writes: */
+    bool lxc;                               /* place->type is "lxc" */
+    int lock_state, ha_state;               /* index of the current state in merge.c's lists, -1 for none */
+    char *devices;                          /* device="<name>" of rt's NICs, then disks, NUL-terminated each */
+    size_t *device_at;                      /* where each one starts in devices */
 };
 
-/* Sets g's name and labels from g->place and g->cfg. */
-void merged_guest_name(struct merged_guest *g, const char *cluster);
+/* Sets what g's series need from g->place, g->cfg and g->rt: name, labels,
+ * type, states, device labels. merged_guest_release() frees them. */
+void merged_guest_prepare(struct merged_guest *g, const char *cluster);
+void merged_guest_release(struct merged_guest *g);
 
 /* True for the families a cluster merge writes (guests, nodes, storages,
  * the cluster itself). */

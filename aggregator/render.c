@@ -408,9 +408,14 @@ static void render_agent(struct render_ctx *c, const Pvescope__AgentSelf *a)
 
 struct node_render *render_report(const Pvescope__Report *r, const char *labels)
 {
+    return render_report_sized(r, labels, 4096);
+}
+
+struct node_render *render_report_sized(const Pvescope__Report *r, const char *labels, size_t expected_bytes)
+{
     struct node_render *nr = node_render_new();
     struct render_ctx c = {nr, labels, FAM_PVE_UP};
-    buf_reserve(&nr->text, 4096);
+    buf_reserve(&nr->text, expected_bytes);
     render_host(&c, r->host);
     render_disks(&c, r);
     render_netdevs(&c, r);
@@ -420,6 +425,8 @@ struct node_render *render_report(const Pvescope__Report *r, const char *labels)
     render_zfs(nr, labels, r);
     render_collectors(&c, r);
     render_agent(&c, r->agent);
+    buf_fit(&nr->text);
+    buf_free(&nr->scratch);
     return nr;
 }
 

@@ -11,6 +11,10 @@
 /* Renders a validated report; labels are the node's escaped label pairs
  * (node_labels()). Returns a node_render holding one reference. */
 struct node_render *render_report(const Pvescope__Report *r, const char *labels);
+/* The same with the text's expected size (say, the largest render so far):
+ * room for it is reserved up front, so that the text is not copied while
+ * it grows, and what is left unused is given back at the end. */
+struct node_render *render_report_sized(const Pvescope__Report *r, const char *labels, size_t expected_bytes);
 
 /* Building a node_render family by family (render.c, merge.c): begin, any
  * number of samples of that family, end; each family written once. */

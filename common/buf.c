@@ -82,6 +82,17 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
+void buf_fit(struct buf *b)
+{
+    if (!b->data || b->cap - b->len - 1 <= b->len / 8)
+        return;
+    char *p = realloc(b->data, b->len + 1);
+    if (p) {                                  /* else it keeps the larger block */
+        b->data = p;
+        b->cap = b->len + 1;
+    }
+}
+
 void buf_free(struct buf *b)
 {
     free(b->data);

@@ -25,6 +25,8 @@ void buf_put_u64(struct buf *b, uint64_t v);
 /* Shortest text that parses back to the same double; NaN/Inf spelled as Prometheus wants. */
 void buf_put_double(struct buf *b, double v);
 void buf_reset(struct buf *b);
+/* Gives back the room beyond the data when it is more than an eighth of it. */
+void buf_fit(struct buf *b);
 void buf_free(struct buf *b);
 /* Hands the storage to the caller (free() it); b is left empty. */
 char *buf_steal(struct buf *b, size_t *len);
