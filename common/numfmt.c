@@ -23,15 +23,17 @@ static const char digit_pairs[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Number of decimal digits of v (1 for 0). */
+/* Number of decimal digits of v >= 1: floor(log10(2^bits)) from the bit
+ * length (1233/4096 is just above log10(2)), plus one compare. */
 static int decimal_length(uint64_t v)
 {
-    int n = 1;
-    while (v >= 10000) {
-        v /= 10000;
-        n += 4;
-    }
-    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+    static const uint64_t pow10[] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
+                                     100000000u, 1000000000u, 10000000000u, 100000000000u,
+                                     1000000000000u, 10000000000000u, 100000000000000u,
+                                     1000000000000000u, 10000000000000000u, 100000000000000000u,
+                                     1000000000000000000u, 10000000000000000000u};
+    int approx = ((64 - __builtin_clzll(v)) * 1233) >> 12;
+    return approx + (v >= pow10[approx]);
 }
 
 char *numfmt_u64(char *p, uint64_t v)
