@@ -166,15 +166,26 @@ const Pvescope__GuestRuntime *decoded_runtime(const struct decoded_report *d, ui
     return NULL;
 }
 
-/* Decodes data as it is. */
-static struct decoded_report *unpack_as_is(const uint8_t *data, size_t len, size_t budget)
+/* Decodes data as it is, with plan or (NULL) protobuf-c. */
+static struct decoded_report *unpack_as_is(const struct pbdecode_plan *plan, const uint8_t *data, size_t len,
+                                           size_t budget, struct pbdecode_error *err)
 {
     struct decoded_report *d = calloc(1, sizeof *d);
-    if (!d)
+    if (!d) {
+        if (err)
+            *err = (struct pbdecode_error){PBDECODE_NO_MEMORY, 0, pvescope__report__descriptor.name, NULL};
         return NULL;
+    }
     d->budget_left = budget;
     d->alloc = (ProtobufCAllocator){block_alloc, block_free, d};
-    d->r = pvescope__report__unpack(&d->alloc, len, data);
+    d->plan = plan;
+    if (plan) {
+        d->r = (Pvescope__Report *)pbdecode_unpack(plan, &d->alloc, data, len, err);
+    } else {
+        d->r = pvescope__report__unpack(&d->alloc, len, data);
+        if (!d->r && err)
+            *err = (struct pbdecode_error){PBDECODE_TRUNCATED, 0, pvescope__report__descriptor.name, NULL};
+    }
     if (!d->r) {
         free_blocks(d);
         free(d);
@@ -184,19 +195,22 @@ static struct decoded_report *unpack_as_is(const uint8_t *data, size_t len, size
     return d;
 }
 
-struct decoded_report *decoded_report_unpack(const uint8_t *data, size_t len, size_t budget)
+struct decoded_report *decoded_report_unpack(const struct pbdecode_plan *plan, const uint8_t *data, size_t len,
+                                             size_t budget, struct pbdecode_error *err)
 {
     struct buf stripped = BUF_INIT;
     if (!report_strip_placements(data, len, &stripped)) {
         buf_free(&stripped);
-        return unpack_as_is(data, len, budget);
+        return unpack_as_is(plan, data, len, budget, err);
     }
-    struct decoded_report *d = unpack_as_is((const uint8_t *)stripped.data, stripped.len, budget);
+    struct decoded_report *d = unpack_as_is(plan, (const uint8_t *)stripped.data, stripped.len, budget, err);
     buf_free(&stripped);
     if (!d)
         return NULL;
     d->wire = malloc(len ? len : 1);
     if (!d->wire) {
+        if (err)
+            *err = (struct pbdecode_error){PBDECODE_NO_MEMORY, 0, pvescope__report__descriptor.name, NULL};
         decoded_report_free(d);
         return NULL;
     }
@@ -213,7 +227,7 @@ const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
         return d->r;
     pthread_mutex_lock(&d->full_lock);
     if (!d->full && !d->full_failed) {
-        d->full = unpack_as_is(d->wire, d->wire_len, d->budget);
+        d->full = unpack_as_is(d->plan, d->wire, d->wire_len, d->budget, NULL);
         d->full_failed = !d->full;
     }
     pthread_mutex_unlock(&d->full_lock);

@@ -11,6 +11,10 @@
  * and one free each cost more than the rest of ingest together), and goes
  * back all at once when the report is freed.
  *
+ * The report is decoded by pbdecode.c, with the plan the caller made once
+ * (pbdecode_plan_new(&pvescope__report__descriptor)); without one, by
+ * protobuf-c's pvescope__report__unpack.
+ *
  * The placement-only .vmlist entries are not decoded (wire_strip.h): r has
  * the report without them, and decoded_vmlist_report() the whole report,
  * decoded from the kept packed bytes the first time the merge asks. */
@@ -22,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pbdecode.h"
 #include "pvescope.pb-c.h"
 
 struct decode_block;
@@ -39,6 +44,7 @@ struct decoded_report {
     size_t n_configs;
     const Pvescope__GuestRuntime **runtimes;
     size_t n_runtimes;
+    const struct pbdecode_plan *plan;  /* for the whole decode; NULL = protobuf-c */
     /* When placements were stripped: the packed report, and its whole
      * decode once asked for (under full_lock: scrapes run in parallel). */
     uint8_t *wire;
@@ -63,8 +69,14 @@ size_t decoded_report_bytes(const struct decoded_report *d);
 const Pvescope__GuestConfig *decoded_config(const struct decoded_report *d, uint32_t vmid);
 const Pvescope__GuestRuntime *decoded_runtime(const struct decoded_report *d, uint32_t vmid, const char *type);
 
-/* Decodes data; NULL when it is not a Report or needs more than budget bytes. */
-struct decoded_report *decoded_report_unpack(const uint8_t *data, size_t len, size_t budget);
+/* Decodes data with plan (a plan of pvescope.Report, or NULL for protobuf-c),
+ * which must outlive the result. NULL when it is not a Report or needs more
+ * than budget bytes; then *err (when not NULL) says why and where
+ * (PBDECODE_NO_MEMORY for the budget; protobuf-c's failures all come out as
+ * PBDECODE_TRUNCATED at byte 0, since it does not tell). Offsets count in the
+ * bytes decoded: data without its placement-only entries. */
+struct decoded_report *decoded_report_unpack(const struct pbdecode_plan *plan, const uint8_t *data, size_t len,
+                                             size_t budget, struct pbdecode_error *err);
 void decoded_report_free(struct decoded_report *d);
 
 #endif

@@ -39,6 +39,10 @@ void ingest_init(struct ingest *ig, struct store *store, const struct keyring *k
     ig->sock = -1;
     for (int i = 0; i < REJECT__COUNT; i++)
         ig->last_log[i] = -1e9;
+    char err[160];
+    ig->report_plan = pbdecode_plan_new(&pvescope__report__descriptor, err, sizeof err);
+    if (!ig->report_plan)   /* only out of memory: the schema is ours and tested */
+        log_warn("%s; reports are decoded by protobuf-c instead", err);
 }
 
 static int reject(struct ingest *ig, enum reject_reason why, double now, const char *fmt, ...)
@@ -256,11 +260,17 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
     if (!store_origin_is_new(ig->store, &o))
         return reject(ig, REJECT_REPLAY, now_mono, "node %s/%s: seq %llu is not newer than the last accepted",
                       env->cluster, env->node, (unsigned long long)env->seq);
-    struct decoded_report *d = decoded_report_unpack((const uint8_t *)ig->plain.data, ig->plain.len,
-                                                     ig->plain.len * DECODE_BUDGET_FACTOR + 4096);
-    if (!d)
-        return reject(ig, REJECT_DECODE, now_mono, "node %s/%s: sealed report is not a Report",
-                      env->cluster, env->node);
+    size_t budget = ig->plain.len * DECODE_BUDGET_FACTOR + 4096;
+    struct pbdecode_error derr;
+    struct decoded_report *d = decoded_report_unpack(ig->report_plan, (const uint8_t *)ig->plain.data,
+                                                     ig->plain.len, budget, &derr);
+    if (!d) {
+        char what[192];
+        pbdecode_error_format(&derr, what, sizeof what);
+        return reject(ig, REJECT_DECODE, now_mono,
+                      "node %s/%s: sealed report of %zu bytes is not a Report (%s; decode budget %zu bytes)",
+                      env->cluster, env->node, ig->plain.len, what, budget);
+    }
     char why[160];
     int bad = check_report(d->r, env, why, sizeof why);
     if (bad >= 0) {
@@ -362,4 +372,6 @@ void ingest_close(struct ingest *ig)
         nn_close(ig->sock);
     ig->sock = -1;
     buf_free(&ig->plain);
+    pbdecode_plan_free(ig->report_plan);
+    ig->report_plan = NULL;
 }

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "keyring.h"
 #include "merge.h"
+#include "pbdecode.h"
 #include "store.h"
 
 /* Per-report limits: a buggy or hostile (but keyed) agent cannot make the
@@ -44,6 +45,10 @@ struct ingest {
     struct buf plain;               /* opened report, reused */
     size_t render_hint;             /* the largest node render so far (bytes), to size the next */
     struct merge_opts merge;        /* for the guests pre-rendered at ingest; as the HTTP side's */
+    /* Report decoding tables (pbdecode.h), made once; the published reports
+     * use them for their whole decode, so the store must be freed (or no
+     * longer scraped) before ingest_close. NULL = protobuf-c decodes. */
+    struct pbdecode_plan *report_plan;
 };
 
 void ingest_init(struct ingest *ig, struct store *store, const struct keyring *kr,
@@ -61,6 +66,7 @@ int ingest_process(struct ingest *ig, const uint8_t *msg, size_t len, double now
 /* Receives until *stop is set (checked at least twice a second). */
 void ingest_run(struct ingest *ig, atomic_bool *stop);
 
+/* Closes the socket and frees the decoding tables: after the last scrape. */
 void ingest_close(struct ingest *ig);
 
 #endif

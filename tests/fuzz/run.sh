@@ -6,7 +6,7 @@ set -eu
 build=$(cd "$1" && pwd)
 secs=${2:-20}
 here=$(cd "$(dirname "$0")" && pwd)
-for t in fuzz_envelope fuzz_report fuzz_members fuzz_keyring fuzz_proc fuzz_pve fuzz_guests fuzz_nvme_smart \
+for t in fuzz_envelope fuzz_report fuzz_pbdecode fuzz_members fuzz_keyring fuzz_proc fuzz_pve fuzz_guests fuzz_nvme_smart \
          fuzz_thinpool fuzz_zfs fuzz_sensors_raw fuzz_webconfig fuzz_rw_series; do
   work=$(mktemp -d)
   # Seeds are read-only inputs; new finds go to a scratch corpus.

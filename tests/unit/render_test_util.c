@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report_plan.h"
 #include "decode.h"
 #include "merge.h"
 #include "render_test_util.h"
@@ -69,7 +70,7 @@ int rt_scrape(const Pvescope__Report *r, const char *labels, struct buf *out)
     size_t n = pvescope__report__get_packed_size(r);
     uint8_t *wire = malloc(n);
     pvescope__report__pack(r, wire);
-    nr->report = decoded_report_unpack(wire, n, 1 << 20);     /* the merge reads the node from it */
+    nr->report = decoded_report_unpack(test_report_plan(), wire, n, 1 << 20, NULL);     /* the merge reads the node from it */
     free(wire);
     if (!nr->report) {
         node_render_unref(nr);

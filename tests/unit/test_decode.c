@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_plan.h"
 #include "decode.h"
 #include "wire_strip.h"
 
@@ -57,7 +58,7 @@ static void t_placements_decoded_on_demand(void **state)
     guest(&g[3], 103, "n1", true);
     size_t len;
     uint8_t *wire = packed_report(&len, g, 4);
-    struct decoded_report *d = decoded_report_unpack(wire, len, 1 << 20);
+    struct decoded_report *d = decoded_report_unpack(test_report_plan(), wire, len, 1 << 20, NULL);
     free(wire);
     assert_non_null(d);
     assert_int_equal(d->r->n_guests, 2);              /* the configured ones only */
@@ -85,7 +86,7 @@ static void t_nothing_to_strip(void **state)
     guest(&g[0], 100, "n1", true);
     size_t len;
     uint8_t *wire = packed_report(&len, g, 1);
-    struct decoded_report *d = decoded_report_unpack(wire, len, 1 << 20);
+    struct decoded_report *d = decoded_report_unpack(test_report_plan(), wire, len, 1 << 20, NULL);
     free(wire);
     assert_non_null(d);
     assert_null(d->wire);
@@ -102,7 +103,7 @@ static void t_invalid_entry_still_refused(void **state)
     static const uint8_t bad[] = {0x0a, 0x02, 'n', '1', 0xaa, 0x01, 0x02, 0x08, 0x64};
     struct buf out = BUF_INIT;
     assert_false(report_strip_placements(bad, sizeof bad, &out));
-    assert_null(decoded_report_unpack(bad, sizeof bad, 1 << 20));
+    assert_null(decoded_report_unpack(test_report_plan(), bad, sizeof bad, 1 << 20, NULL));
     /* the same entry with its type is a placement, and goes */
     static const uint8_t good[] = {0x0a, 0x02, 'n', '1', 0xaa, 0x01, 0x08, 0x08, 0x64, 0x12, 0x04, 'q', 'e', 'm', 'u'};
     assert_true(report_strip_placements(good, sizeof good, &out));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "report_plan.h"
 #include "exposition.h"
 #include "merge.h"
 
@@ -94,7 +95,7 @@ static struct decoded_report *decoded_copy(const Pvescope__Report *r)
     size_t n = pvescope__report__get_packed_size(r);
     uint8_t *b = malloc(n);
     pvescope__report__pack(r, b);
-    struct decoded_report *d = decoded_report_unpack(b, n, 1 << 20);
+    struct decoded_report *d = decoded_report_unpack(test_report_plan(), b, n, 1 << 20, NULL);
     free(b);
     assert_non_null(d);
     return d;

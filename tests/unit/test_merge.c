@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_plan.h"
 #include "arena.h"
 #include "decode.h"
 #include "merge.h"
@@ -158,7 +159,7 @@ static struct node_render *node(const Pvescope__Report *r, const char *cluster)
     size_t n = pvescope__report__get_packed_size(r);
     uint8_t *b = malloc(n);
     pvescope__report__pack(r, b);
-    nr->report = decoded_report_unpack(b, n, 1 << 20);
+    nr->report = decoded_report_unpack(test_report_plan(), b, n, 1 << 20, NULL);
     free(b);
     assert_non_null(nr->report);
     return nr;
