@@ -101,11 +101,15 @@ static void t_invalid_entry_still_refused(void **state)
     /* field 21 (LEN): { vmid (1) = 100 } — no type */
     static const uint8_t bad[] = {0x0a, 0x02, 'n', '1', 0xaa, 0x01, 0x02, 0x08, 0x64};
     struct buf out = BUF_INIT;
-    assert_false(report_strip_placements(bad, sizeof bad, &out));
+    struct stripped_vmlist found;
+    assert_false(report_strip_placements(bad, sizeof bad, &out, &found));
     assert_null(decoded_report_unpack(bad, sizeof bad, 1 << 20));
     /* the same entry with its type is a placement, and goes */
     static const uint8_t good[] = {0x0a, 0x02, 'n', '1', 0xaa, 0x01, 0x08, 0x08, 0x64, 0x12, 0x04, 'q', 'e', 'm', 'u'};
-    assert_true(report_strip_placements(good, sizeof good, &out));
+    assert_true(report_strip_placements(good, sizeof good, &out, &found));
+    assert_int_equal(found.entries, 1);
+    assert_int_equal(found.longest_string, 4);
+    assert_null(found.problem);
     assert_int_equal(out.len, 4);
     assert_memory_equal(out.data, good, 4);
     buf_free(&out);
@@ -119,10 +123,11 @@ static void t_malformed(void **state)
     static const uint8_t group[] = {0x0b, 0x0c};                   /* wire type 3 */
     static const uint8_t long_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     struct buf out = BUF_INIT;
-    assert_false(report_strip_placements(cut, sizeof cut, &out));
-    assert_false(report_strip_placements(group, sizeof group, &out));
-    assert_false(report_strip_placements(long_varint, sizeof long_varint, &out));
-    assert_false(report_strip_placements(cut, 0, &out));
+    struct stripped_vmlist found;
+    assert_false(report_strip_placements(cut, sizeof cut, &out, &found));
+    assert_false(report_strip_placements(group, sizeof group, &out, &found));
+    assert_false(report_strip_placements(long_varint, sizeof long_varint, &out, &found));
+    assert_false(report_strip_placements(cut, 0, &out, &found));
     buf_free(&out);
 }
 
