@@ -9,6 +9,7 @@ enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 enum { REPORT_GUESTS = 21, REPORT_PLACEMENTS = 25 };
 enum { GC_VMID = 1, GC_TYPE = 2, GC_NODE = 3, GC_HAS_CONFIG = 4, GC_HA_STATE = 21 };
 enum { VP_NODES = 1, VP_VMID_DELTA = 2, VP_NODE_TYPE = 3 };
+#define MAX_FIELD_NUMBER ((1u << 29) - 1)
 
 static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
@@ -84,6 +85,8 @@ static const char *placement_nodes(const uint8_t *p, const uint8_t *end, size_t 
             return "placements: not a well-formed message";
         uint64_t field = key >> 3;
         unsigned wt = (unsigned)(key & 7);
+        if (field == 0 || field > MAX_FIELD_NUMBER)
+            return "placements: not a well-formed message";
         if (field == VP_NODES && wt == WT_LEN) {
             if (!varint(&p, end, &n) || n > (uint64_t)(end - p))
                 return "placements: not a well-formed message";
@@ -100,13 +103,15 @@ static const char *placement_nodes(const uint8_t *p, const uint8_t *end, size_t 
     return NULL;
 }
 
-/* The values of one vmid_delta / node_type field (packed, or one plain
- * varint), checked against what pvescope.proto allows. */
+/* What the vmid_delta and node_type fields held so far: protobuf-c
+ * accepts them in several runs, packed or as plain varints. */
 struct placement_values {
     size_t n_vmids, n_node_types, n_nodes;
-    uint64_t vmid;                 /* sum of the deltas so far */
+    uint64_t vmid;                 /* sum of the deltas so far (stops at the first past 2^32-1) */
 };
 
+/* Adds value v of field (VP_VMID_DELTA or VP_NODE_TYPE); NULL when
+ * pvescope.proto allows it, else the problem. */
 static const char *placement_value(struct placement_values *pv, unsigned field, uint64_t v)
 {
     if (v > UINT32_MAX)
@@ -122,6 +127,8 @@ static const char *placement_value(struct placement_values *pv, unsigned field, 
     return pv->vmid > UINT32_MAX ? "placements: vmid beyond 2^32-1" : NULL;
 }
 
+/* Adds the values of one field occurrence at *p (its key read): one plain
+ * varint (wt 0) or a packed run (wt 2); moves *p past it. */
 static const char *placement_field_values(struct placement_values *pv, unsigned field, unsigned wt,
                                           const uint8_t **p, const uint8_t *end)
 {

@@ -392,6 +392,10 @@ static void t_compact_wire_forms(void **state)
     static const uint8_t cut_node[] = {0xca, 0x01, 0x02, 0x0a, 0x05};
     assert_true(report_strip_placements(cut_node, sizeof cut_node, &out, &found));
     assert_string_equal(found.problem, "placements: not a well-formed message");
+    /* field number 0, which protobuf-c refuses */
+    static const uint8_t field0[] = {0xca, 0x01, 0x02, 0x00, 0x00};
+    assert_true(report_strip_placements(field0, sizeof field0, &out, &found));
+    assert_string_equal(found.problem, "placements: not a well-formed message");
     /* a node_type beyond 32 bits */
     static const uint8_t wide[] = {0xca, 0x01, 0x0e, 0x0a, 0x00, 0x10, 0x01, 0x18,
                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};   /* 2^57-1 */
