@@ -6,9 +6,9 @@
  * Every cycle on every node the collector sends the whole cluster as this
  * node sees it: .members (name, quorum, members), every guest of .vmlist
  * with its placement (in compact form, common/placements.h, where that is
- * all there is to say about it), the configuration of the guests placed on this node
- * and on nodes .members calls offline (so a dead node's guests keep their
- * names), storage.cfg, the HA state of HA-managed guests, and this node's
+ * all there is to say about it), the configuration of the guests placed on
+ * this node and on nodes .members calls offline (so a dead node's guests
+ * keep their names), storage.cfg, the HA state of HA-managed guests, and this node's
  * pve-manager version. Runtime (running, CPU, memory use) is guests.c's job.
  *
  * Cost: parsing is done only when input changed and its result is kept here;
