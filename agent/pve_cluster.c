@@ -5,9 +5,10 @@
  *
  * Every cycle on every node the collector sends the whole cluster as this
  * node sees it: .members (name, quorum, members), every guest of .vmlist
- * with its placement, the configuration of the guests placed on this node
- * and on nodes .members calls offline (so a dead node's guests keep their
- * names), storage.cfg, the HA state of HA-managed guests, and this node's
+ * with its placement (in compact form, common/placements.h, where that is
+ * all there is to say about it), the configuration of the guests placed on
+ * this node and on nodes .members calls offline (so a dead node's guests
+ * keep their names), storage.cfg, the HA state of HA-managed guests, and this node's
  * pve-manager version. Runtime (running, CPU, memory use) is guests.c's job.
  *
  * Cost: parsing is done only when input changed and its result is kept here;
@@ -16,6 +17,7 @@
  * detected for each input is explained where it is done. */
 #include "collector.h"
 #include "pve_members.h"
+#include "placements.h"
 #include "pve_parsers.h"
 
 #include <errno.h>
@@ -1624,20 +1626,31 @@ static void report_cluster(const struct cluster_state *st, struct arena *a, Pves
     r->pve = pl;
 }
 
-/* One GuestConfig per .vmlist entry; configs where this node read them. */
+/* One .vmlist entry that has no configuration here and no HA state goes
+ * in the report's compact placements (common/placements.h); the others,
+ * or any the compact form refuses, as GuestConfig. Both in vmid order, so
+ * the aggregator's merge of the two gives back the .vmlist in vmid order. */
 static void report_guests(struct cluster_state *st, struct collector_ctx *ctx, Pvescope__Report *r)
 {
     struct arena *a = ctx->arena;
     struct conf_cache *c = &st->cache[st->cur];
     uint32_t host_cpus = c->n ? host_cpu_count(st, ctx, r) : 0;
     r->guests = arena_alloc(a, (st->vl.n ? st->vl.n : 1) * sizeof *r->guests);
+    struct placements_builder placed;
+    placements_begin(&placed, st->vl.n, st->vl.n_nodes, a);
     size_t k = 0;
     for (size_t i = 0; i < st->vl.n; i++) {
         const struct vmlist_entry *e = &st->vl.v[i];
         Pvescope__GuestConfig *g;
         while (k < c->n && c->v[k].vmid < e->vmid)
             k++;
-        if (k < c->n && c->v[k].vmid == e->vmid && c->v[k].loaded) {
+        /* Valid for this cycle: .vmlist and the HA status are reloaded only
+         * at the start of a later one. */
+        const struct ha_service *h = pve_ha_find(&st->ha, e->vmid, e->type);
+        bool configured = k < c->n && c->v[k].vmid == e->vmid && c->v[k].loaded;
+        if (!configured && !h && placements_add(&placed, e->vmid, e->type == PVE_GUEST_LXC, e->node_id, e->node))
+            continue;
+        if (configured) {
             /* The cached parse itself is reported, its per-cycle fields
              * (below) rewritten every cycle; nothing else writes to it. A
              * report lives until the next cycle starts, and a cache
@@ -1650,15 +1663,13 @@ static void report_guests(struct cluster_state *st, struct collector_ctx *ctx, P
             g = arena_alloc(a, sizeof *g);
             pvescope__guest_config__init(g);
         }
-        /* Valid for this cycle: .vmlist and the HA status are reloaded only
-         * at the start of a later one. */
         g->vmid = e->vmid;
         g->type = (char *)pve_guest_type_name(e->type);
         g->node = (char *)e->node;
-        const struct ha_service *h = pve_ha_find(&st->ha, e->vmid, e->type);
         g->ha_state = h ? (char *)h->state : NULL;
         r->guests[r->n_guests++] = g;
     }
+    r->placements = placements_finish(&placed);
 }
 
 static void report_storages(const struct cluster_state *st, struct arena *a, Pvescope__Report *r)

@@ -615,6 +615,41 @@ static void sort_unique_vms(struct pve_vmlist *vl, struct parse_err *err)
     vl->n = w;
 }
 
+/* FNV-1a: node names are short, and a .vmlist has only tens of them. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Sets every entry's node_id and vl->n_nodes: one hash lookup an entry in a
+ * table of at least twice as many slots as entries (so never full). */
+static void number_nodes(struct pve_vmlist *vl)
+{
+    size_t cap = 16;
+    while (cap < 2 * vl->n)
+        cap *= 2;
+    uint32_t *slot = calloc(cap, sizeof *slot);          /* first entry of the node + 1; 0 empty */
+    if (!slot)
+        abort();
+    vl->n_nodes = 0;
+    for (size_t i = 0; i < vl->n; i++) {
+        struct vmlist_entry *e = &vl->v[i];
+        size_t k = name_hash(e->node) & (cap - 1);
+        while (slot[k] && strcmp(vl->v[slot[k] - 1].node, e->node) != 0)
+            k = (k + 1) & (cap - 1);
+        if (!slot[k]) {
+            slot[k] = (uint32_t)i + 1;
+            e->node_id = (uint32_t)vl->n_nodes++;
+        } else {
+            e->node_id = vl->v[slot[k] - 1].node_id;
+        }
+    }
+    free(slot);
+}
+
 int parse_vmlist(const char *text, struct pve_vmlist *out, struct parse_err *err)
 {
     struct scan s;
@@ -626,6 +661,7 @@ int parse_vmlist(const char *text, struct pve_vmlist *out, struct parse_err *err
         return -1;
     }
     sort_unique_vms(out, err);
+    number_nodes(out);
     return 0;
 }
 
@@ -633,7 +669,7 @@ void pve_vmlist_free(struct pve_vmlist *vl)
 {
     free(vl->v);
     vl->v = NULL;
-    vl->n = 0;
+    vl->n = vl->n_nodes = 0;
 }
 
 /* ---- ha/manager_status ----------------------------------------------------- */

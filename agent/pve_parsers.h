@@ -96,6 +96,8 @@ struct vmlist_entry {
     enum pve_guest_type type;
     char     node[PVE_NAME_MAX];
     uint32_t seq;                /* position in the file (keeps the first of a repeated vmid) */
+    uint32_t node_id;            /* node numbered 0..n_nodes-1 in vmid order of first use (for
+                                  * the compact placements, without name compares every cycle) */
 };
 
 struct pve_vmlist {
@@ -103,6 +105,7 @@ struct pve_vmlist {
     uint64_t version;            /* bumped on any guest add, move, delete or config write */
     struct vmlist_entry *v;      /* malloc'ed, sorted by vmid, unique */
     size_t   n;
+    size_t   n_nodes;            /* distinct node names */
 };
 
 /* Parses .vmlist. Entries with a bad vmid, node name or type, or a vmid seen

@@ -1,6 +1,7 @@
 /* decode.c — see decode.h. */
 #include "decode.h"
 
+#include "placements.h"
 #include "wire_strip.h"
 
 #include <stdbool.h>
@@ -199,7 +200,8 @@ struct decoded_report *decoded_report_unpack(const struct pbdecode_plan *plan, c
                                              size_t budget, struct pbdecode_error *err)
 {
     struct buf stripped = BUF_INIT;
-    if (!report_strip_placements(data, len, &stripped)) {
+    struct stripped_vmlist found;
+    if (!report_strip_placements(data, len, &stripped, &found)) {
         buf_free(&stripped);
         return unpack_as_is(plan, data, len, budget, err);
     }
@@ -216,9 +218,30 @@ struct decoded_report *decoded_report_unpack(const struct pbdecode_plan *plan, c
     }
     memcpy(d->wire, data, len);
     d->wire_len = len;
+    d->stripped = found;
     d->budget = budget;
     pthread_mutex_init(&d->full_lock, NULL);
     return d;
+}
+
+/* The whole report in d's kept bytes, its compact placements expanded into
+ * r->guests (pvescope.proto VmPlacements gives the order), so the merge sees
+ * the .vmlist as old agents sent it. NULL when it does not decode. */
+static struct decoded_report *decode_whole(const struct decoded_report *d)
+{
+    struct decoded_report *full = unpack_as_is(d->plan, d->wire, d->wire_len, d->budget, NULL);
+    if (!full || !full->r->placements)
+        return full;
+    Pvescope__Report *r = full->r;
+    size_t n = r->placements->n_vmid_delta;
+    /* Outside the decode budget: the entries are ~2 wire bytes and ~200
+     * struct bytes each, and ingest has already bounded their number. */
+    full->budget_left += n * sizeof(Pvescope__GuestConfig) + (r->n_guests + n) * sizeof(r->guests[0]) + ALIGN;
+    if (!placements_expand(r->guests, r->n_guests, r->placements, &full->alloc, &r->guests, &r->n_guests)) {
+        decoded_report_free(full);
+        return NULL;
+    }
+    return full;
 }
 
 const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
@@ -227,7 +250,7 @@ const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
         return d->r;
     pthread_mutex_lock(&d->full_lock);
     if (!d->full && !d->full_failed) {
-        d->full = unpack_as_is(d->plan, d->wire, d->wire_len, d->budget, NULL);
+        d->full = decode_whole(d);
         d->full_failed = !d->full;
     }
     pthread_mutex_unlock(&d->full_lock);

@@ -17,7 +17,8 @@
  *
  * The placement-only .vmlist entries are not decoded (wire_strip.h): r has
  * the report without them, and decoded_vmlist_report() the whole report,
- * decoded from the kept packed bytes the first time the merge asks. */
+ * decoded from the kept packed bytes the first time the merge asks, with
+ * its compact placements (Report.placements) expanded into r->guests. */
 #ifndef PVESCOPE_DECODE_H
 #define PVESCOPE_DECODE_H
 
@@ -28,6 +29,7 @@
 
 #include "pbdecode.h"
 #include "pvescope.pb-c.h"
+#include "wire_strip.h"
 
 struct decode_block;
 
@@ -49,6 +51,7 @@ struct decoded_report {
      * decode once asked for (under full_lock: scrapes run in parallel). */
     uint8_t *wire;
     size_t wire_len, budget;
+    struct stripped_vmlist stripped;   /* what r goes without; zero when nothing was stripped */
     pthread_mutex_t full_lock;
     struct decoded_report *full;
     bool full_failed;

@@ -171,20 +171,21 @@ static bool cluster_view_ok(const Pvescope__ClusterView *c)
     return ok;
 }
 
-/* The inventory sections (Report 20..24): counts and the strings that
- * become guest, storage and cluster labels. Returns -1 when fine, else
+/* The inventory sections (Report 20..25): counts and the strings that
+ * become guest, storage and cluster labels. The .vmlist entries r goes
+ * without (wire_strip.h) count as guests too. Returns -1 when fine, else
  * REJECT_LIMITS with why. */
-static int check_inventory(const Pvescope__Report *r, char *why, size_t n)
+static int check_inventory(const Pvescope__Report *r, const struct stripped_vmlist *vmlist, char *why, size_t n)
 {
-    size_t members = r->cluster ? r->cluster->n_members : 0;
-    if (r->n_guests > INGEST_MAX_GUESTS || r->n_guest_runtime > INGEST_MAX_GUESTS ||
+    size_t members = r->cluster ? r->cluster->n_members : 0, guests = r->n_guests + vmlist->entries;
+    if (guests > INGEST_MAX_GUESTS || r->n_guest_runtime > INGEST_MAX_GUESTS ||
         members > INGEST_MAX_MEMBERS || r->n_storages > INGEST_MAX_STORAGES ||
         r->n_storage_usage > INGEST_MAX_STORAGES) {
-        snprintf(why, n, "%zu guests, %zu guest runtimes, %zu members, %zu storages, %zu storage usages",
-                 r->n_guests, r->n_guest_runtime, members, r->n_storages, r->n_storage_usage);
+        snprintf(why, n, "%zu guests in .vmlist, %zu guest runtimes, %zu members, %zu storages, %zu storage usages",
+                 guests, r->n_guest_runtime, members, r->n_storages, r->n_storage_usage);
         return REJECT_LIMITS;
     }
-    bool ok = !r->cluster || cluster_view_ok(r->cluster);
+    bool ok = (!r->cluster || cluster_view_ok(r->cluster)) && vmlist->longest_string <= INGEST_MAX_LABEL_BYTES;
     for (size_t i = 0; ok && i < r->n_guests; i++)
         ok = guest_config_ok(r->guests[i]);
     for (size_t i = 0; ok && i < r->n_guest_runtime; i++)
@@ -204,10 +205,17 @@ static int check_inventory(const Pvescope__Report *r, char *why, size_t n)
 
 /* Checks the decoded report against its header and the limits. Returns -1
  * when fine, else the reason, with a description in why. */
-static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env, char *why, size_t n)
+static int check_report(const struct decoded_report *d, const Pvescope__Envelope *env, char *why, size_t n)
 {
+    const Pvescope__Report *r = d->r;
     if (!r->node || strcmp(r->node, env->node) != 0) {
         snprintf(why, n, "report names node '%.64s'", r->node ? r->node : "");
+        return REJECT_INVALID_REPORT;
+    }
+    /* placements are decoded only when a merge asks: what the wire check
+     * could not read (it reads every well-formed report) is refused now */
+    if (d->stripped.problem || r->placements) {
+        snprintf(why, n, "%s", d->stripped.problem ? d->stripped.problem : "placements: not checked on the wire");
         return REJECT_INVALID_REPORT;
     }
     if (r->n_disks > INGEST_MAX_DEVICES || r->n_netdevs > INGEST_MAX_DEVICES ||
@@ -220,7 +228,7 @@ static int check_report(const Pvescope__Report *r, const Pvescope__Envelope *env
     int hw = check_hardware(r, why, n);
     if (hw >= 0)
         return hw;
-    int inv = check_inventory(r, why, n);
+    int inv = check_inventory(r, &d->stripped, why, n);
     if (inv >= 0)
         return inv;
     bool ok = true;
@@ -272,7 +280,7 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
                       env->cluster, env->node, ig->plain.len, what, budget);
     }
     char why[160];
-    int bad = check_report(d->r, env, why, sizeof why);
+    int bad = check_report(d, env, why, sizeof why);
     if (bad >= 0) {
         decoded_report_free(d);
         return reject(ig, (enum reject_reason)bad, now_mono, "node %s/%s: %s", env->cluster, env->node, why);

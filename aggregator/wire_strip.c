@@ -6,8 +6,10 @@
 #include "wire_strip.h"
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
-enum { REPORT_GUESTS = 21 };
+enum { REPORT_GUESTS = 21, REPORT_PLACEMENTS = 25 };
 enum { GC_VMID = 1, GC_TYPE = 2, GC_NODE = 3, GC_HAS_CONFIG = 4, GC_HA_STATE = 21 };
+enum { VP_NODES = 1, VP_VMID_DELTA = 2, VP_NODE_TYPE = 3 };
+#define MAX_FIELD_NUMBER ((1u << 29) - 1)
 
 static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
@@ -41,10 +43,14 @@ static bool skip(const uint8_t **p, const uint8_t *end, unsigned wt)
     return true;
 }
 
-/* A GuestConfig that only places a guest (see wire_strip.h). */
-static bool placement_only(const uint8_t *p, const uint8_t *end)
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* A GuestConfig that only places a guest (see wire_strip.h); *longest
+ * becomes the length of its longest string. */
+static bool placement_only(const uint8_t *p, const uint8_t *end, size_t *longest)
 {
     bool vmid = false, type = false, has_config = false;
+    *longest = 0;
     while (p < end) {
         uint64_t key, v;
         if (!varint(&p, end, &key))
@@ -57,8 +63,10 @@ static bool placement_only(const uint8_t *p, const uint8_t *end)
             if (field == GC_HAS_CONFIG)
                 has_config = v != 0;           /* the last occurrence counts */
         } else if ((field == GC_TYPE || field == GC_NODE || field == GC_HA_STATE) && wt == WT_LEN) {
-            if (!skip(&p, end, wt))
+            if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
                 return false;
+            p += v;
+            *longest = max_size(*longest, (size_t)v);
             type = type || field == GC_TYPE;
         } else {
             return false;                      /* anything else: a configuration, or odd: keep it */
@@ -67,10 +75,130 @@ static bool placement_only(const uint8_t *p, const uint8_t *end)
     return vmid && type && !has_config;
 }
 
-bool report_strip_placements(const uint8_t *in, size_t len, struct buf *out)
+/* Pass 1 over a VmPlacements body: counts its nodes and measures their
+ * names, and checks every field's shape. NULL when fine, else the problem. */
+static const char *placement_nodes(const uint8_t *p, const uint8_t *end, size_t *n_nodes, size_t *longest)
+{
+    while (p < end) {
+        uint64_t key, n;
+        if (!varint(&p, end, &key))
+            return "placements: not a well-formed message";
+        uint64_t field = key >> 3;
+        unsigned wt = (unsigned)(key & 7);
+        if (field == 0 || field > MAX_FIELD_NUMBER)
+            return "placements: not a well-formed message";
+        if (field == VP_NODES && wt == WT_LEN) {
+            if (!varint(&p, end, &n) || n > (uint64_t)(end - p))
+                return "placements: not a well-formed message";
+            p += n;
+            (*n_nodes)++;
+            *longest = max_size(*longest, (size_t)n);
+            continue;
+        }
+        if ((field == VP_VMID_DELTA || field == VP_NODE_TYPE) && wt != WT_VARINT && wt != WT_LEN)
+            return "placements: vmid_delta or node_type of the wrong wire type";
+        if (!skip(&p, end, wt))
+            return "placements: not a well-formed message";
+    }
+    return NULL;
+}
+
+/* What the vmid_delta and node_type fields held so far: protobuf-c
+ * accepts them in several runs, packed or as plain varints. */
+struct placement_values {
+    size_t n_vmids, n_node_types, n_nodes;
+    uint64_t vmid;                 /* sum of the deltas so far (stops at the first past 2^32-1) */
+};
+
+/* Adds value v of field (VP_VMID_DELTA or VP_NODE_TYPE); NULL when
+ * pvescope.proto allows it, else the problem. */
+static const char *placement_value(struct placement_values *pv, unsigned field, uint64_t v)
+{
+    if (v > UINT32_MAX)
+        return "placements: a value beyond 32 bits";
+    if (field == VP_NODE_TYPE) {
+        pv->n_node_types++;
+        return (v >> 1) < pv->n_nodes ? NULL : "placements: node index outside nodes";
+    }
+    pv->n_vmids++;
+    pv->vmid += v;
+    if (v == 0)
+        return "placements: a vmid delta of 0 (vmid 0, or vmids not increasing)";
+    return pv->vmid > UINT32_MAX ? "placements: vmid beyond 2^32-1" : NULL;
+}
+
+/* Adds the values of one field occurrence at *p (its key read): one plain
+ * varint (wt 0) or a packed run (wt 2); moves *p past it. */
+static const char *placement_field_values(struct placement_values *pv, unsigned field, unsigned wt,
+                                          const uint8_t **p, const uint8_t *end)
+{
+    uint64_t v, n;
+    if (wt == WT_VARINT)
+        return varint(p, end, &v) ? placement_value(pv, field, v) : "placements: not a well-formed message";
+    if (!varint(p, end, &n) || n > (uint64_t)(end - *p))
+        return "placements: not a well-formed message";
+    const uint8_t *run_end = *p + n;
+    while (*p < run_end) {
+        if (!varint(p, run_end, &v))
+            return "placements: a packed run that ends inside a value";
+        const char *problem = placement_value(pv, field, v);
+        if (problem)
+            return problem;
+    }
+    return NULL;
+}
+
+/* Checks a Report.placements body as protobuf-c would decode it and as
+ * pvescope.proto defines it, without decoding it; counts its entries. */
+static void scan_placements(const uint8_t *p, const uint8_t *end, struct stripped_vmlist *found)
+{
+    struct placement_values pv = {0};
+    const char *problem = placement_nodes(p, end, &pv.n_nodes, &found->longest_string);
+    while (!problem && p < end) {
+        uint64_t key;
+        varint(&p, end, &key);                 /* cannot fail: the first pass read it */
+        uint64_t field = key >> 3;
+        unsigned wt = (unsigned)(key & 7);
+        if (field == VP_VMID_DELTA || field == VP_NODE_TYPE)
+            problem = placement_field_values(&pv, (unsigned)field, wt, &p, end);
+        else
+            skip(&p, end, wt);
+    }
+    if (!problem && pv.n_vmids != pv.n_node_types)
+        problem = "placements: vmid_delta and node_type differ in length";
+    found->entries += pv.n_vmids;
+    if (!found->problem)
+        found->problem = problem;
+}
+
+/* Whether the Report field at payload..end is one the stripped decode goes
+ * without; what it held is added to found. */
+static bool strippable(uint64_t field, const uint8_t *payload, const uint8_t *end, struct stripped_vmlist *found,
+                       bool *seen_placements)
+{
+    uint64_t n;
+    const uint8_t *body = payload;
+    varint(&body, end, &n);                    /* cannot fail: skip() read it */
+    if (field == REPORT_PLACEMENTS) {
+        if (*seen_placements && !found->problem)
+            found->problem = "placements: Report.placements sent more than once";
+        *seen_placements = true;
+        scan_placements(body, end, found);
+        return true;
+    }
+    size_t longest;
+    if (field != REPORT_GUESTS || !placement_only(body, end, &longest))
+        return false;
+    found->entries++;
+    found->longest_string = max_size(found->longest_string, longest);
+    return true;
+}
+
+bool report_strip_placements(const uint8_t *in, size_t len, struct buf *out, struct stripped_vmlist *found)
 {
     const uint8_t *p = in, *end = in + len;
-    size_t dropped = 0;
+    bool dropped = false, seen_placements = false;
+    *found = (struct stripped_vmlist){0, 0, NULL};
     buf_reset(out);
     buf_reserve(out, len);
     while (p < end) {
@@ -82,16 +210,11 @@ bool report_strip_placements(const uint8_t *in, size_t len, struct buf *out)
         const uint8_t *payload = p;
         if (!skip(&p, end, wt))
             return false;
-        if ((key >> 3) == REPORT_GUESTS && wt == WT_LEN) {
-            uint64_t n;
-            const uint8_t *body = payload;
-            varint(&body, end, &n);            /* cannot fail: skip() read it */
-            if (placement_only(body, p)) {
-                dropped++;
-                continue;
-            }
+        if (wt == WT_LEN && strippable(key >> 3, payload, p, found, &seen_placements)) {
+            dropped = true;
+            continue;
         }
         buf_append(out, field_start, (size_t)(p - field_start));
     }
-    return dropped > 0;
+    return dropped;
 }

@@ -1,7 +1,8 @@
 /* wire_strip.h — drops the placement-only .vmlist entries from a packed
  * Report before it is decoded.
  *
- * Every agent sends its cluster's whole .vmlist (Report.guests), but only
+ * Every agent sends its cluster's whole .vmlist (Report.placements, or
+ * Report.guests from agents before issue 7), but only
  * one report per cluster is the merge's authoritative placement at a time.
  * Decoding the placement entries of every report costs most of ingest and
  * most of the aggregator's memory (thousands of 200-byte structs a report,
@@ -17,12 +18,23 @@
 
 #include "buf.h"
 
+/* What the stripped decode goes without, for the ingest limits: the
+ * entries of Report.placements are checked here, on the wire, because
+ * nothing else looks at them before a merge asks for the whole report. */
+struct stripped_vmlist {
+    size_t entries;                /* placement-only GuestConfigs + Report.placements entries */
+    size_t longest_string;         /* bytes of the longest node, type or HA state among them */
+    const char *problem;           /* why Report.placements does not decode as pvescope.proto
+                                    * says (static text), or NULL */
+};
+
 /* Writes in[0..len) to out without its placement-only guests: Report field
  * 21 entries made of vmid, type, node and ha_state only, with the required
- * vmid and type present and has_config unset or false. Returns false, with
- * out unspecified, when there was none, or when the bytes are not a
- * well-formed message (the caller then decodes them as they are, and the
- * decoder says what is wrong). */
-bool report_strip_placements(const uint8_t *in, size_t len, struct buf *out);
+ * vmid and type present and has_config unset or false; and without field 25
+ * (placements), whatever it holds: found says what that was. Returns false,
+ * with out and found unspecified, when there was nothing to drop, or when
+ * the bytes are not a well-formed message (the caller then decodes them as
+ * they are, and the decoder says what is wrong). */
+bool report_strip_placements(const uint8_t *in, size_t len, struct buf *out, struct stripped_vmlist *found);
 
 #endif

@@ -4,6 +4,8 @@
  * package with 8 cores and the drives' sensors). */
 #include "fleet_model.h"
 
+#include "placements.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,30 +320,37 @@ static void guest_config(struct arena *a, Pvescope__GuestConfig *g, uint32_t vmi
     g->n_nics = 1;
 }
 
-/* The cluster's whole .vmlist, with configurations for this node's guests. */
+/* The cluster's whole .vmlist, with configurations for this node's guests,
+ * as the agent sends it: entries with a configuration or an HA state as
+ * GuestConfig, the rest in compact placements (vmids increase with the
+ * node index, so both come in vmid order). */
 static void guests(struct arena *a, Pvescope__Report *r, const struct fleet *f, size_t node)
 {
     const struct fleet_cluster *c = &f->clusters[f->nodes[node].cluster];
     size_t n = c->n_nodes * f->o.guests;
     r->guests = (Pvescope__GuestConfig **)ptrs(a, n);
-    Pvescope__GuestConfig *all = arena_alloc(a, (n ? n : 1) * sizeof *all);
+    struct placements_builder placed;
+    placements_begin(&placed, n, c->n_nodes, a);
     for (size_t i = 0; i < c->n_nodes; i++) {
         size_t nd = c->first_node + i;
         for (size_t k = 0; k < f->o.guests; k++) {
-            Pvescope__GuestConfig *g = &all[i * f->o.guests + k];
-            pvescope__guest_config__init(g);
             uint32_t vmid = fleet_guest_vmid(f, nd, k);
+            bool ha = vmid % 10 == 1;
+            if (!ha && nd != node &&
+                placements_add(&placed, vmid, fleet_guest_is_lxc(vmid), (uint32_t)i, f->nodes[nd].name))
+                continue;
+            Pvescope__GuestConfig *g = NEW(a, Pvescope__GuestConfig, pvescope__guest_config__init);
             g->vmid = vmid;
             g->type = fleet_guest_is_lxc(vmid) ? "lxc" : "qemu";
             g->node = (char *)f->nodes[nd].name;
-            if (vmid % 10 == 1)
+            if (ha)
                 g->ha_state = "started";
             if (nd == node)
                 guest_config(a, g, vmid);
-            r->guests[i * f->o.guests + k] = g;
+            r->guests[r->n_guests++] = g;
         }
     }
-    r->n_guests = n;
+    r->placements = placements_finish(&placed);
 }
 
 static Pvescope__GuestRuntime *runtime(struct arena *a, uint32_t vmid, uint64_t tick)

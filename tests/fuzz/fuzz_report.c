@@ -2,9 +2,29 @@
  * envelope, so the fuzzer reaches what only an authenticated (buggy or
  * compromised) agent can send: bounded Report decode, validation, rendering,
  * publishing, and a scrape of the result including the cluster merge (each
- * input alternates between two node names, so merges see several reports). */
+ * input alternates between two node names, so merges see several reports).
+ * Also checks that the wire check of compact placements (wire_strip.c) and
+ * the check of the decoded struct (placements.c) agree: what passes on the
+ * wire must expand. */
 #include "fuzz_common.h"
 #include "merge.h"
+#include "placements.h"
+#include "wire_strip.h"
+
+/* Aborts when the wire check passed placements the decoder reads as ones
+ * that do not decode. */
+static void wire_check_agrees(const uint8_t *data, size_t size)
+{
+    struct buf stripped = BUF_INIT;
+    struct stripped_vmlist found;
+    if (report_strip_placements(data, size, &stripped, &found) && !found.problem) {
+        Pvescope__Report *r = pvescope__report__unpack(NULL, size, data);
+        if (r && r->placements && placements_problem(r->placements))
+            abort();
+        pvescope__report__free_unpacked(r, NULL);
+    }
+    buf_free(&stripped);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     envelope_seal(&w->key, &h, data, size, &wire);
     ingest_process(&w->ig, (const uint8_t *)wire.data, wire.len, 1.0, FUZZ_NOW_MS);
     buf_free(&wire);
+    wire_check_agrees(data, size);
     struct store_snapshot snap;
     store_snapshot(&w->store, 1.0, &snap);
     struct buf out = BUF_INIT;

@@ -11,17 +11,18 @@
 #include <string.h>
 
 #include "report_plan.h"
+#include "arena.h"
 #include "decode.h"
+#include "placements.h"
 #include "wire_strip.h"
 
-#define MAX_GUESTS 8
-
-/* A report of node n1 with .vmlist entries: 100 configured on n1, 101
- * placed on n2, 102 placed on n3 with an HA state, 103 configured on n1. */
-static uint8_t *packed_report(size_t *len, Pvescope__GuestConfig *g, size_t n)
+/* A report of node n1 with .vmlist entries g[0..n) and, unless NULL,
+ * compact placements p. */
+static uint8_t *packed_compact(size_t *len, Pvescope__GuestConfig *g, size_t n, Pvescope__VmPlacements *p)
 {
     Pvescope__Report r = PVESCOPE__REPORT__INIT;
-    Pvescope__GuestConfig *ptrs[MAX_GUESTS];
+    r.placements = p;
+    Pvescope__GuestConfig **ptrs = malloc((n ? n : 1) * sizeof *ptrs);
     for (size_t i = 0; i < n; i++)
         ptrs[i] = &g[i];
     r.node = "n1";
@@ -30,7 +31,13 @@ static uint8_t *packed_report(size_t *len, Pvescope__GuestConfig *g, size_t n)
     *len = pvescope__report__get_packed_size(&r);
     uint8_t *b = malloc(*len);
     pvescope__report__pack(&r, b);
+    free(ptrs);
     return b;
+}
+
+static uint8_t *packed_report(size_t *len, Pvescope__GuestConfig *g, size_t n)
+{
+    return packed_compact(len, g, n, NULL);
 }
 
 static void guest(Pvescope__GuestConfig *g, uint32_t vmid, const char *node, bool configured)
@@ -102,11 +109,15 @@ static void t_invalid_entry_still_refused(void **state)
     /* field 21 (LEN): { vmid (1) = 100 } — no type */
     static const uint8_t bad[] = {0x0a, 0x02, 'n', '1', 0xaa, 0x01, 0x02, 0x08, 0x64};
     struct buf out = BUF_INIT;
-    assert_false(report_strip_placements(bad, sizeof bad, &out));
+    struct stripped_vmlist found;
+    assert_false(report_strip_placements(bad, sizeof bad, &out, &found));
     assert_null(decoded_report_unpack(test_report_plan(), bad, sizeof bad, 1 << 20, NULL));
     /* the same entry with its type is a placement, and goes */
     static const uint8_t good[] = {0x0a, 0x02, 'n', '1', 0xaa, 0x01, 0x08, 0x08, 0x64, 0x12, 0x04, 'q', 'e', 'm', 'u'};
-    assert_true(report_strip_placements(good, sizeof good, &out));
+    assert_true(report_strip_placements(good, sizeof good, &out, &found));
+    assert_int_equal(found.entries, 1);
+    assert_int_equal(found.longest_string, 4);
+    assert_null(found.problem);
     assert_int_equal(out.len, 4);
     assert_memory_equal(out.data, good, 4);
     buf_free(&out);
@@ -120,10 +131,277 @@ static void t_malformed(void **state)
     static const uint8_t group[] = {0x0b, 0x0c};                   /* wire type 3 */
     static const uint8_t long_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     struct buf out = BUF_INIT;
-    assert_false(report_strip_placements(cut, sizeof cut, &out));
-    assert_false(report_strip_placements(group, sizeof group, &out));
-    assert_false(report_strip_placements(long_varint, sizeof long_varint, &out));
-    assert_false(report_strip_placements(cut, 0, &out));
+    struct stripped_vmlist found;
+    assert_false(report_strip_placements(cut, sizeof cut, &out, &found));
+    assert_false(report_strip_placements(group, sizeof group, &out, &found));
+    assert_false(report_strip_placements(long_varint, sizeof long_varint, &out, &found));
+    assert_false(report_strip_placements(cut, 0, &out, &found));
+    buf_free(&out);
+}
+
+/* ---- compact placements (Report.placements) ------------------------------ */
+
+/* A .vmlist entry for the tests below. */
+struct entry {
+    uint32_t vmid;
+    const char *node;
+    bool lxc, configured;
+    const char *ha;
+};
+
+/* e[0..n) as GuestConfigs, from a. */
+static Pvescope__GuestConfig *configs_of(const struct entry *e, size_t n, struct arena *a)
+{
+    Pvescope__GuestConfig *g = arena_alloc(a, (n ? n : 1) * sizeof *g);
+    for (size_t i = 0; i < n; i++) {
+        guest(&g[i], e[i].vmid, e[i].node, e[i].configured);
+        g[i].type = e[i].lxc ? "lxc" : "qemu";
+        g[i].ha_state = (char *)e[i].ha;
+    }
+    return g;
+}
+
+/* The report an agent sends for e[0..n) (in vmid order): what only places
+ * a guest in compact placements, the rest as GuestConfigs. Node ids: the
+ * index of the first entry with the same node name. */
+static uint8_t *agent_report(size_t *len, const struct entry *e, size_t n, struct arena *a)
+{
+    Pvescope__GuestConfig *all = configs_of(e, n, a), *kept = arena_alloc(a, (n ? n : 1) * sizeof *kept);
+    size_t n_kept = 0;
+    struct placements_builder b;
+    placements_begin(&b, n, n, a);
+    for (size_t i = 0; i < n; i++) {
+        size_t id = 0;
+        while (strcmp(e[id].node, e[i].node) != 0)
+            id++;
+        if (!placement_is_pure(&all[i]) || !placements_add(&b, e[i].vmid, e[i].lxc, (uint32_t)id, e[i].node))
+            kept[n_kept++] = all[i];
+    }
+    return packed_compact(len, kept, n_kept, placements_finish(&b));
+}
+
+static void assert_same_entry(const Pvescope__GuestConfig *g, const struct entry *e)
+{
+    assert_int_equal(g->vmid, e->vmid);
+    assert_string_equal(g->type, e->lxc ? "lxc" : "qemu");
+    assert_string_equal(g->node, e->node);
+    assert_int_equal(g->has_config, e->configured);
+    if (e->ha)
+        assert_string_equal(g->ha_state, e->ha);
+    else
+        assert_null(g->ha_state);
+    assert_int_equal(g->cores, e->configured ? 4 : 0);
+}
+
+/* 100 configured on n1, 101 on n2, 102 on n3 with an HA state, 103
+ * configured on n1, 104 a container on n4, 105 on n2: three go compact
+ * (nodes n2, n4: deltas 101 3 1, node_type 0 3 0), 102 as a GuestConfig
+ * that the stripped decode goes without too. */
+static void t_compact_expanded_in_vmid_order(void **state)
+{
+    (void)state;
+    static const struct entry e[] = {{100, "n1", false, true, NULL}, {101, "n2", false, false, NULL},
+                                     {102, "n3", false, false, "started"}, {103, "n1", false, true, NULL},
+                                     {104, "n4", true, false, NULL}, {105, "n2", false, false, NULL}};
+    struct arena a;
+    arena_init(&a, 4096);
+    size_t len;
+    uint8_t *wire = agent_report(&len, e, 6, &a);
+    Pvescope__Report *sent = pvescope__report__unpack(NULL, len, wire);
+    assert_int_equal(sent->n_guests, 3);
+    assert_int_equal(sent->placements->n_nodes, 2);
+    assert_string_equal(sent->placements->nodes[1], "n4");
+    static const uint32_t delta[] = {101, 3, 1}, node_type[] = {0, 3, 0};
+    assert_int_equal(sent->placements->n_vmid_delta, 3);
+    assert_memory_equal(sent->placements->vmid_delta, delta, sizeof delta);
+    assert_memory_equal(sent->placements->node_type, node_type, sizeof node_type);
+    pvescope__report__free_unpacked(sent, NULL);
+
+    struct decoded_report *d = decoded_report_unpack(test_report_plan(), wire, len, 1 << 20, NULL);
+    free(wire);
+    assert_non_null(d);
+    assert_int_equal(d->stripped.entries, 4);          /* 3 compact + 102 */
+    assert_int_equal(d->stripped.longest_string, 7);   /* "started" */
+    assert_null(d->stripped.problem);
+    assert_null(d->r->placements);
+    assert_int_equal(d->r->n_guests, 2);
+    const Pvescope__Report *full = decoded_vmlist_report(d);
+    assert_int_equal(full->n_guests, 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_same_entry(full->guests[i], &e[i]);
+    assert_ptr_equal(decoded_config(d, 103), d->r->guests[1]);
+    decoded_report_free(d);
+    arena_free(&a);
+}
+
+/* The same .vmlist sent both ways decodes to the same list: 300 guests on 7
+ * nodes, pve1's configured, one in eleven HA-managed. */
+static void t_compact_same_as_old_form(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static const char *const nodes[] = {"pve1", "pve2", "pve3", "pve4", "pve5", "pve6", "pve7"};
+    struct entry e[N];
+    for (size_t i = 0; i < N; i++) {
+        const char *node = nodes[(i * 5) % 7];
+        e[i] = (struct entry){100 + 3 * (uint32_t)i, node, i % 4 == 3, node == nodes[0], i % 11 ? NULL : "started"};
+    }
+    struct arena a;
+    arena_init(&a, 1 << 16);
+    size_t old_len, new_len;
+    uint8_t *old_wire = packed_compact(&old_len, configs_of(e, N, &a), N, NULL);
+    uint8_t *new_wire = agent_report(&new_len, e, N, &a);
+    /* 2,327 and 5,943 bytes: 67 of the 300 entries say more than where they are */
+    assert_true(new_len * 2 < old_len);
+    struct decoded_report *old = decoded_report_unpack(test_report_plan(), old_wire, old_len, 1 << 22, NULL);
+    struct decoded_report *new = decoded_report_unpack(test_report_plan(), new_wire, new_len, 1 << 22, NULL);
+    assert_int_equal(old->stripped.entries, new->stripped.entries);
+    assert_int_equal(old->r->n_guests, new->r->n_guests);
+    const Pvescope__Report *a_full = decoded_vmlist_report(old), *b_full = decoded_vmlist_report(new);
+    assert_int_equal(a_full->n_guests, N);
+    assert_int_equal(b_full->n_guests, N);
+    for (size_t i = 0; i < N; i++) {
+        assert_same_entry(a_full->guests[i], &e[i]);
+        assert_same_entry(b_full->guests[i], &e[i]);
+    }
+    decoded_report_free(old);
+    decoded_report_free(new);
+    free(old_wire);
+    free(new_wire);
+    arena_free(&a);
+}
+
+/* Guests out of vmid order (not what agents send): each placement goes
+ * right before the first GuestConfig with a larger vmid. */
+static void t_compact_order_with_unsorted_guests(void **state)
+{
+    (void)state;
+    Pvescope__GuestConfig g[2];
+    guest(&g[0], 500, "n1", true);
+    guest(&g[1], 100, "n1", true);
+    char *nodes[] = {"n2"};
+    uint32_t delta[] = {200, 100, 500}, node_type[] = {0, 1, 0};
+    Pvescope__VmPlacements p = PVESCOPE__VM_PLACEMENTS__INIT;
+    p.nodes = nodes;
+    p.n_nodes = 1;
+    p.vmid_delta = delta;
+    p.n_vmid_delta = 3;
+    p.node_type = node_type;
+    p.n_node_type = 3;
+    size_t len;
+    uint8_t *wire = packed_compact(&len, g, 2, &p);
+    struct decoded_report *d = decoded_report_unpack(test_report_plan(), wire, len, 1 << 20, NULL);
+    free(wire);
+    const Pvescope__Report *full = decoded_vmlist_report(d);
+    static const uint32_t order[] = {200, 300, 500, 100, 800};
+    assert_int_equal(full->n_guests, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(full->guests[i]->vmid, order[i]);
+    assert_string_equal(full->guests[1]->type, "lxc");
+    assert_string_equal(full->guests[4]->node, "n2");
+    assert_false(full->guests[4]->has_config);
+    decoded_report_free(d);
+}
+
+/* A report with placements p: the problem the wire check finds, which must
+ * be the one placements_problem() finds in the decoded struct. */
+static const char *problem_of(Pvescope__VmPlacements *p)
+{
+    size_t len;
+    uint8_t *wire = packed_compact(&len, NULL, 0, p);
+    struct decoded_report *d = decoded_report_unpack(test_report_plan(), wire, len, 1 << 20, NULL);
+    Pvescope__Report *r = pvescope__report__unpack(NULL, len, wire);
+    free(wire);
+    assert_non_null(d);
+    assert_non_null(r);
+    const char *problem = d->stripped.problem;
+    if (problem) {
+        assert_string_equal(placements_problem(r->placements), problem);
+        assert_ptr_equal(decoded_vmlist_report(d), d->r);   /* not expanded: the configured guests only */
+    } else {
+        assert_null(placements_problem(r->placements));
+    }
+    pvescope__report__free_unpacked(r, NULL);
+    decoded_report_free(d);
+    return problem;
+}
+
+static void t_compact_malformed(void **state)
+{
+    (void)state;
+    char *nodes[] = {"n2"};
+    uint32_t delta[] = {100, 1}, node_type[] = {0, 1};
+    Pvescope__VmPlacements p = PVESCOPE__VM_PLACEMENTS__INIT;
+    p.nodes = nodes;
+    p.n_nodes = 1;
+    p.vmid_delta = delta;
+    p.n_vmid_delta = 2;
+    p.node_type = node_type;
+    p.n_node_type = 2;
+    assert_null(problem_of(&p));
+    p.n_node_type = 1;
+    assert_string_equal(problem_of(&p), "placements: vmid_delta and node_type differ in length");
+    p.n_node_type = 2;
+    node_type[1] = 2;                                  /* index 1 of one node */
+    assert_string_equal(problem_of(&p), "placements: node index outside nodes");
+    node_type[1] = 1;
+    delta[0] = 0;                                      /* vmid 0 */
+    assert_string_equal(problem_of(&p), "placements: a vmid delta of 0 (vmid 0, or vmids not increasing)");
+    delta[0] = 100;
+    delta[1] = 0;                                      /* 100 twice */
+    assert_string_equal(problem_of(&p), "placements: a vmid delta of 0 (vmid 0, or vmids not increasing)");
+    delta[0] = UINT32_MAX;
+    delta[1] = 1;
+    assert_string_equal(problem_of(&p), "placements: vmid beyond 2^32-1");
+}
+
+/* What only the wire check sees: the field twice, plain (unpacked) varints,
+ * broken packed runs, a wrong wire type. */
+static void t_compact_wire_forms(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    struct stripped_vmlist found;
+    /* node "n1"; field 25 { nodes "n2"; vmid_delta 101 (plain varint); node_type 1 (plain) } */
+    static const uint8_t plain[] = {0x0a, 0x02, 'n', '1', 0xca, 0x01, 0x08, 0x0a, 0x02, 'n', '2',
+                                    0x10, 0x65, 0x18, 0x01};
+    assert_true(report_strip_placements(plain, sizeof plain, &out, &found));
+    assert_null(found.problem);
+    assert_int_equal(found.entries, 1);
+    assert_int_equal(out.len, 4);
+    struct decoded_report *d = decoded_report_unpack(test_report_plan(), plain, sizeof plain, 1 << 20, NULL);
+    const Pvescope__Report *full = decoded_vmlist_report(d);
+    assert_int_equal(full->n_guests, 1);
+    assert_int_equal(full->guests[0]->vmid, 101);
+    assert_string_equal(full->guests[0]->type, "lxc");
+    decoded_report_free(d);
+    /* the same field twice */
+    uint8_t twice[sizeof plain + sizeof plain - 4];
+    memcpy(twice, plain, sizeof plain);
+    memcpy(twice + sizeof plain, plain + 4, sizeof plain - 4);
+    assert_true(report_strip_placements(twice, sizeof twice, &out, &found));
+    assert_string_equal(found.problem, "placements: Report.placements sent more than once");
+    /* a packed run of vmid_delta whose last varint does not end in it */
+    static const uint8_t cut_run[] = {0xca, 0x01, 0x04, 0x12, 0x02, 0x65, 0x80};
+    assert_true(report_strip_placements(cut_run, sizeof cut_run, &out, &found));
+    assert_string_equal(found.problem, "placements: a packed run that ends inside a value");
+    /* vmid_delta as a fixed32 */
+    static const uint8_t fixed[] = {0xca, 0x01, 0x05, 0x15, 0x65, 0x00, 0x00, 0x00};
+    assert_true(report_strip_placements(fixed, sizeof fixed, &out, &found));
+    assert_string_equal(found.problem, "placements: vmid_delta or node_type of the wrong wire type");
+    /* a length past the end of the placements */
+    static const uint8_t cut_node[] = {0xca, 0x01, 0x02, 0x0a, 0x05};
+    assert_true(report_strip_placements(cut_node, sizeof cut_node, &out, &found));
+    assert_string_equal(found.problem, "placements: not a well-formed message");
+    /* field number 0, which protobuf-c refuses */
+    static const uint8_t field0[] = {0xca, 0x01, 0x02, 0x00, 0x00};
+    assert_true(report_strip_placements(field0, sizeof field0, &out, &found));
+    assert_string_equal(found.problem, "placements: not a well-formed message");
+    /* a node_type beyond 32 bits */
+    static const uint8_t wide[] = {0xca, 0x01, 0x0e, 0x0a, 0x00, 0x10, 0x01, 0x18,
+                                   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};   /* 2^57-1 */
+    assert_true(report_strip_placements(wide, sizeof wide, &out, &found));
+    assert_string_equal(found.problem, "placements: a value beyond 32 bits");
     buf_free(&out);
 }
 
@@ -132,6 +410,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_placements_decoded_on_demand), cmocka_unit_test(t_nothing_to_strip),
         cmocka_unit_test(t_invalid_entry_still_refused), cmocka_unit_test(t_malformed),
+        cmocka_unit_test(t_compact_expanded_in_vmid_order), cmocka_unit_test(t_compact_same_as_old_form),
+        cmocka_unit_test(t_compact_order_with_unsorted_guests), cmocka_unit_test(t_compact_malformed),
+        cmocka_unit_test(t_compact_wire_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -439,6 +439,141 @@ static void t_same_node_name_two_clusters(void **state)
     buf_free(&out);
 }
 
+/* Compact .vmlist placements (Report.placements): one configured guest of
+ * pve1 (vmid 100) and n_entries compact ones from vmid 101 on, all on
+ * node[], the last with node_type last_node_type. */
+struct compact_spec {
+    size_t n_entries;
+    uint32_t last_node_type;
+    char node[INGEST_MAX_LABEL_BYTES + 8];
+    Pvescope__GuestConfig guest, *guests[1];
+    Pvescope__VmPlacements p;
+    char *nodes[1];
+    uint32_t *delta, *node_type;
+};
+
+static void add_compact(Pvescope__Report *r, void *arg)
+{
+    struct compact_spec *c = arg;
+    pvescope__guest_config__init(&c->guest);
+    c->guest.vmid = 100;
+    c->guest.type = "qemu";
+    c->guest.node = "pve1";
+    c->guest.has_has_config = c->guest.has_config = true;
+    c->guests[0] = &c->guest;
+    r->guests = c->guests;
+    r->n_guests = 1;
+    pvescope__vm_placements__init(&c->p);
+    c->nodes[0] = c->node;
+    c->delta = calloc(c->n_entries + 1, sizeof *c->delta);
+    c->node_type = calloc(c->n_entries + 1, sizeof *c->node_type);
+    for (size_t i = 0; i < c->n_entries; i++)
+        c->delta[i] = i ? 1 : 101;
+    if (c->n_entries)
+        c->node_type[c->n_entries - 1] = c->last_node_type;
+    c->p.nodes = c->nodes;
+    c->p.n_nodes = 1;
+    c->p.vmid_delta = c->delta;
+    c->p.n_vmid_delta = c->n_entries;
+    c->p.node_type = c->node_type;
+    c->p.n_node_type = c->n_entries;
+    r->placements = &c->p;
+}
+
+static int send_compact(struct fixture *f, uint64_t seq, struct compact_spec *c)
+{
+    if (!c->node[0])
+        strcpy(c->node, "pve2");
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, seq, 0, 1, 3, add_compact, c};
+    int rc = send_spec(f, &m);
+    free(c->delta);
+    free(c->node_type);
+    return rc;
+}
+
+/* Accepted and kept whole for the merge; counted against the .vmlist limit
+ * with the report's GuestConfigs; its node names are label values. */
+static void t_compact_placements_limits(void **state)
+{
+    struct fixture *f = *state;
+    f->ig.max_message_bytes = 1 << 20;
+    struct compact_spec ok = {.n_entries = 3, .last_node_type = 1};
+    assert_int_equal(send_compact(f, 1, &ok), -1);
+    struct decoded_report *d = f->store.nodes[0].render->report;
+    assert_int_equal(d->r->n_guests, 1);
+    const Pvescope__Report *full = decoded_vmlist_report(d);
+    assert_int_equal(full->n_guests, 4);
+    assert_int_equal(full->guests[3]->vmid, 103);
+    assert_string_equal(full->guests[3]->type, "lxc");
+    assert_string_equal(full->guests[3]->node, "pve2");
+    struct compact_spec full_list = {.n_entries = INGEST_MAX_GUESTS - 1};     /* + 1 GuestConfig */
+    assert_int_equal(send_compact(f, 2, &full_list), -1);
+    struct compact_spec many = {.n_entries = INGEST_MAX_GUESTS};
+    assert_int_equal(send_compact(f, 3, &many), REJECT_LIMITS);
+    struct compact_spec long_node = {.n_entries = 1};
+    memset(long_node.node, 'n', INGEST_MAX_LABEL_BYTES + 1);
+    assert_int_equal(send_compact(f, 4, &long_node), REJECT_LIMITS);
+    memset(long_node.node, 0, sizeof long_node.node);
+    memset(long_node.node, 'n', INGEST_MAX_LABEL_BYTES);
+    assert_int_equal(send_compact(f, 5, &long_node), -1);
+    assert_int_equal(f->store.rejected[REJECT_LIMITS], 2);
+    assert_int_equal(f->store.nodes[0].last_seq, 5);
+}
+
+/* Placements that do not decode are refused as invalid_report, and the
+ * node keeps its last good report. */
+static void t_compact_placements_malformed(void **state)
+{
+    struct fixture *f = *state;
+    struct compact_spec ok = {.n_entries = 2};
+    assert_int_equal(send_compact(f, 1, &ok), -1);
+    struct compact_spec bad_index = {.n_entries = 2, .last_node_type = 2};   /* node 1 of 1 */
+    assert_int_equal(send_compact(f, 2, &bad_index), REJECT_INVALID_REPORT);
+    struct compact_spec no_entries = {.n_entries = 0};
+    assert_int_equal(send_compact(f, 3, &no_entries), -1);                    /* nodes only: fine */
+    assert_int_equal(f->store.rejected[REJECT_INVALID_REPORT], 1);
+    assert_int_equal(f->store.nodes[0].last_seq, 3);
+}
+
+/* Old agents' placement-only GuestConfigs, which ingest does not decode,
+ * count against the .vmlist limit too: n of them, vmid 100 on pve2. */
+struct old_form_spec {
+    size_t n;
+    Pvescope__GuestConfig placed, **guests;
+};
+
+static void add_old_form(Pvescope__Report *r, void *arg)
+{
+    struct old_form_spec *o = arg;
+    pvescope__guest_config__init(&o->placed);
+    o->placed.vmid = 100;
+    o->placed.type = "qemu";
+    o->placed.node = "pve2";
+    o->guests = calloc(o->n + 1, sizeof *o->guests);
+    for (size_t i = 0; i < o->n; i++)
+        o->guests[i] = &o->placed;
+    r->guests = o->guests;
+    r->n_guests = o->n;
+}
+
+static void t_old_form_placements_counted(void **state)
+{
+    struct fixture *f = *state;
+    f->ig.max_message_bytes = 1 << 20;
+    struct old_form_spec many = {.n = INGEST_MAX_GUESTS + 1}, all = {.n = INGEST_MAX_GUESTS};
+    struct msg_spec m = {&f->prod_old, "prod", "pve1", NULL, NULL, 1, 0, 1, 3, add_old_form, &many};
+    assert_int_equal(send_spec(f, &m), REJECT_LIMITS);
+    m.seq = 2;
+    m.arg = &all;
+    assert_int_equal(send_spec(f, &m), -1);
+    free(many.guests);
+    free(all.guests);
+    struct decoded_report *d = f->store.nodes[0].render->report;
+    assert_int_equal(d->stripped.entries, INGEST_MAX_GUESTS);
+    assert_int_equal(d->r->n_guests, 0);
+    assert_int_equal(decoded_vmlist_report(d)->n_guests, INGEST_MAX_GUESTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +587,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_cluster_node_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reject_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(t_same_node_name_two_clusters, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_compact_placements_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_compact_placements_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_old_form_placements_counted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "decode.h"
 #include "merge.h"
+#include "placements.h"
 #include "render.h"
 #include "store.h"
 
@@ -151,8 +152,48 @@ static Pvescope__Report *report(const char *node, Pvescope__ClusterView *view, P
     return r;
 }
 
-static struct node_render *node(const Pvescope__Report *r, const char *cluster)
+/* How a report's .vmlist goes on the wire. */
+enum vmlist_wire {
+    VMLIST_AS_BUILT,     /* the test's GuestConfigs in the test's order */
+    VMLIST_SORTED,       /* GuestConfigs by vmid, as an agent before compact placements sent them */
+    VMLIST_COMPACT,      /* as an agent sends it now: placements compact, the rest GuestConfigs */
+};
+
+static int cmp_guest_vmid(const void *a, const void *b)
 {
+    const Pvescope__GuestConfig *x = *(Pvescope__GuestConfig *const *)a, *y = *(Pvescope__GuestConfig *const *)b;
+    return x->vmid < y->vmid ? -1 : x->vmid > y->vmid;
+}
+
+/* Rewrites r's .vmlist into form w (the test's arrays are left alone). */
+static void vmlist_as(Pvescope__Report *r, enum vmlist_wire w)
+{
+    if (w == VMLIST_AS_BUILT || r->n_guests == 0)
+        return;
+    Pvescope__GuestConfig **sorted = mk(r->n_guests * sizeof *sorted);
+    memcpy(sorted, r->guests, r->n_guests * sizeof *sorted);
+    qsort(sorted, r->n_guests, sizeof *sorted, cmp_guest_vmid);
+    r->guests = sorted;
+    if (w == VMLIST_SORTED)
+        return;
+    struct placements_builder b;
+    placements_begin(&b, r->n_guests, r->n_guests, &A);
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_guests; i++) {
+        uint32_t id = 0;                   /* a node's number: its first entry's index */
+        while (strcmp(sorted[id]->node ? sorted[id]->node : "", sorted[i]->node ? sorted[i]->node : "") != 0)
+            id++;
+        if (!placement_is_pure(sorted[i]) ||
+            !placements_add(&b, sorted[i]->vmid, strcmp(sorted[i]->type, "lxc") == 0, id, sorted[i]->node))
+            sorted[kept++] = sorted[i];
+    }
+    r->n_guests = kept;
+    r->placements = placements_finish(&b);
+}
+
+static struct node_render *node_as(Pvescope__Report *r, const char *cluster, enum vmlist_wire w)
+{
+    vmlist_as(r, w);
     char *labels = node_labels(cluster, r->node);
     struct node_render *nr = render_report(r, labels);
     free(labels);
@@ -165,6 +206,11 @@ static struct node_render *node(const Pvescope__Report *r, const char *cluster)
     return nr;
 }
 
+static struct node_render *node(Pvescope__Report *r, const char *cluster)
+{
+    return node_as(r, cluster, VMLIST_AS_BUILT);
+}
+
 /* Cluster renders that took a node's pre-rendered guests whole, in the
  * last scrape_scenario(..., true). */
 static size_t parts_taken;
@@ -172,7 +218,7 @@ static size_t parts_taken;
 /* The reference scenario, scraped once; returns the exposition (free it).
  * prerender: each node's own guests are rendered at "ingest"
  * (merge_prerender_guests), as the aggregator does. */
-static char *scrape_scenario(bool deprecated, bool prerender)
+static char *scrape_scenario_as(bool deprecated, bool prerender, enum vmlist_wire w)
 {
     arena_init(&A, 1 << 16);
     Pvescope__ClusterView *view = mk(sizeof *view);
@@ -275,10 +321,10 @@ static char *scrape_scenario(bool deprecated, bool prerender)
     Pvescope__Report *l1 = report("pve1", lab, lab_guests, 1, NULL, 0);
 
     struct scrape_node nodes[] = {
-        {"", "pve1", "lab", "", node(l1, "lab"), 1, true, 1},
-        {"", "pve1", "prod", "", node(r1, "prod"), 1, true, 1},
-        {"", "pve2", "prod", "", node(r2, "prod"), 1, true, 1},
-        {"", "pve3", "prod", "", node(r3, "prod"), 300, false, 1},   /* silent for 5 minutes */
+        {"", "pve1", "lab", "", node_as(l1, "lab", w), 1, true, 1},
+        {"", "pve1", "prod", "", node_as(r1, "prod", w), 1, true, 1},
+        {"", "pve2", "prod", "", node_as(r2, "prod", w), 1, true, 1},
+        {"", "pve3", "prod", "", node_as(r3, "prod", w), 300, false, 1},   /* silent for 5 minutes */
     };
     struct merge_opts o = {deprecated};
     for (size_t i = 0; i < 4; i++) {
@@ -303,6 +349,11 @@ static char *scrape_scenario(bool deprecated, bool prerender)
     return buf_steal(&out, NULL);
 }
 
+static char *scrape_scenario(bool deprecated, bool prerender)
+{
+    return scrape_scenario_as(deprecated, prerender, VMLIST_AS_BUILT);
+}
+
 static void once(const char *text, const char *line);
 
 static int cmp_line(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -325,6 +376,30 @@ static char *sorted_lines(char *text)
     }
     free(lines);
     return buf_steal(&b, NULL);
+}
+
+/* The scenario's reports sent with compact placements scrape exactly as
+ * when every .vmlist entry was a GuestConfig in vmid order (the order the
+ * agents used), and as the same series when the entries came in any order;
+ * with and without the guests pre-rendered at ingest. */
+static void t_compact_vmlist_same_scrape(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 4; mode++) {
+        bool deprecated = mode & 1, prerender = mode & 2;
+        char *built = scrape_scenario(deprecated, prerender);
+        char *sorted = scrape_scenario_as(deprecated, prerender, VMLIST_SORTED);
+        char *compact = scrape_scenario_as(deprecated, prerender, VMLIST_COMPACT);
+        assert_true(strlen(compact) > 4000);
+        assert_string_equal(compact, sorted);
+        char *a = sorted_lines(built), *b = sorted_lines(compact);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        free(built);
+        free(sorted);
+        free(compact);
+    }
 }
 
 /* Guests pre-rendered at ingest give exactly the series of the scrape-time
@@ -571,6 +646,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_nodes_and_cluster), cmocka_unit_test(t_guests), cmocka_unit_test(t_storages),
         cmocka_unit_test(t_guest_extras), cmocka_unit_test(t_prerendered_guests_same_series),
+        cmocka_unit_test(t_compact_vmlist_same_scrape),
         cmocka_unit_test(t_prerendered_guests_of_stale_node),
         cmocka_unit_test(t_deprecated_gauges_flag), cmocka_unit_test(t_only_cluster),
     };

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "placements.h"
 #include "proc_test_util.h"
 #include "pve_parsers.h"
 
@@ -36,6 +37,27 @@ static void open_pve(struct fx *f, const char *pve, const char *pvecfg)
     fx_open(f, &collector_cluster, FX_HOST1_PROC, FX_HOST1_SYS);
     f->ctx.pve = pve;
     cluster_collector_set_pvecfg_path(f->state, pvecfg);
+}
+
+static void *from_arena(void *arena, size_t n) { return arena_alloc(arena, n); }
+static void arena_keeps(void *arena, void *p) { (void)arena, (void)p; }
+
+/* One cycle. The report's compact placements are checked (a GuestConfig is
+ * sent only for an entry with more to say than its placement) and expanded
+ * into r.guests as the aggregator expands them, so the assertions see the
+ * .vmlist as one list, as it was sent before compact placements. */
+static int collect_vmlist(struct fx *f)
+{
+    int rc = fx_collect(f);
+    if (rc != 0 || !f->r.placements)
+        return rc;
+    assert_null(placements_problem(f->r.placements));
+    for (size_t i = 0; i < f->r.n_guests; i++)
+        assert_false(placement_is_pure(f->r.guests[i]));
+    ProtobufCAllocator a = {from_arena, arena_keeps, &f->arena};
+    assert_true(placements_expand(f->r.guests, f->r.n_guests, f->r.placements, &a, &f->r.guests, &f->r.n_guests));
+    f->r.placements = NULL;
+    return rc;
 }
 
 static const Pvescope__GuestConfig *guest(const Pvescope__Report *r, uint32_t vmid)
@@ -117,7 +139,8 @@ static void t_pve7_cluster_view(void **unused)
     assert_string_equal(f.r.pve->cluster_name, "prod-fra1");
     assert_true(f.r.pve->has_nodeid && f.r.pve->nodeid == 1);
     Pvescope__Report *back = fx_roundtrip(&f);
-    assert_int_equal(back->n_guests, 32);
+    assert_int_equal(back->n_guests, 12);                    /* 10 configured, 201 and 302 HA-managed */
+    assert_int_equal(back->placements->n_vmid_delta, 20);    /* the rest */
     pvescope__report__free_unpacked(back, NULL);
     fx_close(&f);
 }
@@ -127,7 +150,7 @@ static void t_pve7_placement(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(f.r.n_guests, 32);
     assert_null(f.r.cluster->pve_version);
     static const char *const nodes[] = {"pve1", "pve2", "pve3", "pve4", "pve5", "pve6", "pve7"};
@@ -155,12 +178,56 @@ static void t_pve7_placement(void **unused)
     fx_close(&f);
 }
 
-static void t_pve7_local_configs(void **unused)
+/* The compact form itself: pve1 sends a GuestConfig for its own and the
+ * offline pve6's guests (configured) and for 201 and 302 (HA-managed); the
+ * other 20 entries are vmid deltas and node indexes, nodes named in order
+ * of first use: pve2 0, pve3 1, pve4 2, pve5 3, pve7 4. */
+static void t_pve7_compact_placements(void **unused)
 {
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
     assert_int_equal(fx_collect(&f), 0);
+    static const uint32_t sent[] = {100, 101, 102, 103, 104, 105, 201, 302, 600, 601, 602, 9000};
+    assert_int_equal(f.r.n_guests, 12);
+    for (size_t i = 0; i < 12; i++)
+        assert_int_equal(f.r.guests[i]->vmid, sent[i]);
+    const Pvescope__VmPlacements *p = f.r.placements;
+    assert_non_null(p);
+    static const char *const nodes[] = {"pve2", "pve3", "pve4", "pve5", "pve7"};
+    assert_int_equal(p->n_nodes, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(p->nodes[i], nodes[i]);
+    /* 200 202 203 | 300 301 303 | 400 401 402 403 | 500 501 502 503 | 700 701 702 703 704 | 9001 */
+    static const uint32_t delta[] = {200, 2, 1, 97, 1, 2, 97, 1, 1, 1, 97, 1, 1, 1, 197, 1, 1, 1, 1, 8297};
+    static const uint32_t node_type[] = {0, 0, 1, 2, 3, 2, 4, 5, 4, 5, 6, 6, 7, 6, 8, 9, 8, 9, 8, 9};
+    assert_int_equal(p->n_vmid_delta, 20);
+    assert_int_equal(p->n_node_type, 20);
+    assert_memory_equal(p->vmid_delta, delta, sizeof delta);
+    assert_memory_equal(p->node_type, node_type, sizeof node_type);
+    /* 5 names of 1+1+4 bytes; 2+23 for the deltas (200, 197, 8297 take two
+     * bytes); 2+20 for the indexes */
+    assert_int_equal(pvescope__vm_placements__get_packed_size(p), 77);
+    /* as GuestConfigs: vmid 1+2, type 1+1+4 (lxc 3), node 1+1+4, and the
+     * Report's key 2 and length 1 each; 12 qemu and 8 lxc */
+    ProtobufCAllocator a = {from_arena, arena_keeps, &f.arena};
+    Pvescope__GuestConfig **all;
+    size_t n_all, old_form = 0;
+    assert_true(placements_expand(f.r.guests, f.r.n_guests, p, &a, &all, &n_all));
+    assert_int_equal(n_all, 32);
+    for (size_t i = 0; i < n_all; i++)
+        if (placement_is_pure(all[i]))
+            old_form += 3 + pvescope__guest_config__get_packed_size(all[i]);
+    assert_int_equal(old_form, 12 * 18 + 8 * 17);
+    fx_close(&f);
+}
+
+static void t_pve7_local_configs(void **unused)
+{
+    (void)unused;
+    struct fx f;
+    open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
+    assert_int_equal(collect_vmlist(&f), 0);
     /* 100: §7.6, pending "cores: 6" and the snapshots' values must not leak */
     const Pvescope__GuestConfig *g = guest(&f.r, 100);
     assert_string_equal(g->name, "web01");
@@ -229,7 +296,7 @@ static void t_pve7_offline_node_configs(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     const Pvescope__GuestConfig *g = guest(&f.r, 600);
     assert_string_equal(g->node, "pve6");
     assert_true(g->has_config);
@@ -262,7 +329,7 @@ static void t_pve7_storages(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(f.r.n_storages, 7);
     static const char *const order[] = {"local", "local-lvm", "nvmethin01", "tank", "nas-backup", "pbs01", "old-share"};
     for (int i = 0; i < 7; i++)
@@ -295,7 +362,7 @@ static void t_pve7_from_isolated_pve6(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve7-from-pve6", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_string_equal(f.ctx.err, "");
     assert_false(f.r.cluster->quorate);
     assert_true(member(&f.r, "pve6")->online);
@@ -314,7 +381,7 @@ static void t_standalone(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve-lab", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     const Pvescope__ClusterView *cv = f.r.cluster;
     assert_null(cv->name);
     assert_int_equal(cv->n_members, 0);
@@ -336,7 +403,7 @@ static void t_migration(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve-migrating", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(f.r.n_guests, 2);
     const Pvescope__GuestConfig *g = guest(&f.r, 105);
     assert_string_equal(g->node, "pve2");
@@ -352,7 +419,7 @@ static void t_malformed_tree(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/pve-malformed", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);               /* skipped input is a warning */
+    assert_int_equal(collect_vmlist(&f), 0);               /* skipped input is a warning */
     assert_err_contains(f.ctx.err, "/.vmlist: skipped 3 bad entries, first at line 5: guest with bad vmid");
     assert_err_contains(f.ctx.err, "(+3 more)");       /* storage.cfg, manager_status, 100.conf */
     assert_int_equal(f.r.n_guests, 3);
@@ -374,7 +441,7 @@ static void t_not_a_pve_node(void **unused)
     (void)unused;
     struct fx f;
     open_pve(&f, FIXTURES "/does-not-exist", NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_string_equal(f.ctx.err, "");
     assert_nothing_reported(&f.r);
     fx_close(&f);
@@ -439,9 +506,9 @@ static void t_truncated_files_fail_cleanly(void **unused)
         make_lab(dir);
         struct fx f;
         open_pve(&f, dir, NO_PVECFG);
-        assert_int_equal(fx_collect(&f), 0);            /* a good cycle first */
+        assert_int_equal(collect_vmlist(&f), 0);            /* a good cycle first */
         write_file(dir, cases[i].rel, cases[i].text);
-        assert_int_equal(fx_collect(&f), -1);
+        assert_int_equal(collect_vmlist(&f), -1);
         assert_err_contains(f.ctx.err, cases[i].want);
         assert_err_contains(f.ctx.err, "(read twice)");
         assert_nothing_reported(&f.r);
@@ -458,7 +525,7 @@ static void t_unchanged_is_not_parsed_again(void **unused)
     make_lab(dir);
     struct fx f;
     open_pve(&f, dir, NO_PVECFG);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     const struct cluster_counters *c = counters(&f);
     assert_int_equal(c->members_parses, 1);
     assert_int_equal(c->vmlist_parses, 1);
@@ -467,14 +534,14 @@ static void t_unchanged_is_not_parsed_again(void **unused)
     assert_int_equal(c->config_reads, 2);
     struct cluster_counters before = *c;
     for (int i = 0; i < 3; i++)
-        assert_int_equal(fx_collect(&f), 0);
+        assert_int_equal(collect_vmlist(&f), 0);
     assert_memory_equal(&before, c, sizeof before);     /* nothing parsed, read or stat'ed again */
     assert_string_equal(guest(&f.r, 100)->name, "vm-a");   /* still reported every cycle */
     assert_int_equal(f.r.n_storages, 1);
 
     /* storage.cfg changed: only it is parsed */
     write_file(dir, "storage.cfg", "dir: local\n\tpath /var/lib/vz\n\nnfs: nas\n\texport /x\n");
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(c->storage_parses, 2);
     assert_int_equal(c->vmlist_parses, 1);
     assert_int_equal(c->config_reads, 2);
@@ -482,7 +549,7 @@ static void t_unchanged_is_not_parsed_again(void **unused)
 
     /* HA appears */
     write_file(dir, "ha/manager_status", "{\"service_status\":{\"ct:101\":{\"state\":\"started\"}}}");
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(c->ha_parses, 1);
     assert_string_equal(guest(&f.r, 101)->ha_state, "started");
 
@@ -491,7 +558,7 @@ static void t_unchanged_is_not_parsed_again(void **unused)
     write_file(dir, ".vmlist", "{\n\"version\": 5,\n\"ids\": {\n"
                                "\"101\": { \"node\": \"lab\", \"type\": \"lxc\", \"version\": 9 },\n"
                                "\"100\": { \"node\": \"lab\", \"type\": \"qemu\", \"version\": 2 }}\n\n}\n");
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(c->vmlist_parses, 2);
     assert_int_equal(c->config_reads, 3);
     assert_string_equal(guest(&f.r, 101)->name, "ct-b");
@@ -510,15 +577,15 @@ static void t_config_revalidated_by_stat(void **unused)
     struct fx f;
     open_pve(&f, dir, NO_PVECFG);
     f.ctx.now_monotonic = 1000;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     const struct cluster_counters *c = counters(&f);
     write_file(dir, "nodes/lab/qemu-server/100.conf", "name: vm-a-renamed\nmemory: 1024\n");
     f.ctx.now_monotonic = 1100;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(c->config_stats, 0);
     assert_string_equal(guest(&f.r, 100)->name, "vm-a");   /* trusted until re-validated */
     f.ctx.now_monotonic = 1301;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(c->config_stats, 2);
     assert_int_equal(c->config_reads, 3);
     assert_string_equal(guest(&f.r, 100)->name, "vm-a-renamed");
@@ -529,7 +596,7 @@ static void t_config_revalidated_by_stat(void **unused)
                                "\"101\": { \"node\": \"lab\", \"type\": \"lxc\", \"version\": 3 },\n"
                                "\"100\": { \"node\": \"lab\", \"type\": \"qemu\", \"version\": 2 }}\n\n}\n");
     f.ctx.now_monotonic = 1302;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(c->config_stats, 4);
     assert_string_equal(guest(&f.r, 101)->name, "ct-after-restart");
     fx_close(&f);
@@ -572,7 +639,7 @@ static void t_torn_read_is_read_again(void **unused)
         struct torn_reader t = {cases[i].rel, cases[i].torn, 0};
         open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
         cluster_collector_set_reader(f.state, torn_read, &t);
-        int rc = fx_collect(&f);
+        int rc = collect_vmlist(&f);
         if (rc != cases[i].rc)
             fail_msg("%s torn %d times: rc %d (%s)", cases[i].rel, cases[i].torn, rc, f.ctx.err);
         assert_int_equal(counters(&f)->rereads, 1);
@@ -595,7 +662,7 @@ static void t_torn_config(void **unused)
     struct torn_reader t = {"nodes/pve1/qemu-server/100.conf", 1, 0};
     open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
     cluster_collector_set_reader(f.state, torn_read, &t);
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_string_equal(f.ctx.err, "");
     assert_int_equal(guest(&f.r, 100)->cores, 4);
     fx_close(&f);
@@ -603,11 +670,11 @@ static void t_torn_config(void **unused)
     t = (struct torn_reader){"nodes/pve1/qemu-server/100.conf", 2, 0};
     open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
     cluster_collector_set_reader(f.state, torn_read, &t);
-    assert_int_equal(fx_collect(&f), 0);                 /* one guest's config, not the cycle */
+    assert_int_equal(collect_vmlist(&f), 0);                 /* one guest's config, not the cycle */
     assert_false(guest(&f.r, 100)->has_config);
     assert_true(guest(&f.r, 101)->has_config);
     assert_err_contains(f.ctx.err, "100.conf: changed while read twice");
-    assert_int_equal(fx_collect(&f), 0);                 /* and read again on the next cycle */
+    assert_int_equal(collect_vmlist(&f), 0);                 /* and read again on the next cycle */
     assert_true(guest(&f.r, 100)->has_config);
     assert_string_equal(f.ctx.err, "");
     fx_close(&f);
@@ -648,7 +715,7 @@ static void t_subscription_levels(void **unused)
     open_pve(&f, FIXTURES "/pve7", NO_PVECFG);
     cluster_collector_set_reader(f.state, rrd_read, &t);
     f.ctx.now_monotonic = 1000;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_string_equal(member(&f.r, "pve1")->subscription_level, "c");
     assert_string_equal(member(&f.r, "pve2")->subscription_level, "p");
     assert_string_equal(member(&f.r, "pve3")->subscription_level, "");
@@ -656,23 +723,23 @@ static void t_subscription_levels(void **unused)
     assert_string_equal(f.ctx.err, "");
     t.rrd = "pve-node-9.0/pve1:1209843:b:1718123456:1.23\n";
     f.ctx.now_monotonic += 30;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(t.reads, 1);                                  /* not again within a minute */
     assert_string_equal(member(&f.r, "pve1")->subscription_level, "c");
     f.ctx.now_monotonic += 31;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_int_equal(t.reads, 2);
     assert_string_equal(member(&f.r, "pve1")->subscription_level, "b");
     assert_null(member(&f.r, "pve2")->subscription_level);
     /* a bad line is a warning naming the file; absent .rrd clears the levels */
     t.rrd = "pve-node-9.0/pve1:1209843:B:1\n";
     f.ctx.now_monotonic += 61;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_err_contains(f.ctx.err, ".rrd: skipped 1 bad node lines, first at line 1");
     assert_null(member(&f.r, "pve1")->subscription_level);
     t.rrd = NULL;
     f.ctx.now_monotonic += 61;
-    assert_int_equal(fx_collect(&f), 0);
+    assert_int_equal(collect_vmlist(&f), 0);
     assert_null(member(&f.r, "pve2")->subscription_level);
     fx_close(&f);
 }
@@ -681,6 +748,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_pve7_cluster_view),     cmocka_unit_test(t_pve7_placement),
+        cmocka_unit_test(t_pve7_compact_placements),
         cmocka_unit_test(t_pve7_local_configs),    cmocka_unit_test(t_pve7_offline_node_configs),
         cmocka_unit_test(t_pve7_storages),         cmocka_unit_test(t_pve7_from_isolated_pve6),
         cmocka_unit_test(t_standalone),            cmocka_unit_test(t_migration),

@@ -141,12 +141,47 @@ static void t_vmlist(void **unused)
     assert_int_equal(vl.v[1].version, 3);
     assert_string_equal(vl.v[8].node, "pve6");
     assert_int_equal(vl.v[9].type, PVE_GUEST_QEMU);
+    /* nodes numbered in vmid order of first use: pve1 0, pve2 1, pve3 2, pve6 3 */
+    static const uint32_t node_ids[] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 0};
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(vl.v[i].node_id, node_ids[i]);
+    assert_int_equal(vl.n_nodes, 4);
     pve_vmlist_free(&vl);
 
     assert_int_equal(parse_vmlist("{\n\"version\": 3\n\n}\n", &vl, &err), 0);   /* empty cluster */
     assert_int_equal(vl.n, 0);
     assert_int_equal(vl.version, 3);
     pve_vmlist_free(&vl);
+}
+
+/* Node numbering past the hash table's first size (16 slots): 60 nodes,
+ * guests dealt out in turn, so every name recurs and many collide. */
+static void t_vmlist_many_nodes(void **unused)
+{
+    (void)unused;
+    struct buf text = BUF_INIT;
+    buf_puts(&text, "{\"version\": 1, \"ids\": {");
+    for (int i = 0; i < 600; i++)
+        buf_printf(&text, "%s\"%d\": {\"node\": \"node-%02d\", \"type\": \"qemu\"}", i ? ",\n" : "\n",
+                   1000 + i, (i * 7) % 60);
+    buf_puts(&text, "}}\n");
+    struct pve_vmlist vl;
+    struct parse_err err;
+    assert_int_equal(parse_vmlist(text.data, &vl, &err), 0);
+    assert_int_equal(vl.n, 600);
+    assert_int_equal(vl.n_nodes, 60);
+    uint32_t next = 0;
+    for (size_t i = 0; i < vl.n; i++) {
+        for (size_t j = 0; j < i; j++)      /* the same number exactly for the same name */
+            assert_int_equal(vl.v[j].node_id == vl.v[i].node_id, strcmp(vl.v[j].node, vl.v[i].node) == 0);
+        if (vl.v[i].node_id == next)         /* new numbers come in order of first use */
+            next++;
+        else
+            assert_true(vl.v[i].node_id < next);
+    }
+    assert_int_equal(next, 60);
+    pve_vmlist_free(&vl);
+    buf_free(&text);
 }
 
 static void t_vmlist_bad_entries(void **unused)
@@ -676,7 +711,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_members_cluster),   cmocka_unit_test(t_members_standalone_and_quorum),
-        cmocka_unit_test(t_members_malformed), cmocka_unit_test(t_vmlist),
+        cmocka_unit_test(t_members_malformed), cmocka_unit_test(t_vmlist), cmocka_unit_test(t_vmlist_many_nodes),
         cmocka_unit_test(t_vmlist_bad_entries), cmocka_unit_test(t_ha),
         cmocka_unit_test(t_size),              cmocka_unit_test(t_qemu_config),
         cmocka_unit_test(t_qemu_cpus_and_lock), cmocka_unit_test(t_qemu_boot_disk),
