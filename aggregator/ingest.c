@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,14 @@
  * refuse valid reports. Only authenticated senders get this far. */
 #define DECODE_BUDGET_FACTOR 128
 #define REJECT_LOG_INTERVAL 60.0
+
+void ingest_tune_malloc(void)
+{
+    /* Large, short-lived buffers (a gzip body, remote_write batches: MBs)
+     * still come from mmap and go back to the system when freed. */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
 
 void ingest_init(struct ingest *ig, struct store *store, const struct keyring *kr,
                  size_t max_message_bytes, double max_clock_skew)

@@ -361,6 +361,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    ingest_tune_malloc();
     struct aggregator_config c;
     config_defaults(&c);
     parse_args(argc, argv, &c);

@@ -367,8 +367,7 @@ static void guest_info(struct node_render *nr, const struct merged_guest *g)
 static void state_set(struct node_render *nr, enum family_id f, const struct merged_guest *g,
                       const char *const *states, size_t n, int current)
 {
-    for (size_t i = 0; i < n; i++)
-        nr_sample_u64_n(nr, f, g->labels, g->labels_len, states[i], strlen(states[i]), (int)i == current);
+    nr_state_set(nr, f, g->labels, g->labels_len, states, n, current);
 }
 
 static void onboot(struct node_render *nr, const struct merged_guest *g)

@@ -99,6 +99,31 @@ void nr_sample_u64_n(struct node_render *nr, enum family_id f, const char *label
     sample_end(nr, numfmt_u64(sample_head(nr, f, labels, nl, extra, ne), v));
 }
 
+void nr_state_set(struct node_render *nr, enum family_id f, const char *labels, size_t nl,
+                  const char *const *pairs, size_t n, int current)
+{
+    const struct family_desc *fd = &family_table[f];
+    size_t prefix = fd->name_len + nl + 2, room = 0;
+    for (size_t i = 0; i < n; i++)
+        room += prefix + strlen(pairs[i]) + 5;
+    buf_reserve(&nr->text, room);
+    char *first = nr->text.data + nr->text.len, *p = put_bytes(first, fd->name, fd->name_len);
+    *p++ = '{';
+    p = put_bytes(p, labels, nl);
+    *p++ = ',';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            p = put_bytes(p, first, prefix);      /* `name{labels,` as the first line has it */
+        p = put_bytes(p, pairs[i], strlen(pairs[i]));
+        memcpy(p, "} ", 2);
+        p[2] = (int)i == current ? '1' : '0';
+        p[3] = '\n';
+        p += 4;
+    }
+    *p = '\0';
+    nr->text.len = (size_t)(p - nr->text.data);
+}
+
 void nr_sample(struct node_render *nr, enum family_id f, const char *labels, const char *extra, double v)
 {
     nr_sample_n(nr, f, labels, strlen(labels), extra, extra ? strlen(extra) : 0, v);

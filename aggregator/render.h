@@ -32,6 +32,11 @@ void nr_sample_n(struct node_render *nr, enum family_id f, const char *labels, s
 void nr_sample_u64_n(struct node_render *nr, enum family_id f, const char *labels, size_t labels_len,
                      const char *extra, size_t extra_len, uint64_t v);
 
+/* n samples `name{labels,pairs[i]} 0|1`, 1 for i == current: a state set
+ * (lock, HA state), the prefix written once and copied. */
+void nr_state_set(struct node_render *nr, enum family_id f, const char *labels, size_t labels_len,
+                  const char *const *pairs, size_t n, int current);
+
 /* A buffer for building one sample's labels without a malloc per sample:
  * take it (empty) with nr_scratch(), hand it back with nr_scratch_keep(). */
 struct buf nr_scratch(struct node_render *nr);

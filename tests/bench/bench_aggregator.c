@@ -367,6 +367,7 @@ static int bench_render(const struct fleet *f, const struct bench_opts *b)
 
 int main(int argc, char **argv)
 {
+    ingest_tune_malloc();      /* as the aggregator does */
     if (argc < 2 || (strcmp(argv[1], "ingest") != 0 && strcmp(argv[1], "render") != 0)) {
         fputs("usage: pvescope-bench-aggregator ingest|render [--nodes 500 --guests 40 --cluster-sizes "
               "10,20,30,40,50 --guest-dm-disks] [--reports 2000] [--reps 20]\n", stderr);
