@@ -59,7 +59,8 @@ bool accepts_gzip(const char *ae)
 
 /* Pieces at least this long go to ISA-L where they are; shorter ones are
  * copied into the staging block, which ISA-L gets whenever it is full. The
- * copy costs less than the calls it saves (render bench: docs/benchmarks.md). */
+ * copy costs less than the calls it saves (docs/decisions.md: ~50 against
+ * ~90 ms for 83 MB in 71,000 pieces). */
 #define GZIP_DIRECT_MIN (16u << 10)
 #define GZIP_STAGE (128u << 10)
 /* The least free room handed to ISA-L when the body must grow. */
