@@ -285,6 +285,11 @@ void expo_plan_build(struct expo_plan *plan, const struct scrape_input *in)
     }
 }
 
+const char *expo_piece_text(const struct expo_plan *plan, const struct expo_piece *p)
+{
+    return (p->base ? p->base : plan->aux.data) + p->off;
+}
+
 size_t expo_plan_read(const struct expo_plan *plan, struct expo_cursor *c, size_t pos, char *dst, size_t max)
 {
     if (pos < c->start)
@@ -296,7 +301,7 @@ size_t expo_plan_read(const struct expo_plan *plan, struct expo_cursor *c, size_
         const struct expo_piece *p = &plan->pieces[i];
         size_t skip = pos + done - start;
         size_t take = p->len - skip < max - done ? p->len - skip : max - done;
-        memcpy(dst + done, (p->base ? p->base : plan->aux.data) + p->off + skip, take);
+        memcpy(dst + done, expo_piece_text(plan, p) + skip, take);
         done += take;
         if (skip + take == p->len) {
             start += p->len;
@@ -320,7 +325,7 @@ void expo_write(struct buf *out, const struct scrape_input *in)
     buf_reserve(out, plan.total);
     for (size_t i = 0; i < plan.n; i++) {
         const struct expo_piece *p = &plan.pieces[i];
-        buf_append(out, (p->base ? p->base : plan.aux.data) + p->off, p->len);
+        buf_append(out, expo_piece_text(&plan, p), p->len);
     }
     expo_plan_free(&plan);
 }

@@ -156,6 +156,9 @@ struct expo_plan {
 
 /* Plans the exposition of in into plan (reset first). */
 void expo_plan_build(struct expo_plan *plan, const struct scrape_input *in);
+/* The first byte of piece p of plan (aux pieces point into plan->aux). */
+const char *expo_piece_text(const struct expo_plan *plan, const struct expo_piece *p);
+
 /* Where a sequential reader of a plan is: piece index and the offset in
  * the text where that piece starts. Start from {0, 0}. */
 struct expo_cursor {

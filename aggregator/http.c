@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
-#include <libdeflate.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <pthread.h>
@@ -23,7 +22,6 @@
 #include "status.h"
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
-#define GZIP_LEVEL 1                 /* fast: scrapes are frequent, bodies compress ~15x anyway */
 /* Streamed /metrics is copied into MHD's per-connection buffer, whose size
  * MHD_OPTION_CONNECTION_MEMORY_LIMIT bounds: 256 KiB makes a few hundred
  * send() calls of an 80 MB body instead of thousands. */
@@ -47,18 +45,16 @@ struct http_server {
     struct basic_auth auth;
     atomic_uint_fast64_t rejected[HTTP_REJECT__COUNT];   /* pvescope_http_requests_rejected_total */
     char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
-    /* One gzip scrape at a time reuses these (a second one allocates its
-     * own): the text of a whole scrape and libdeflate's state, so that a
-     * gzip scrape does not fault in 80 MB of fresh pages every time. */
+    /* One gzip scrape at a time reuses the compressor (a second one makes
+     * its own): its state and buffers are 0.5 MB, and the size of the last
+     * gzip body sizes the next one. */
     pthread_mutex_t gzip_lock;
-    struct buf gzip_text;
-    struct libdeflate_compressor *deflater;
+    struct gzip_deflater *deflater;
 };
 
 static void http_free_gzip(struct http_server *h)
 {
-    buf_free(&h->gzip_text);
-    libdeflate_free_compressor(h->deflater);
+    gzip_deflater_free(h->deflater);
     pthread_mutex_destroy(&h->gzip_lock);
 }
 
@@ -147,37 +143,40 @@ static struct metrics_stream *plan_scrape(struct http_server *h, struct MHD_Conn
     return s;
 }
 
-/* gzip needs the text in one piece: copied out of the plan, compressed. */
+/* Streams the planned text uncompressed; s passes to the response. */
+static enum MHD_Result respond_stream(struct MHD_Connection *c, struct metrics_stream *s)
+{
+    struct MHD_Response *r = MHD_create_response_from_callback(s->plan.total, STREAM_BLOCK, stream_read, s,
+                                                               stream_free);
+    if (!r) {
+        stream_free(s);
+        return MHD_NO;
+    }
+    return queue(c, MHD_HTTP_OK, r, CONTENT_TYPE_METRICS, false);
+}
+
+/* Compresses the plan's pieces straight into the gzip body: the text is
+ * never copied into one buffer. Should the compressor fail, the plan is
+ * still there to be served uncompressed. */
 static enum MHD_Result respond_gzip(struct http_server *h, struct MHD_Connection *c, struct metrics_stream *s)
 {
     bool kept = pthread_mutex_trylock(&h->gzip_lock) == 0;
-    struct buf own = BUF_INIT, *text = kept ? &h->gzip_text : &own;
-    buf_reset(text);
-    buf_reserve(text, s->plan.total);
-    struct expo_cursor cur = {0, 0};
-    text->len = expo_plan_read(&s->plan, &cur, 0, text->data, s->plan.total);
-    stream_free(s);
+    struct gzip_deflater *d = kept ? h->deflater : gzip_deflater_new();
     struct buf z = BUF_INIT;
-    bool ok = kept && h->deflater ? gzip_compress_with(h->deflater, text->data, text->len, &z)
-                                  : gzip_compress(text->data, text->len, GZIP_LEVEL, &z);
-    enum MHD_Result ret;
-    if (ok) {
-        size_t zlen;
-        char *body = buf_steal(&z, &zlen);
-        ret = respond(c, MHD_HTTP_OK, body, zlen, CONTENT_TYPE_METRICS, true);
-    } else {
-        buf_free(&z);
-        size_t len = text->len;
-        char *body = malloc(len + 1);
-        if (!body)
-            abort();
-        memcpy(body, text->data, len);
-        ret = respond(c, MHD_HTTP_OK, body, len, CONTENT_TYPE_METRICS, false);
-    }
+    bool ok = gzip_plan(d, &s->plan, &z);
     if (kept)
         pthread_mutex_unlock(&h->gzip_lock);
-    buf_free(&own);
-    return ret;
+    else
+        gzip_deflater_free(d);
+    if (!ok) {
+        log_warn("http: gzip of a %zu-byte /metrics failed; served uncompressed", s->plan.total);
+        buf_free(&z);
+        return respond_stream(c, s);
+    }
+    stream_free(s);
+    size_t zlen;
+    char *body = buf_steal(&z, &zlen);
+    return respond(c, MHD_HTTP_OK, body, zlen, CONTENT_TYPE_METRICS, true);
 }
 
 static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connection *c)
@@ -186,13 +185,7 @@ static enum MHD_Result serve_metrics(struct http_server *h, struct MHD_Connectio
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     if (accepts_gzip(ae))
         return respond_gzip(h, c, s);
-    struct MHD_Response *r = MHD_create_response_from_callback(s->plan.total, STREAM_BLOCK, stream_read, s,
-                                                               stream_free);
-    if (!r) {
-        stream_free(s);
-        return MHD_NO;
-    }
-    return queue(c, MHD_HTTP_OK, r, CONTENT_TYPE_METRICS, false);
+    return respond_stream(c, s);
 }
 
 /* The status page (status.c), from the same kind of snapshot a scrape takes. */
@@ -383,7 +376,7 @@ struct http_server *http_start(const char *listen, struct store *store, const st
     h->merge = *merge;
     h->rw = rw;
     pthread_mutex_init(&h->gzip_lock, NULL);
-    h->deflater = libdeflate_alloc_compressor(GZIP_LEVEL);
+    h->deflater = gzip_deflater_new();
     snprintf(h->ingest_endpoint, sizeof h->ingest_endpoint, "%s", ingest_endpoint ? ingest_endpoint : "");
     h->started = clock_monotonic();
     h->web = web;

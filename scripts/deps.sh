@@ -7,10 +7,12 @@ what=${1:-test}
 # libyaml, GnuTLS and libcrypt (libxcrypt): the aggregator's --web.config.file.
 # libsnappy-dev and libcurl4-gnutls-dev: the aggregator's --remote-write.url
 # (snappy-compressed protobuf over HTTP(S), TLS through the GnuTLS we link anyway).
-# libdeflate: gzip of /metrics, twice as fast as zlib (docs/benchmarks.md).
+# libisal-dev (Intel ISA-L, igzip): gzip of /metrics streamed from the
+# pre-rendered pieces, with no copy of the whole text, faster than libdeflate
+# at level 1 (docs/decisions.md).
 build_pkgs="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnanomsg-dev
   libsodium-dev libmicrohttpd-dev zlib1g-dev curl libsensors-dev libyaml-dev libgnutls28-dev libcrypt-dev
-  libsnappy-dev libcurl4-gnutls-dev libdeflate-dev"
+  libsnappy-dev libcurl4-gnutls-dev libisal-dev"
 # openssl (certificates) and apache2-utils (htpasswd -B: bcrypt hashes, as the
 # exporter-toolkit docs make them) for the web config and container tests;
 # valgrind for e2e_valgrind (memcheck on the end-to-end cluster run);
@@ -23,7 +25,10 @@ test_pkgs="libcmocka-dev prometheus clang libclang-rt-14-dev python3 python3-yam
 vm_pkgs="qemu-system-x86 nvme-cli lm-sensors lvm2 thin-provisioning-tools busybox-static cpio kmod
   xz-utils"
 # wrk scrapes the aggregator and prometheus-pushgateway in fleet_vs_pushgateway.sh.
-bench_pkgs="prometheus-node-exporter hyperfine prometheus-pushgateway wrk"
+# libdeflate-dev: pvescope-bench-aggregator render compares the streamed gzip
+# with libdeflate's one-shot compression of the whole text (what /metrics did
+# before); the bench is built with the tests.
+bench_pkgs="prometheus-node-exporter hyperfine prometheus-pushgateway wrk libdeflate-dev"
 # The packaging tests (tests/packaging, tests/container, tests/man):
 # dpkg-buildpackage with debhelper, lintian, systemd-analyze (systemd), a
 # debootstrap root checked against the archive keyring, ps (procps), the

@@ -8,7 +8,8 @@
   validate SRC                 strict parse of a text exposition: every sample line
                                parses, belongs to a family declared (HELP+TYPE)
                                before it, no duplicate series; exit 1 listing problems
-  gunzip IN OUT                decompress a gzip file
+  gunzip IN OUT                decompress a gzip file of exactly one member
+                               (curl --compressed decodes only the first)
   promql BASEURL QUERY         instant query; prints "absent", or the value of the
                                single resulting series (exit 1 on an API error or
                                on more than one series)
@@ -46,7 +47,6 @@ does not matter.
 """
 import ast
 import fractions
-import gzip
 import json
 import re
 import socket
@@ -55,6 +55,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 
 
 def fail(msg, code=1):
@@ -449,8 +450,14 @@ def main():
             sys.exit(1)
         print("%d families, %d series" % (len(families), len(samples)))
     elif cmd == "gunzip":
-        with gzip.open(args[0], "rb") as f:
-            data = f.read()
+        with open(args[0], "rb") as f:
+            raw = f.read()
+        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        data = d.decompress(raw)
+        if not d.eof:
+            fail("%s: the gzip member is truncated" % args[0])
+        if d.unused_data:
+            fail("%s: %d bytes after the first gzip member" % (args[0], len(d.unused_data)))
         with open(args[1], "wb") as f:
             f.write(data)
     elif cmd == "promql":

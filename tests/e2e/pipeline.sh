@@ -75,6 +75,19 @@ python3 "$E2E_TOOL" families "$T/plain.txt" >"$T/plain.families"
 python3 "$E2E_TOOL" families "$T/gunzipped.txt" >"$T/gz.families"
 diff -u "$T/plain.families" "$T/gz.families" || e2e_fail "gzip body has other families than the plain one"
 e2e_metric_is "$T/gunzipped.txt" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 1 || e2e_fail "gzip body lacks pve_up 1 for $NODE"
+# curl --compressed, as people check an exporter by hand: it decodes only
+# the first gzip member of a body, so the whole text must be in that one.
+curl -sS --max-time 10 --compressed -D "$T/curl-gz.hdr" -o "$T/curl-gz.txt" "$METRICS" ||
+    e2e_fail "curl --compressed /metrics failed"
+grep -qiE '^content-encoding: *gzip' "$T/curl-gz.hdr" ||
+    { cat "$T/curl-gz.hdr"; e2e_fail "curl --compressed did not get a gzip body"; }
+"$PROMTOOL" check metrics <"$T/curl-gz.txt" >"$T/promtool-curl-gz.out" 2>&1 && [[ ! -s $T/promtool-curl-gz.out ]] ||
+    { cat "$T/promtool-curl-gz.out"; e2e_fail "promtool check metrics failed on curl --compressed's body"; }
+python3 "$E2E_TOOL" families "$T/curl-gz.txt" >"$T/curl-gz.families"
+diff -u "$T/plain.families" "$T/curl-gz.families" || e2e_fail "curl --compressed's body has other families than the plain one"
+e2e_metric_is "$T/curl-gz.txt" "pve_up{id=\"node/$NODE\",pve_cluster=\"$CLUSTER\"}" 1 ||
+    e2e_fail "curl --compressed's body lacks pve_up 1 for $NODE"
+[[ $(tail -c 1 "$T/curl-gz.txt" | od -An -tx1) == " 0a" ]] || e2e_fail "curl --compressed's body does not end with a newline"
 if grep -qi '^content-encoding' "$T/plain.hdr"; then
     cat "$T/plain.hdr"
     e2e_fail "a request without Accept-Encoding got a Content-Encoding"
@@ -103,6 +116,8 @@ grep -q '^pvescope_build_info' "$T/other.txt" || e2e_fail "/metrics?cluster= los
 e2e_log "/metrics?cluster=: $CLUSTER's node only where asked; self metrics always"
 
 # ---- Prometheus -------------------------------------------------------------
+# Prometheus asks for gzip on every scrape: the values checked below come
+# through the compressed body.
 cat >"$T/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s

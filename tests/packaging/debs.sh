@@ -81,6 +81,9 @@ expect_files "$agg_deb" /usr/bin/pvescope-aggregator /lib/systemd/system/pvescop
 dpkg-deb -c "$agent_deb" | grep -q pvescope-aggregator && fail "the agent package ships aggregator files"
 dpkg-deb -c "$agg_deb" | grep -q 'bin/pvescope-agent' && fail "the aggregator package ships the agent"
 dpkg-deb -f "$agent_deb" Depends | grep -q libnanomsg5 || fail "agent Depends lack the shared libraries"
+# gzip of /metrics is ISA-L's: the aggregator (and so the container image,
+# which installs its .deb with apt) must pull libisal2 in.
+dpkg-deb -f "$agg_deb" Depends | grep -q libisal2 || fail "aggregator Depends lack libisal2 (ISA-L, gzip)"
 log "built $(basename "$agent_deb") $(basename "$agg_deb") ($(elapsed) s)"
 
 # --- 2. lintian --------------------------------------------------------------

@@ -1,5 +1,5 @@
 /* test_exposition.c — label escaping, node rendering, staleness in a scrape,
- * gzip negotiation, and the family table's naming rules. */
+ * and the family table's naming rules (gzip: test_gzip.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +9,6 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "report_plan.h"
 #include "exposition.h"
@@ -17,7 +16,6 @@
 
 static const struct merge_opts no_compat = {false};
 #include "decode.h"
-#include "gzip.h"
 #include "render.h"
 
 static void escaped(const char *in, const char *want)
@@ -167,51 +165,6 @@ static void t_scrape_staleness(void **state)
     node_render_unref(b);
 }
 
-static void t_accepts_gzip(void **state)
-{
-    (void)state;
-    assert_true(accepts_gzip("gzip"));
-    assert_true(accepts_gzip("deflate, GZIP"));
-    assert_true(accepts_gzip("gzip;q=0.5"));
-    assert_true(accepts_gzip("x-gzip"));
-    assert_true(accepts_gzip("*"));
-    assert_true(accepts_gzip("identity, gzip ; q=1.0"));
-    assert_false(accepts_gzip(NULL));
-    assert_false(accepts_gzip(""));
-    assert_false(accepts_gzip("deflate, br"));
-    assert_false(accepts_gzip("gzip;q=0"));
-    assert_false(accepts_gzip("*, gzip;q=0"));
-    assert_false(accepts_gzip("gzipx"));
-    assert_false(accepts_gzip("*;q=0"));
-}
-
-static void t_gzip_roundtrip(void **state)
-{
-    (void)state;
-    struct buf in = BUF_INIT, z = BUF_INIT;
-    for (int i = 0; i < 5000; i++)
-        buf_printf(&in, "pve_up{id=\"node/pve%d\"} 1\n", i);
-    assert_true(gzip_compress(in.data, in.len, 1, &z));
-    assert_true(z.len < in.len / 4);
-    assert_int_equal((unsigned char)z.data[0], 0x1f);            /* gzip magic */
-    assert_int_equal((unsigned char)z.data[1], 0x8b);
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    assert_int_equal(inflateInit2(&s, 15 + 16), Z_OK);
-    char *out = malloc(in.len + 1);
-    s.next_in = (Bytef *)z.data;
-    s.avail_in = (uInt)z.len;
-    s.next_out = (Bytef *)out;
-    s.avail_out = (uInt)in.len + 1;
-    assert_int_equal(inflate(&s, Z_FINISH), Z_STREAM_END);
-    assert_int_equal(s.total_out, in.len);
-    assert_memory_equal(out, in.data, in.len);
-    inflateEnd(&s);
-    free(out);
-    buf_free(&in);
-    buf_free(&z);
-}
-
 static void t_family_names(void **state)
 {
     (void)state;
@@ -237,7 +190,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_escape), cmocka_unit_test(t_render), cmocka_unit_test(t_scrape_staleness),
-        cmocka_unit_test(t_accepts_gzip), cmocka_unit_test(t_gzip_roundtrip),
         cmocka_unit_test(t_family_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
