@@ -24,6 +24,7 @@ void buf_reserve(struct buf *b, size_t extra)
     char *p = realloc(b->data, cap);
     if (!p)
         abort();
+    p[b->len] = '\0';                         /* a fresh buffer is "" too */
     b->data = p;
     b->cap = cap;
 }
