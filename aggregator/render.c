@@ -102,26 +102,25 @@ void nr_sample_u64_n(struct node_render *nr, enum family_id f, const char *label
 void nr_state_set(struct node_render *nr, enum family_id f, const char *labels, size_t nl,
                   const char *const *pairs, size_t n, int current)
 {
-    const struct family_desc *fd = &family_table[f];
-    size_t prefix = fd->name_len + nl + 2, room = 0;
+    size_t prefix = family_table[f].name_len + nl + 2, room = 0;     /* `name{labels,` */
     for (size_t i = 0; i < n; i++)
         room += prefix + strlen(pairs[i]) + 5;
-    buf_reserve(&nr->text, room);
-    char *first = nr->text.data + nr->text.len, *p = put_bytes(first, fd->name, fd->name_len);
-    *p++ = '{';
-    p = put_bytes(p, labels, nl);
-    *p++ = ',';
+    buf_reserve(&nr->text, room + NUMFMT_MAX + 4);   /* sample_head's own reserve then never moves it */
+    size_t first = nr->text.len;
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            p = put_bytes(p, first, prefix);      /* `name{labels,` as the first line has it */
-        p = put_bytes(p, pairs[i], strlen(pairs[i]));
-        memcpy(p, "} ", 2);
-        p[2] = (int)i == current ? '1' : '0';
-        p[3] = '\n';
-        p += 4;
+        size_t np = strlen(pairs[i]);
+        char *p;
+        if (i == 0) {
+            p = sample_head(nr, f, labels, nl, pairs[0], np);
+        } else {                              /* the first line's prefix, copied */
+            p = put_bytes(nr->text.data + nr->text.len, nr->text.data + first, prefix);
+            p = put_bytes(p, pairs[i], np);
+            *p++ = '}';
+            *p++ = ' ';
+        }
+        *p++ = (int)i == current ? '1' : '0';
+        sample_end(nr, p);
     }
-    *p = '\0';
-    nr->text.len = (size_t)(p - nr->text.data);
 }
 
 void nr_sample(struct node_render *nr, enum family_id f, const char *labels, const char *extra, double v)
