@@ -177,6 +177,7 @@ static struct decoded_report *unpack_as_is(const struct pbdecode_plan *plan, con
             *err = (struct pbdecode_error){PBDECODE_NO_MEMORY, 0, pvescope__report__descriptor.name, NULL};
         return NULL;
     }
+    atomic_init(&d->refs, 1);
     d->budget_left = budget;
     d->alloc = (ProtobufCAllocator){block_alloc, block_free, d};
     d->plan = plan;
@@ -196,8 +197,9 @@ static struct decoded_report *unpack_as_is(const struct pbdecode_plan *plan, con
     return d;
 }
 
-struct decoded_report *decoded_report_unpack(const struct pbdecode_plan *plan, const uint8_t *data, size_t len,
-                                             size_t budget, struct pbdecode_error *err)
+/* Decodes data whole, without its placement-only entries (wire_strip.h). */
+static struct decoded_report *unpack_stripped(const struct pbdecode_plan *plan, const uint8_t *data, size_t len,
+                                              size_t budget, struct pbdecode_error *err)
 {
     struct buf stripped = BUF_INIT;
     struct stripped_vmlist found;
@@ -244,8 +246,110 @@ static struct decoded_report *decode_whole(const struct decoded_report *d)
     return full;
 }
 
+static size_t block_bytes(const struct decoded_report *d)
+{
+    size_t n = 0;
+    for (const struct decode_block *b = d->blocks; b; b = b->next)
+        n += b->cap;
+    return n;
+}
+
+/* True when in's spans are, byte for byte, the sections inv was decoded from. */
+static bool same_sections(const struct decoded_report *inv, const uint8_t *in, const struct inventory_spans *s)
+{
+    if (!inv || inv->sections_len != s->total)
+        return false;
+    size_t at = 0;
+    for (size_t i = 0; i < s->n; at += s->spans[i].len, i++)
+        if (memcmp(inv->sections + at, in + s->spans[i].off, s->spans[i].len) != 0)
+            return false;
+    return true;
+}
+
+/* A new inventory: the spans' bytes gathered and decoded. */
+static struct decoded_report *unpack_inventory(const struct pbdecode_plan *plan, const uint8_t *in,
+                                               const struct inventory_spans *s, size_t budget)
+{
+    uint8_t *sections = malloc(s->total);
+    if (!sections)
+        return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < s->n; at += s->spans[i].len, i++)
+        memcpy(sections + at, in + s->spans[i].off, s->spans[i].len);
+    struct decoded_report *inv = unpack_stripped(plan, sections, s->total, budget, NULL);
+    if (!inv) {
+        free(sections);
+        return NULL;
+    }
+    inv->sections = sections;
+    inv->sections_len = s->total;
+    return inv;
+}
+
+/* Points d's report at inv's sections; d takes over the reference to inv. */
+static void attach_inventory(struct decoded_report *d, struct decoded_report *inv)
+{
+    Pvescope__Report *r = d->r;
+    const Pvescope__Report *ir = inv->r;
+    r->cluster = ir->cluster;
+    r->n_guests = ir->n_guests;
+    r->guests = ir->guests;
+    r->n_storages = ir->n_storages;
+    r->storages = ir->storages;
+    r->placements = ir->placements;
+    d->configs = inv->configs;
+    d->n_configs = inv->n_configs;
+    d->stripped = inv->stripped;
+    d->inventory = inv;
+}
+
+/* Decodes the inventory sections (or shares prev's) and the rest apart.
+ * NULL when either does not decode: the caller then decodes data whole, so
+ * the error it reports has the offsets of the report as sent. */
+static struct decoded_report *unpack_split(const struct pbdecode_plan *plan, const uint8_t *data, size_t budget,
+                                           const struct inventory_spans *s, const struct buf *rest,
+                                           const struct decoded_report *prev)
+{
+    struct decoded_report *inv = prev ? prev->inventory : NULL;
+    if (same_sections(inv, data, s))
+        atomic_fetch_add_explicit(&inv->refs, 1, memory_order_relaxed);
+    else if (!(inv = unpack_inventory(plan, data, s, budget)))
+        return NULL;
+    size_t used = block_bytes(inv);
+    struct decoded_report *d = used < budget
+        ? unpack_as_is(plan, (const uint8_t *)rest->data, rest->len, budget - used, NULL) : NULL;
+    if (!d) {
+        decoded_report_free(inv);
+        return NULL;
+    }
+    attach_inventory(d, inv);
+    return d;
+}
+
+struct decoded_report *decoded_report_unpack_next(const struct pbdecode_plan *plan, const uint8_t *data,
+                                                  size_t len, size_t budget, const struct decoded_report *prev,
+                                                  struct pbdecode_error *err)
+{
+    struct inventory_spans s = {0};
+    struct buf rest = BUF_INIT;
+    struct decoded_report *d = NULL;
+    if (report_split_inventory(data, len, &s, &rest) && s.total > 0)
+        d = unpack_split(plan, data, budget, &s, &rest, prev);
+    free(s.spans);
+    buf_free(&rest);
+    return d ? d : unpack_stripped(plan, data, len, budget, err);
+}
+
+struct decoded_report *decoded_report_unpack(const struct pbdecode_plan *plan, const uint8_t *data, size_t len,
+                                             size_t budget, struct pbdecode_error *err)
+{
+    return decoded_report_unpack_next(plan, data, len, budget, NULL, err);
+}
+
 const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
 {
+    if (d->inventory)
+        return decoded_vmlist_report(d->inventory);
     if (!d->wire)
         return d->r;
     pthread_mutex_lock(&d->full_lock);
@@ -259,16 +363,16 @@ const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
 
 size_t decoded_report_bytes(const struct decoded_report *d)
 {
-    size_t n = d->wire_len + (d->full ? decoded_report_bytes(d->full) : 0);
-    for (const struct decode_block *b = d->blocks; b; b = b->next)
-        n += b->cap;
-    return n;
+    return d->wire_len + d->sections_len + block_bytes(d) + (d->full ? decoded_report_bytes(d->full) : 0) +
+           (d->inventory ? decoded_report_bytes(d->inventory) : 0);
 }
 
 void decoded_report_free(struct decoded_report *d)
 {
-    if (!d)
+    if (!d || atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
         return;
+    decoded_report_free(d->inventory);
+    free(d->sections);
     if (d->wire) {
         decoded_report_free(d->full);
         free(d->wire);

@@ -18,13 +18,21 @@
  * The placement-only .vmlist entries are not decoded (wire_strip.h): r has
  * the report without them, and decoded_vmlist_report() the whole report,
  * decoded from the kept packed bytes the first time the merge asks, with
- * its compact placements (Report.placements) expanded into r->guests. */
+ * its compact placements (Report.placements) expanded into r->guests.
+ *
+ * The inventory sections (wire_strip.h: cluster view, guests' configs and
+ * .vmlist, storage.cfg) are decoded on their own, into a decoded report of
+ * their own that r's cluster, guests and storages point into. A node's next
+ * report whose sections are byte for byte the same shares it instead of
+ * decoding them again (decoded_report_unpack_next()), and merge_home.c then
+ * copies its configuration-only series from the previous render. */
 #ifndef PVESCOPE_DECODE_H
 #define PVESCOPE_DECODE_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "pbdecode.h"
@@ -34,6 +42,7 @@
 struct decode_block;
 
 struct decoded_report {
+    atomic_uint refs;              /* an inventory is shared by successive reports of a node */
     Pvescope__Report *r;
     ProtobufCAllocator alloc;      /* alloc.allocator_data points at this struct */
     size_t budget_left;            /* bytes of blocks still allowed */
@@ -55,6 +64,12 @@ struct decoded_report {
     pthread_mutex_t full_lock;
     struct decoded_report *full;
     bool full_failed;
+    /* A report: its inventory sections' decode (shared; NULL when it has
+     * none or they could not be split off). An inventory: the sections'
+     * bytes as sent, to recognise them in the node's next report. */
+    struct decoded_report *inventory;
+    uint8_t *sections;
+    size_t sections_len;
 };
 
 /* The whole report, with every .vmlist entry in r->guests: d->r when
@@ -80,6 +95,15 @@ const Pvescope__GuestRuntime *decoded_runtime(const struct decoded_report *d, ui
  * bytes decoded: data without its placement-only entries. */
 struct decoded_report *decoded_report_unpack(const struct pbdecode_plan *plan, const uint8_t *data, size_t len,
                                              size_t budget, struct pbdecode_error *err);
+
+/* The same, for a node whose previous report is prev (or NULL): when the
+ * inventory sections are the same bytes as prev's, the result shares prev's
+ * decode of them (d->inventory == prev->inventory) instead of decoding them. */
+struct decoded_report *decoded_report_unpack_next(const struct pbdecode_plan *plan, const uint8_t *data,
+                                                  size_t len, size_t budget, const struct decoded_report *prev,
+                                                  struct pbdecode_error *err);
+
+/* Drops a reference; the last frees it (with its inventory's reference). */
 void decoded_report_free(struct decoded_report *d);
 
 #endif

@@ -279,9 +279,11 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
                       env->cluster, env->node, (unsigned long long)env->seq);
     size_t budget = ig->plain.len * DECODE_BUDGET_FACTOR + 4096;
     struct pbdecode_error derr;
-    struct decoded_report *d = decoded_report_unpack(ig->report_plan, (const uint8_t *)ig->plain.data,
-                                                     ig->plain.len, budget, &derr);
+    struct node_render *prev = store_latest_render(ig->store, env->cluster, env->node);
+    struct decoded_report *d = decoded_report_unpack_next(ig->report_plan, (const uint8_t *)ig->plain.data,
+                                                          ig->plain.len, budget, prev ? prev->report : NULL, &derr);
     if (!d) {
+        node_render_unref(prev);
         char what[192];
         pbdecode_error_format(&derr, what, sizeof what);
         return reject(ig, REJECT_DECODE, now_mono,
@@ -291,6 +293,7 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
     char why[160];
     int bad = check_report(d, env, why, sizeof why);
     if (bad >= 0) {
+        node_render_unref(prev);
         decoded_report_free(d);
         return reject(ig, (enum reject_reason)bad, now_mono, "node %s/%s: %s", env->cluster, env->node, why);
     }
@@ -300,7 +303,8 @@ static int accept_opened(struct ingest *ig, const Pvescope__Envelope *env, doubl
     if (nr->text.len > ig->render_hint && nr->text.len < RENDER_HINT_MAX)
         ig->render_hint = nr->text.len;
     nr->report = d;                         /* kept for the scrape-time merge */
-    nr->home_guests = merge_prerender_guests(d, env->cluster, &ig->merge);
+    nr->home_guests = merge_prerender_guests(d, env->cluster, &ig->merge, prev);
+    node_render_unref(prev);
     o.agent_version = d->r->agent ? d->r->agent->version : NULL;
     bool published = store_publish(ig->store, &o, nr, now_mono);
     if (!published)

@@ -418,6 +418,19 @@ static void guest_cpu_ratio(struct node_render *nr, const struct merged_guest *g
         nr_sample_n(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, g->labels_len, NULL, 0, g->rt->cpu_busy / cpus);
 }
 
+/* Keep in step with guest_sample() and guest_extra_sample(): a family listed
+ * here must read g->place, g->cfg and g->labels only, never g->rt. */
+bool merge_family_config_only(enum family_id f)
+{
+    switch (f) {
+    case FAM_PVE_GUEST_INFO: case FAM_PVE_ONBOOT_STATUS: case FAM_PVE_LOCK_STATE: case FAM_PVE_HA_STATE:
+    case FAM_PVE_CPU_USAGE_LIMIT: case FAM_PVE_MEMORY_SIZE_BYTES:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Writes guest g's sample of family f, if it has one. */
 static void guest_sample(struct node_render *nr, enum family_id f, const struct merged_guest *g,
                          const struct merge_opts *o)

@@ -30,10 +30,13 @@ void merge_free(struct node_render **merged, size_t n);
  * node too, with the same type and HA state, and the node is fresh. The
  * merge then takes them whole (all of a node's or none) instead of joining
  * them again at every scrape. NULL when the report has no such guest.
- * cluster is the envelope's (the label every guest series carries). */
+ * cluster is the envelope's (the label every guest series carries).
+ * prev is the node's previous render (or NULL): when its report shares d's
+ * inventory (decode.h), the families that depend on the configurations only
+ * are copied from its pre-rendered guests instead of rendered again. */
 struct decoded_report;
 struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
-                                           const struct merge_opts *o);
+                                           const struct merge_opts *o, const struct node_render *prev);
 
 /* A whole scrape: merges in's clusters and writes the exposition to out. */
 void scrape_write(struct buf *out, struct scrape_input *in, const struct merge_opts *o);

@@ -28,9 +28,20 @@ static int cmp_pre(const void *a, const void *b)
     return x->vmid < y->vmid ? -1 : x->vmid > y->vmid;
 }
 
-struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
-                                           const struct merge_opts *o)
+/* prev's pre-rendered guests when prev's report had d's very inventory:
+ * the same guests with the same configurations, hence the same text in
+ * every configuration-only family. */
+static const struct node_render *same_inventory_home(const struct decoded_report *d, const struct node_render *prev)
 {
+    if (!d->inventory || !prev || !prev->report || prev->report->inventory != d->inventory)
+        return NULL;
+    return prev->home_guests;
+}
+
+struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
+                                           const struct merge_opts *o, const struct node_render *prev)
+{
+    const struct node_render *same = same_inventory_home(d, prev);
     const Pvescope__Report *r = d->r;
     size_t n = 0;
     for (size_t i = 0; r->node && i < r->n_guests; i++)
@@ -57,8 +68,11 @@ struct node_render *merge_prerender_guests(const struct decoded_report *d, const
         if (!merge_family((enum family_id)f))
             continue;
         nr_begin(nr, (enum family_id)f);
-        for (size_t j = 0; j < n; j++)
-            merged_guest_samples(nr, (enum family_id)f, &g[j], o);
+        if (same && merge_family_config_only((enum family_id)f))
+            buf_append(&nr->text, same->text.data + same->start[f], same->len[f]);
+        else
+            for (size_t j = 0; j < n; j++)
+                merged_guest_samples(nr, (enum family_id)f, &g[j], o);
         nr_end(nr, (enum family_id)f);
     }
     buf_fit(&nr->text);

@@ -33,6 +33,11 @@ void merged_guest_release(struct merged_guest *g);
  * the cluster itself). */
 bool merge_family(enum family_id f);
 
+/* True for the families whose guest samples depend on nothing but the
+ * guest's .vmlist entry, its configuration and the cluster's name: equal
+ * inventories (decode.h) give them equal text. */
+bool merge_family_config_only(enum family_id f);
+
 /* Writes guest g's samples of family f. */
 void merged_guest_samples(struct node_render *nr, enum family_id f, const struct merged_guest *g,
                           const struct merge_opts *o);

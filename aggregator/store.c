@@ -101,6 +101,18 @@ bool store_origin_is_new(struct store *s, const struct report_origin *o)
     return is_new;
 }
 
+struct node_render *store_latest_render(struct store *s, const char *cluster, const char *node)
+{
+    pthread_mutex_lock(&s->lock);
+    bool found;
+    size_t i = find(s, cluster, node, &found);
+    struct node_render *nr = found ? s->nodes[i].render : NULL;
+    if (nr)
+        node_render_ref(nr);
+    pthread_mutex_unlock(&s->lock);
+    return nr;
+}
+
 /* Nodes of cluster in s; at is where a node of it sits or would go (entries
  * are sorted by cluster first, so they are contiguous around it). */
 static size_t cluster_size(const struct store *s, size_t at, const char *cluster)

@@ -59,6 +59,10 @@ struct report_origin {
  * after a reboot (so reports of an earlier boot cannot be replayed). */
 bool store_origin_is_new(struct store *s, const struct report_origin *o);
 
+/* The node's latest render with a reference the caller drops
+ * (node_render_unref), or NULL before its first report. */
+struct node_render *store_latest_render(struct store *s, const char *cluster, const char *node);
+
 /* The escaped label pairs every series of a node carries:
  * id="node/<node>",pve_cluster="<cluster>". malloc'd. */
 char *node_labels(const char *cluster, const char *node);

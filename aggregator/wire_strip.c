@@ -5,8 +5,10 @@
  * one is left to the decoder. */
 #include "wire_strip.h"
 
+#include <stdlib.h>
+
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
-enum { REPORT_GUESTS = 21, REPORT_PLACEMENTS = 25 };
+enum { REPORT_CLUSTER = 20, REPORT_GUESTS = 21, REPORT_STORAGES = 22, REPORT_PLACEMENTS = 25 };
 enum { GC_VMID = 1, GC_TYPE = 2, GC_NODE = 3, GC_HAS_CONFIG = 4, GC_HA_STATE = 21 };
 enum { VP_NODES = 1, VP_VMID_DELTA = 2, VP_NODE_TYPE = 3 };
 #define MAX_FIELD_NUMBER ((1u << 29) - 1)
@@ -217,4 +219,48 @@ bool report_strip_placements(const uint8_t *in, size_t len, struct buf *out, str
         buf_append(out, field_start, (size_t)(p - field_start));
     }
     return dropped;
+}
+
+static bool inventory_field(uint64_t field)
+{
+    return field == REPORT_CLUSTER || field == REPORT_GUESTS || field == REPORT_STORAGES ||
+           field == REPORT_PLACEMENTS;
+}
+
+/* Adds in[off..off+len) to spans, joined to the last span when adjacent. */
+static void add_span(struct inventory_spans *s, size_t off, size_t len)
+{
+    s->total += len;
+    if (s->n && s->spans[s->n - 1].off + s->spans[s->n - 1].len == off) {
+        s->spans[s->n - 1].len += len;
+        return;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 4;
+        struct wire_span *grown = realloc(s->spans, cap * sizeof *grown);
+        if (!grown)
+            abort();
+        s->spans = grown;
+        s->cap = cap;
+    }
+    s->spans[s->n++] = (struct wire_span){off, len};
+}
+
+bool report_split_inventory(const uint8_t *in, size_t len, struct inventory_spans *spans, struct buf *rest)
+{
+    const uint8_t *p = in, *end = in + len;
+    spans->n = spans->total = 0;
+    buf_reset(rest);
+    buf_reserve(rest, len);
+    while (p < end) {
+        const uint8_t *field_start = p;
+        uint64_t key;
+        if (!varint(&p, end, &key) || key >> 3 == 0 || key >> 3 > MAX_FIELD_NUMBER || !skip(&p, end, key & 7))
+            return false;
+        if (inventory_field(key >> 3))
+            add_span(spans, (size_t)(field_start - in), (size_t)(p - field_start));
+        else
+            buf_append(rest, field_start, (size_t)(p - field_start));
+    }
+    return true;
 }

@@ -37,4 +37,25 @@ struct stripped_vmlist {
  * they are, and the decoder says what is wrong). */
 bool report_strip_placements(const uint8_t *in, size_t len, struct buf *out, struct stripped_vmlist *found);
 
+/* A report's inventory sections: the Report fields that change only when
+ * the cluster's configuration does (20 cluster, 21 guests, 22 storages,
+ * 25 placements), as spans of the packed report, adjacent fields joined. An
+ * agent sends them unchanged cycle after cycle, so ingest recognises them by
+ * their bytes and reuses what it made of them last time (decode.h). */
+struct wire_span {
+    size_t off, len;
+};
+
+struct inventory_spans {
+    struct wire_span *spans;       /* malloc'd; free() when done */
+    size_t n, cap;
+    size_t total;                  /* bytes in all spans */
+};
+
+/* Splits in[0..len) into its inventory spans and, copied to rest in order,
+ * every other field. False, with spans and rest unspecified, when the bytes
+ * are not a sequence of well-formed fields (the caller then decodes them
+ * whole, and the decoder says what is wrong). */
+bool report_split_inventory(const uint8_t *in, size_t len, struct inventory_spans *spans, struct buf *rest);
+
 #endif

@@ -97,7 +97,9 @@ static void t_nothing_to_strip(void **state)
     free(wire);
     assert_non_null(d);
     assert_null(d->wire);
-    assert_ptr_equal(decoded_vmlist_report(d), d->r);
+    assert_non_null(d->inventory);
+    assert_null(d->inventory->wire);
+    assert_ptr_equal(decoded_vmlist_report(d)->guests, d->r->guests);   /* no second decode */
     decoded_report_free(d);
 }
 
@@ -317,7 +319,7 @@ static const char *problem_of(Pvescope__VmPlacements *p)
     const char *problem = d->stripped.problem;
     if (problem) {
         assert_string_equal(placements_problem(r->placements), problem);
-        assert_ptr_equal(decoded_vmlist_report(d), d->r);   /* not expanded: the configured guests only */
+        assert_ptr_equal(decoded_vmlist_report(d)->guests, d->r->guests);   /* not expanded: the configured guests only */
     } else {
         assert_null(placements_problem(r->placements));
     }
@@ -405,6 +407,124 @@ static void t_compact_wire_forms(void **state)
     buf_free(&out);
 }
 
+/* Node n1's report: guest 100 named name (configured, here), 101 placed on
+ * n2 with an HA state, 100's runtime with cpu_seconds, and the time. The
+ * runtime and the time sit between and around the inventory fields. */
+static uint8_t *packed_cycle(size_t *len, const char *name, double cpu_seconds, int64_t at_ms)
+{
+    Pvescope__GuestConfig g[2], *gp[2] = {&g[0], &g[1]};
+    guest(&g[0], 100, "n1", true);
+    g[0].name = (char *)name;
+    guest(&g[1], 101, "n2", false);
+    g[1].ha_state = "started";
+    Pvescope__GuestRuntime rt = PVESCOPE__GUEST_RUNTIME__INIT, *rtp = &rt;
+    rt.vmid = 100;
+    rt.type = "qemu";
+    rt.has_cpu_seconds = true;
+    rt.cpu_seconds = cpu_seconds;
+    Pvescope__Report r = PVESCOPE__REPORT__INIT;
+    r.node = "n1";
+    r.has_collected_unix_ms = true;
+    r.collected_unix_ms = at_ms;
+    r.guests = gp;
+    r.n_guests = 2;
+    r.guest_runtime = &rtp;
+    r.n_guest_runtime = 1;
+    *len = pvescope__report__get_packed_size(&r);
+    uint8_t *b = malloc(*len);
+    pvescope__report__pack(&r, b);
+    return b;
+}
+
+/* d's report packed again, to compare two decodes field by field. */
+static uint8_t *repacked(const struct decoded_report *d, size_t *len)
+{
+    *len = pvescope__report__get_packed_size(d->r);
+    uint8_t *b = malloc(*len ? *len : 1);
+    pvescope__report__pack(d->r, b);
+    return b;
+}
+
+/* The decode of next, sharing prev's inventory or not, must be the decode
+ * of next on its own. */
+static void assert_same_as_alone(const struct decoded_report *d, const uint8_t *wire, size_t len)
+{
+    struct decoded_report *alone = decoded_report_unpack(test_report_plan(), wire, len, 1 << 20, NULL);
+    assert_non_null(alone);
+    size_t a, b;
+    uint8_t *pa = repacked(d, &a), *pb = repacked(alone, &b);
+    assert_int_equal(a, b);
+    assert_memory_equal(pa, pb, a);
+    free(pa);
+    free(pb);
+    decoded_report_free(alone);
+}
+
+/* A node's next report with the same inventory bytes shares the decode of
+ * them, and outlives the report it shared them with; a changed config is
+ * decoded anew. */
+static void t_inventory_shared_while_unchanged(void **state)
+{
+    (void)state;
+    size_t l1, l2, l3;
+    uint8_t *w1 = packed_cycle(&l1, "web", 1.5, 1000), *w2 = packed_cycle(&l2, "web", 2.5, 2000),
+            *w3 = packed_cycle(&l3, "db", 3.5, 3000);
+    struct decoded_report *d1 = decoded_report_unpack_next(test_report_plan(), w1, l1, 1 << 20, NULL, NULL);
+    struct decoded_report *d2 = decoded_report_unpack_next(test_report_plan(), w2, l2, 1 << 20, d1, NULL);
+    assert_non_null(d1);
+    assert_non_null(d2);
+    assert_non_null(d1->inventory);
+    assert_ptr_equal(d2->inventory, d1->inventory);
+    assert_ptr_equal(d2->r->guests, d1->r->guests);
+    assert_same_as_alone(d2, w2, l2);
+    decoded_report_free(d1);                          /* d2 keeps the inventory alive */
+    assert_int_equal(d2->r->n_guests, 1);
+    assert_string_equal(decoded_config(d2, 100)->name, "web");
+    assert_true(decoded_runtime(d2, 100, "qemu")->cpu_seconds == 2.5);
+    assert_int_equal(d2->r->collected_unix_ms, 2000);
+    const Pvescope__Report *full = decoded_vmlist_report(d2);
+    assert_int_equal(full->n_guests, 2);
+    assert_string_equal(full->guests[1]->ha_state, "started");
+    struct decoded_report *d3 = decoded_report_unpack_next(test_report_plan(), w3, l3, 1 << 20, d2, NULL);
+    assert_non_null(d3);
+    assert_ptr_not_equal(d3->inventory, d2->inventory);
+    assert_string_equal(decoded_config(d3, 100)->name, "db");
+    assert_string_equal(decoded_config(d2, 100)->name, "web");
+    assert_same_as_alone(d3, w3, l3);
+    decoded_report_free(d2);
+    decoded_report_free(d3);
+    free(w1);
+    free(w2);
+    free(w3);
+}
+
+/* A report whose rest does not decode is refused with the offsets of the
+ * report as sent, shared inventory or not. */
+static void t_split_error_offsets(void **state)
+{
+    (void)state;
+    size_t l1, l2;
+    uint8_t *w1 = packed_cycle(&l1, "web", 1.5, 1000), *w2 = packed_cycle(&l2, "web", 2.5, 2000);
+    struct decoded_report *d1 = decoded_report_unpack_next(test_report_plan(), w1, l1, 1 << 20, NULL, NULL);
+    assert_non_null(d1);
+    /* field 3 (host), well-formed outside, a cut varint inside: the split
+     * reads it, the decode of the rest refuses it */
+    const uint8_t host[] = {0x1a, 0x02, 0x08, 0x80};
+    uint8_t *bad = malloc(l2 + sizeof host);
+    memcpy(bad, w2, l2);
+    memcpy(bad + l2, host, sizeof host);
+    struct pbdecode_error e1, e2;
+    assert_null(decoded_report_unpack_next(test_report_plan(), bad, l2 + sizeof host, 1 << 20, d1, &e1));
+    assert_null(decoded_report_unpack(test_report_plan(), bad, l2 + sizeof host, 1 << 20, &e2));
+    assert_int_equal(e1.status, e2.status);
+    assert_int_equal(e1.offset, e2.offset);
+    assert_true(e1.offset > 20);                      /* in the host field, after the guests */
+    decoded_report_free(d1);
+    free(bad);
+    free(w1);
+    free(w2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,7 +532,8 @@ int main(void)
         cmocka_unit_test(t_invalid_entry_still_refused), cmocka_unit_test(t_malformed),
         cmocka_unit_test(t_compact_expanded_in_vmid_order), cmocka_unit_test(t_compact_same_as_old_form),
         cmocka_unit_test(t_compact_order_with_unsorted_guests), cmocka_unit_test(t_compact_malformed),
-        cmocka_unit_test(t_compact_wire_forms),
+        cmocka_unit_test(t_compact_wire_forms), cmocka_unit_test(t_inventory_shared_while_unchanged),
+        cmocka_unit_test(t_split_error_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

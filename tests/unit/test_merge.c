@@ -330,7 +330,7 @@ static char *scrape_scenario_as(bool deprecated, bool prerender, enum vmlist_wir
     for (size_t i = 0; i < 4; i++) {
         nodes[i].labels = node_labels(nodes[i].cluster, nodes[i].node);
         if (prerender)
-            nodes[i].render->home_guests = merge_prerender_guests(nodes[i].render->report, nodes[i].cluster, &o);
+            nodes[i].render->home_guests = merge_prerender_guests(nodes[i].render->report, nodes[i].cluster, &o, NULL);
     }
     struct scrape_input in = {.nodes = nodes, .n_nodes = 4};
     struct node_render **merged;
@@ -447,7 +447,7 @@ static void t_prerendered_guests_of_stale_node(void **state)
     struct merge_opts o = {false};
     for (size_t i = 0; i < 2; i++) {
         nodes[i].labels = node_labels("c", nodes[i].node);
-        nodes[i].render->home_guests = merge_prerender_guests(nodes[i].render->report, "c", &o);
+        nodes[i].render->home_guests = merge_prerender_guests(nodes[i].render->report, "c", &o, NULL);
     }
     assert_non_null(nodes[1].render->home_guests);
     struct scrape_input in = {.nodes = nodes, .n_nodes = 2};
@@ -461,6 +461,82 @@ static void t_prerendered_guests_of_stale_node(void **state)
         node_render_unref(nodes[i].render);
     }
     buf_free(&out);
+    arena_free(&A);
+}
+
+/* One cycle of node b: guest 200 named name, running with busy CPUs. */
+static struct decoded_report *cycle_of_b(const char *name, double busy, const struct decoded_report *prev)
+{
+    Pvescope__ClusterView *view = mk(sizeof *view);
+    pvescope__cluster_view__init(view);
+    view->name = "c";
+    Pvescope__GuestConfig *g[] = {config(200, "qemu", "b", name, 2, GIB), placed(201, "lxc", "a")};
+    Pvescope__GuestRuntime *rt[] = {runtime(200, "qemu", busy, GIB)};
+    Pvescope__Report *r = report("b", view, g, 2, rt, 1);
+    size_t n = pvescope__report__get_packed_size(r);
+    uint8_t *b = malloc(n);
+    pvescope__report__pack(r, b);
+    struct decoded_report *d = decoded_report_unpack_next(test_report_plan(), b, n, 1 << 20, prev, NULL);
+    free(b);
+    assert_non_null(d);
+    return d;
+}
+
+/* The previous render of a node, as the store holds it. */
+static struct node_render *rendered(struct decoded_report *d, const struct merge_opts *o,
+                                    const struct node_render *prev)
+{
+    struct node_render *nr = node_render_new();
+    nr->report = d;
+    nr->home_guests = merge_prerender_guests(d, "c", o, prev);
+    return nr;
+}
+
+static char *family_text(const struct node_render *nr, enum family_id f)
+{
+    return strndup(nr->text.data + nr->start[f], nr->len[f]);
+}
+
+/* A report that shares its predecessor's inventory takes the configuration-
+ * only families from the predecessor's render (a mark put there shows), and
+ * renders the rest; one with another inventory renders all of it. */
+static void t_prerendered_config_families_reused(void **state)
+{
+    (void)state;
+    arena_init(&A, 1 << 16);
+    struct merge_opts o = {false};
+    struct node_render *first = rendered(cycle_of_b("vm200", 1.0, NULL), &o, NULL);
+    struct node_render *same = rendered(cycle_of_b("vm200", 0.5, first->report), &o, NULL);
+    assert_ptr_equal(same->report->inventory, first->report->inventory);
+    char *info = family_text(same->home_guests, FAM_PVE_GUEST_INFO);
+    assert_non_null(strstr(info, "name=\"vm200\""));
+    char *mark = strstr(first->home_guests->text.data + first->home_guests->start[FAM_PVE_GUEST_INFO], "vm200");
+    mark[0] = 'X';                                    /* in first's text only */
+    struct node_render *next = rendered(cycle_of_b("vm200", 0.5, first->report), &o, first);
+    char *copied = family_text(next->home_guests, FAM_PVE_GUEST_INFO);
+    assert_non_null(strstr(copied, "name=\"Xm200\""));
+    for (int f = 0; f < FAM__COUNT; f++) {            /* every other family: as rendered afresh */
+        if (f == FAM_PVE_GUEST_INFO)
+            continue;
+        char *a = family_text(same->home_guests, (enum family_id)f), *b = family_text(next->home_guests, (enum family_id)f);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    char *cpu = family_text(next->home_guests, FAM_PVE_CPU_USAGE_RATIO);
+    assert_string_equal(cpu, "pve_cpu_usage_ratio{id=\"qemu/200\",pve_cluster=\"c\"} 0.25\n");
+    struct node_render *renamed = rendered(cycle_of_b("db", 0.5, first->report), &o, first);
+    assert_ptr_not_equal(renamed->report->inventory, first->report->inventory);
+    char *fresh = family_text(renamed->home_guests, FAM_PVE_GUEST_INFO);
+    assert_non_null(strstr(fresh, "name=\"db\""));
+    free(info);
+    free(copied);
+    free(cpu);
+    free(fresh);
+    node_render_unref(first);
+    node_render_unref(same);
+    node_render_unref(next);
+    node_render_unref(renamed);
     arena_free(&A);
 }
 
@@ -647,7 +723,7 @@ int main(void)
         cmocka_unit_test(t_nodes_and_cluster), cmocka_unit_test(t_guests), cmocka_unit_test(t_storages),
         cmocka_unit_test(t_guest_extras), cmocka_unit_test(t_prerendered_guests_same_series),
         cmocka_unit_test(t_compact_vmlist_same_scrape),
-        cmocka_unit_test(t_prerendered_guests_of_stale_node),
+        cmocka_unit_test(t_prerendered_guests_of_stale_node), cmocka_unit_test(t_prerendered_config_families_reused),
         cmocka_unit_test(t_deprecated_gauges_flag), cmocka_unit_test(t_only_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
