@@ -97,11 +97,16 @@ struct node_render {
      * ingest as the scrape-time merge would if the cluster's .vmlist agrees
      * with this report (merge_prerender_guests()); NULL when it has none. */
     struct node_render *home_guests;
-    /* A home_guests render: which guests it holds, sorted by vmid. */
+    /* A home_guests render: which guests it holds, sorted by vmid; and its
+     * configuration-only families (merge_family_config_only()) in a render
+     * of their own, shared with the node's next home_guests while the
+     * report's inventory is unchanged (merge_home.c). */
     struct prerendered_guest *pre;
     size_t n_pre;
-    /* A cluster's merged render: home_guests renders the merge found valid,
-     * written before this render's own chunk of each family. */
+    struct node_render *config_part;
+    /* A cluster's merged render: home_guests renders the merge found valid
+     * and their config_parts, written before this render's own chunk of
+     * each family. */
     struct node_render **parts;
     size_t n_parts;
 };

@@ -28,20 +28,44 @@ static int cmp_pre(const void *a, const void *b)
     return x->vmid < y->vmid ? -1 : x->vmid > y->vmid;
 }
 
-/* prev's pre-rendered guests when prev's report had d's very inventory:
- * the same guests with the same configurations, hence the same text in
- * every configuration-only family. */
-static const struct node_render *same_inventory_home(const struct decoded_report *d, const struct node_render *prev)
+/* The configuration-only part of prev's pre-rendered guests when prev's
+ * report had d's very inventory: the same guests with the same
+ * configurations, hence the same text in every configuration-only family. */
+static struct node_render *same_config_part(const struct decoded_report *d, const struct node_render *prev)
 {
-    if (!d->inventory || !prev || !prev->report || prev->report->inventory != d->inventory)
+    if (!d->inventory || !prev || !prev->report || prev->report->inventory != d->inventory || !prev->home_guests)
         return NULL;
-    return prev->home_guests;
+    return prev->home_guests->config_part;
+}
+
+/* Renders the n guests' families into nr, the configuration-only ones into
+ * config (or none of those when config is NULL). */
+static void render_families(struct node_render *nr, struct node_render *config, const struct merged_guest *g,
+                            size_t n, const struct merge_opts *o)
+{
+    for (int i = 0; i < FAM__COUNT; i++) {
+        enum family_id f = (enum family_id)i;
+        if (!merge_family(f))
+            continue;
+        struct node_render *to = merge_family_config_only(f) ? config : nr;
+        if (!to)
+            continue;
+        nr_begin(to, f);
+        for (size_t j = 0; j < n; j++)
+            merged_guest_samples(to, f, &g[j], o);
+        nr_end(to, f);
+    }
+}
+
+static void render_done(struct node_render *nr)
+{
+    buf_fit(&nr->text);
+    buf_free(&nr->scratch);
 }
 
 struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
                                            const struct merge_opts *o, const struct node_render *prev)
 {
-    const struct node_render *same = same_inventory_home(d, prev);
     const Pvescope__Report *r = d->r;
     size_t n = 0;
     for (size_t i = 0; r->node && i < r->n_guests; i++)
@@ -62,27 +86,25 @@ struct node_render *merge_prerender_guests(const struct decoded_report *d, const
         merged_guest_prepare(&g[k], cluster);
         pre[k++] = (struct prerendered_guest){e->vmid, e->type, e->ha_state};
     }
-    struct node_render *nr = node_render_new();
-    buf_reserve(&nr->text, n * 4096);       /* ~40 series of ~90 bytes a guest */
-    for (int f = 0; f < FAM__COUNT; f++) {
-        if (!merge_family((enum family_id)f))
-            continue;
-        nr_begin(nr, (enum family_id)f);
-        if (same && merge_family_config_only((enum family_id)f))
-            buf_append(&nr->text, same->text.data + same->start[f], same->len[f]);
-        else
-            for (size_t j = 0; j < n; j++)
-                merged_guest_samples(nr, (enum family_id)f, &g[j], o);
-        nr_end(nr, (enum family_id)f);
+    struct node_render *nr = node_render_new(), *config = same_config_part(d, prev), *new_config = NULL;
+    if (config) {
+        node_render_ref(config);
+    } else {
+        config = new_config = node_render_new();
+        buf_reserve(&config->text, n * 2048);   /* ~15 series of ~110 bytes a guest */
     }
-    buf_fit(&nr->text);
-    buf_free(&nr->scratch);
+    buf_reserve(&nr->text, n * 3072);           /* ~25 series of ~100 bytes a guest */
+    render_families(nr, new_config, g, n, o);
+    render_done(nr);
+    if (new_config)
+        render_done(new_config);
     for (size_t j = 0; j < n; j++)
         merged_guest_release(&g[j]);
     free(g);
     qsort(pre, n, sizeof *pre, cmp_pre);
     nr->pre = pre;
     nr->n_pre = n;
+    nr->config_part = config;
     return nr;
 }
 
@@ -144,14 +166,18 @@ size_t merge_home_select(const struct scrape_node *nodes, size_t n_nodes, const 
         home_of[k] = i;
     }
     size_t count = 0;
-    *parts = malloc((n_nodes ? n_nodes : 1) * sizeof **parts);
+    *parts = malloc((n_nodes ? 2 * n_nodes : 1) * sizeof **parts);
     if (!*parts)
         abort();
     for (size_t i = 0; i < n_nodes; i++) {
-        const struct node_render *h = nodes[i].render->home_guests;
-        if (nodes[i].fresh && h && hits[i] == h->n_pre) {
-            node_render_ref(nodes[i].render->home_guests);
-            (*parts)[count++] = nodes[i].render->home_guests;
+        struct node_render *h = nodes[i].render->home_guests;
+        if (!nodes[i].fresh || !h || hits[i] != h->n_pre)
+            continue;
+        node_render_ref(h);
+        (*parts)[count++] = h;
+        if (h->config_part) {
+            node_render_ref(h->config_part);
+            (*parts)[count++] = h->config_part;
         }
     }
     for (size_t k = 0; k < n; k++)

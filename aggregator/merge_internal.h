@@ -52,7 +52,8 @@ struct prerendered_guest {
 /* Of a cluster's n merged guests (g, joined from auth's .vmlist), marks in
  * skip[] those a node's home_guests render holds exactly as the merge would
  * write them, for the nodes all of whose pre-rendered guests are so placed,
- * and returns those renders (one reference each) in *parts. */
+ * and returns those renders and their config_parts (one reference each)
+ * in *parts. */
 size_t merge_home_select(const struct scrape_node *nodes, size_t n_nodes, const struct merged_guest *g, size_t n,
                          bool *skip, struct node_render ***parts);
 

@@ -462,6 +462,7 @@ void node_render_unref(struct node_render *nr)
         buf_free(&nr->text);
         buf_free(&nr->scratch);
         node_render_unref(nr->home_guests);
+        node_render_unref(nr->config_part);
         for (size_t i = 0; i < nr->n_parts; i++)
             node_render_unref(nr->parts[i]);
         free(nr->parts);

@@ -240,7 +240,8 @@ static void state_bytes(const struct store *st)
     for (size_t i = 0; i < st->n; i++) {
         const struct node_render *nr = st->nodes[i].render;
         decoded += (double)decoded_report_bytes(nr->report);
-        text += (double)nr->text.len + (nr->home_guests ? (double)nr->home_guests->text.len : 0);
+        text += (double)nr->text.len + (nr->home_guests ? (double)nr->home_guests->text.len : 0) +
+                (nr->home_guests && nr->home_guests->config_part ? (double)nr->home_guests->config_part->text.len : 0);
     }
     printf("render: state: decoded reports %.0f MB, rendered text %.0f MB\n", decoded / 1e6, text / 1e6);
 }

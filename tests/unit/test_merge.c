@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "decode.h"
 #include "merge.h"
+#include "merge_internal.h"
 #include "placements.h"
 #include "render.h"
 #include "store.h"
@@ -337,7 +338,8 @@ static char *scrape_scenario_as(bool deprecated, bool prerender, enum vmlist_wir
     size_t n_merged = merge_all(&in, &o, &merged);
     parts_taken = 0;
     for (size_t i = 0; i < n_merged; i++)
-        parts_taken += merged[i]->n_parts;
+        for (size_t k = 0; k < merged[i]->n_parts; k++)
+            parts_taken += merged[i]->parts[k]->pre != NULL;      /* a node's guests, not a config part */
     merge_free(merged, n_merged);
     struct buf out = BUF_INIT;
     scrape_write(&out, &in, &o);
@@ -497,44 +499,47 @@ static char *family_text(const struct node_render *nr, enum family_id f)
     return strndup(nr->text.data + nr->start[f], nr->len[f]);
 }
 
-/* A report that shares its predecessor's inventory takes the configuration-
- * only families from the predecessor's render (a mark put there shows), and
- * renders the rest; one with another inventory renders all of it. */
+/* A report that shares its predecessor's inventory shares the render of its
+ * configuration-only families too, and renders the rest afresh; one with
+ * another inventory renders all of them. */
 static void t_prerendered_config_families_reused(void **state)
 {
     (void)state;
     arena_init(&A, 1 << 16);
     struct merge_opts o = {false};
     struct node_render *first = rendered(cycle_of_b("vm200", 1.0, NULL), &o, NULL);
-    struct node_render *same = rendered(cycle_of_b("vm200", 0.5, first->report), &o, NULL);
-    assert_ptr_equal(same->report->inventory, first->report->inventory);
-    char *info = family_text(same->home_guests, FAM_PVE_GUEST_INFO);
-    assert_non_null(strstr(info, "name=\"vm200\""));
-    char *mark = strstr(first->home_guests->text.data + first->home_guests->start[FAM_PVE_GUEST_INFO], "vm200");
-    mark[0] = 'X';                                    /* in first's text only */
+    struct node_render *alone = rendered(cycle_of_b("vm200", 0.5, first->report), &o, NULL);
     struct node_render *next = rendered(cycle_of_b("vm200", 0.5, first->report), &o, first);
-    char *copied = family_text(next->home_guests, FAM_PVE_GUEST_INFO);
-    assert_non_null(strstr(copied, "name=\"Xm200\""));
-    for (int f = 0; f < FAM__COUNT; f++) {            /* every other family: as rendered afresh */
-        if (f == FAM_PVE_GUEST_INFO)
-            continue;
-        char *a = family_text(same->home_guests, (enum family_id)f), *b = family_text(next->home_guests, (enum family_id)f);
-        assert_string_equal(a, b);
-        free(a);
-        free(b);
+    assert_ptr_equal(next->report->inventory, first->report->inventory);
+    assert_ptr_not_equal(alone->home_guests->config_part, first->home_guests->config_part);
+    assert_ptr_equal(next->home_guests->config_part, first->home_guests->config_part);
+    for (int i = 0; i < FAM__COUNT; i++) {             /* each family in one of the two, as rendered alone */
+        enum family_id f = (enum family_id)i;
+        bool config = merge_family_config_only(f);
+        const struct node_render *a = config ? alone->home_guests->config_part : alone->home_guests;
+        const struct node_render *b = config ? next->home_guests->config_part : next->home_guests;
+        char *ta = family_text(a, f), *tb = family_text(b, f), *other = family_text(config ? next->home_guests
+                                                                                  : next->home_guests->config_part, f);
+        assert_string_equal(ta, tb);
+        assert_string_equal(other, "");
+        free(ta);
+        free(tb);
+        free(other);
     }
+    char *info = family_text(next->home_guests->config_part, FAM_PVE_GUEST_INFO);
+    assert_non_null(strstr(info, "name=\"vm200\""));
     char *cpu = family_text(next->home_guests, FAM_PVE_CPU_USAGE_RATIO);
     assert_string_equal(cpu, "pve_cpu_usage_ratio{id=\"qemu/200\",pve_cluster=\"c\"} 0.25\n");
-    struct node_render *renamed = rendered(cycle_of_b("db", 0.5, first->report), &o, first);
-    assert_ptr_not_equal(renamed->report->inventory, first->report->inventory);
-    char *fresh = family_text(renamed->home_guests, FAM_PVE_GUEST_INFO);
+    struct node_render *renamed = rendered(cycle_of_b("db", 0.5, next->report), &o, next);
+    assert_ptr_not_equal(renamed->report->inventory, next->report->inventory);
+    assert_ptr_not_equal(renamed->home_guests->config_part, next->home_guests->config_part);
+    char *fresh = family_text(renamed->home_guests->config_part, FAM_PVE_GUEST_INFO);
     assert_non_null(strstr(fresh, "name=\"db\""));
     free(info);
-    free(copied);
     free(cpu);
     free(fresh);
     node_render_unref(first);
-    node_render_unref(same);
+    node_render_unref(alone);
     node_render_unref(next);
     node_render_unref(renamed);
     arena_free(&A);
