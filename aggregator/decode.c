@@ -96,7 +96,11 @@ static int cmp_vmid_pos(const void *a, const void *b)
 /* Sorts n entries of tmp into a new array of message pointers from d's blocks. */
 static const void **sorted_msgs(struct decoded_report *d, struct vmid_pos *tmp, size_t n)
 {
-    qsort(tmp, n, sizeof *tmp, cmp_vmid_pos);
+    size_t sorted = 1;                         /* agents send guests in vmid order: check first */
+    while (sorted < n && cmp_vmid_pos(&tmp[sorted - 1], &tmp[sorted]) < 0)
+        sorted++;
+    if (sorted < n)
+        qsort(tmp, n, sizeof *tmp, cmp_vmid_pos);
     const void **out = block_alloc(d, (n ? n : 1) * sizeof *out);
     for (size_t i = 0; out && i < n; i++)
         out[i] = tmp[i].msg;

@@ -46,24 +46,40 @@ size_t utf8_seq_len(const unsigned char *s)
     return n;
 }
 
+/* 1 where a scan of label text must stop: the NUL, the three bytes the
+ * exposition format escapes, and every non-ASCII byte (checked as UTF-8). */
+#define NONE16 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+#define ALL16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char label_stop[256] = {
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0,          /* NUL, \n */
+    NONE16,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,          /* " */
+    NONE16, NONE16,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,          /* \ */
+    NONE16, NONE16,
+    ALL16, ALL16, ALL16, ALL16, ALL16, ALL16, ALL16, ALL16,
+};
+#undef NONE16
+#undef ALL16
+
 void expo_escape_label(struct buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         size_t run = 0;          /* copy plain runs in one append */
-        while (p[run] && p[run] != '\\' && p[run] != '"' && p[run] != '\n' && p[run] < 0x80)
+        while (!label_stop[p[run]])
             run++;
         if (run) {
             buf_append(b, p, run);
             p += run;
             continue;
         }
-        if (*p == '\\') { buf_puts(b, "\\\\"); p++; continue; }
-        if (*p == '"') { buf_puts(b, "\\\""); p++; continue; }
-        if (*p == '\n') { buf_puts(b, "\\n"); p++; continue; }
+        if (*p == '\\') { buf_append(b, "\\\\", 2); p++; continue; }
+        if (*p == '"') { buf_append(b, "\\\"", 2); p++; continue; }
+        if (*p == '\n') { buf_append(b, "\\n", 2); p++; continue; }
         size_t n = utf8_seq_len(p);
         if (n == 0) {
-            buf_puts(b, "\xEF\xBF\xBD");
+            buf_append(b, "\xEF\xBF\xBD", 3);
             p++;
         } else {
             buf_append(b, p, n);

@@ -101,7 +101,11 @@ struct node_render *merge_prerender_guests(const struct decoded_report *d, const
     for (size_t j = 0; j < n; j++)
         merged_guest_release(&g[j]);
     free(g);
-    qsort(pre, n, sizeof *pre, cmp_pre);
+    size_t sorted = 1;                         /* usually in vmid order already */
+    while (sorted < n && cmp_pre(&pre[sorted - 1], &pre[sorted]) <= 0)
+        sorted++;
+    if (sorted < n)
+        qsort(pre, n, sizeof *pre, cmp_pre);
     nr->pre = pre;
     nr->n_pre = n;
     nr->config_part = config;

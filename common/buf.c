@@ -11,10 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void buf_reserve(struct buf *b, size_t extra)
+void buf_grow(struct buf *b, size_t extra)
 {
-    if (b->cap - b->len > extra)          /* room for data plus the NUL */
-        return;
     size_t need = b->len + extra + 1;
     if (need < b->len)
         abort();
@@ -27,24 +25,6 @@ void buf_reserve(struct buf *b, size_t extra)
     p[b->len] = '\0';                         /* a fresh buffer is "" too */
     b->data = p;
     b->cap = cap;
-}
-
-void buf_append(struct buf *b, const void *p, size_t n)
-{
-    buf_reserve(b, n);
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void buf_puts(struct buf *b, const char *s) { buf_append(b, s, strlen(s)); }
-
-void buf_putc(struct buf *b, char c)
-{
-    buf_reserve(b, 1);
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)
