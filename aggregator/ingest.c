@@ -52,6 +52,44 @@ void ingest_init(struct ingest *ig, struct store *store, const struct keyring *k
     ig->report_plan = pbdecode_plan_new(&pvescope__report__descriptor, err, sizeof err);
     if (!ig->report_plan)   /* only out of memory: the schema is ours and tested */
         log_warn("%s; reports are decoded by protobuf-c instead", err);
+    ig->envelope_plan = pbdecode_plan_new(&pvescope__envelope__descriptor, err, sizeof err);
+    if (!ig->envelope_plan)
+        log_warn("%s; envelopes are decoded by protobuf-c instead", err);
+}
+
+static void *scratch_alloc(void *data, size_t n)
+{
+    struct envelope_scratch *s = data;
+    n = (n + 15) & ~(size_t)15;
+    if (n > sizeof s->bytes - s->used)
+        return NULL;
+    void *p = s->bytes + s->used;
+    s->used += n;
+    return p;
+}
+
+static void scratch_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+/* msg's envelope, its sealed report pointing into msg; *owned says whether
+ * to free it with protobuf-c. Envelopes whose strings do not fit the scratch
+ * (no valid one) go to protobuf-c, which then says whether they decode. */
+static Pvescope__Envelope *envelope_decode(struct ingest *ig, const uint8_t *msg, size_t len, bool *owned)
+{
+    *owned = false;
+    if (ig->envelope_plan) {
+        ig->envelope_scratch.used = 0;
+        ProtobufCAllocator a = {scratch_alloc, scratch_free, &ig->envelope_scratch};
+        struct pbdecode_error err;
+        ProtobufCMessage *m = pbdecode_unpack_borrowing(ig->envelope_plan, &a, msg, len, &err);
+        if (m || err.status != PBDECODE_NO_MEMORY)
+            return (Pvescope__Envelope *)m;
+    }
+    *owned = true;
+    return pvescope__envelope__unpack(NULL, len, msg);
 }
 
 static int reject(struct ingest *ig, enum reject_reason why, double now, const char *fmt, ...)
@@ -319,7 +357,8 @@ int ingest_process(struct ingest *ig, const uint8_t *msg, size_t len, double now
     if (len > ig->max_message_bytes)
         return reject(ig, REJECT_OVERSIZE, now_mono, "%zu bytes, limit %zu (--ingest.max-message-bytes)",
                       len, ig->max_message_bytes);
-    Pvescope__Envelope *env = pvescope__envelope__unpack(NULL, len, msg);
+    bool owned;
+    Pvescope__Envelope *env = envelope_decode(ig, msg, len, &owned);
     if (!env)
         return reject(ig, REJECT_DECODE, now_mono, "%zu bytes that are not a pvescope envelope", len);
     int rc;
@@ -342,7 +381,8 @@ int ingest_process(struct ingest *ig, const uint8_t *msg, size_t len, double now
                     (double)(env->sent_unix_ms - now_unix_ms) / 1000.0);
     else
         rc = accept_opened(ig, env, now_mono);
-    pvescope__envelope__free_unpacked(env, NULL);
+    if (owned)
+        pvescope__envelope__free_unpacked(env, NULL);
     return rc;
 }
 
@@ -395,4 +435,6 @@ void ingest_close(struct ingest *ig)
     buf_free(&ig->plain);
     pbdecode_plan_free(ig->report_plan);
     ig->report_plan = NULL;
+    pbdecode_plan_free(ig->envelope_plan);
+    ig->envelope_plan = NULL;
 }

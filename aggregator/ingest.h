@@ -49,6 +49,13 @@ struct ingest {
      * use them for their whole decode, so the store must be freed (or no
      * longer scraped) before ingest_close. NULL = protobuf-c decodes. */
     struct pbdecode_plan *report_plan;
+    /* The envelope's decode: its plan (NULL = protobuf-c), and room for
+     * its struct and short strings; the sealed report is not copied. */
+    struct pbdecode_plan *envelope_plan;
+    struct envelope_scratch {
+        size_t used;
+        _Alignas(16) unsigned char bytes[8192];
+    } envelope_scratch;
 };
 
 /* Sets malloc up for the aggregator's pattern, once at start (main, the

@@ -263,6 +263,7 @@ struct decoder {
     const uint8_t *base;            /* for error offsets */
     struct pbdecode_error *err;
     uint8_t *chunk, *chunk_end;     /* room left for strings */
+    bool borrow_bytes;              /* bytes fields point into the input */
 };
 
 static bool fail(struct decoder *d, enum pbdecode_status s, const uint8_t *at, const struct message_plan *m,
@@ -484,8 +485,8 @@ static bool decode_message(struct decoder *d, const struct message_plan *m, cons
  * ProtobufCBinaryData), as protobuf-c copies them. */
 static bool copy_bytes(struct decoder *d, const struct field_plan *f, const uint8_t *p, size_t len, void *dst)
 {
-    if (f->kind == K_BYTES && len == 0) {
-        *(ProtobufCBinaryData *)dst = (ProtobufCBinaryData){0, NULL};
+    if (f->kind == K_BYTES && (len == 0 || d->borrow_bytes)) {
+        *(ProtobufCBinaryData *)dst = (ProtobufCBinaryData){len, len ? (uint8_t *)p : NULL};
         return true;
     }
     size_t need = len + (f->kind == K_STRING);
@@ -753,10 +754,10 @@ static bool decode_message(struct decoder *d, const struct message_plan *m, cons
     return true;
 }
 
-ProtobufCMessage *pbdecode_unpack(const struct pbdecode_plan *plan, ProtobufCAllocator *alloc,
-                                  const uint8_t *data, size_t len, struct pbdecode_error *err)
+static ProtobufCMessage *unpack(const struct pbdecode_plan *plan, ProtobufCAllocator *alloc, const uint8_t *data,
+                                size_t len, struct pbdecode_error *err, bool borrow_bytes)
 {
-    struct decoder d = {alloc, data, err, NULL, NULL};
+    struct decoder d = {alloc, data, err, NULL, NULL, borrow_bytes};
     const struct message_plan *root = &plan->messages[0];
     if (err)
         *err = (struct pbdecode_error){PBDECODE_OK, 0, root->desc->name, NULL};
@@ -766,6 +767,18 @@ ProtobufCMessage *pbdecode_unpack(const struct pbdecode_plan *plan, ProtobufCAll
         return NULL;
     }
     return decode_message(&d, root, data, data + len, msg, 0) ? msg : NULL;
+}
+
+ProtobufCMessage *pbdecode_unpack(const struct pbdecode_plan *plan, ProtobufCAllocator *alloc,
+                                  const uint8_t *data, size_t len, struct pbdecode_error *err)
+{
+    return unpack(plan, alloc, data, len, err, false);
+}
+
+ProtobufCMessage *pbdecode_unpack_borrowing(const struct pbdecode_plan *plan, ProtobufCAllocator *alloc,
+                                            const uint8_t *data, size_t len, struct pbdecode_error *err)
+{
+    return unpack(plan, alloc, data, len, err, true);
 }
 
 const char *pbdecode_status_text(enum pbdecode_status status)

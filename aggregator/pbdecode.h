@@ -82,6 +82,12 @@ void pbdecode_plan_free(struct pbdecode_plan *plan);
 ProtobufCMessage *pbdecode_unpack(const struct pbdecode_plan *plan, ProtobufCAllocator *alloc,
                                   const uint8_t *data, size_t len, struct pbdecode_error *err);
 
+/* The same, except that bytes fields (not strings) point into data instead
+ * of at copies: the result is valid only while data is. For the envelope,
+ * whose sealed report is most of a message and is only read once. */
+ProtobufCMessage *pbdecode_unpack_borrowing(const struct pbdecode_plan *plan, ProtobufCAllocator *alloc,
+                                            const uint8_t *data, size_t len, struct pbdecode_error *err);
+
 /* A short text for status ("truncated", "missing required field", ...). */
 const char *pbdecode_status_text(enum pbdecode_status status);
 

@@ -177,6 +177,12 @@ static void t_header_and_cluster(void **state)
     m.node = "pve1";
     m.boot = "not/a/boot/id";
     assert_int_equal(send_spec(f, &m), REJECT_BAD_HEADER);
+    char *huge = malloc(9001);                  /* beyond the envelope scratch: protobuf-c decodes it */
+    memset(huge, 'a', 9000);
+    huge[9000] = '\0';
+    m.boot = huge;
+    assert_int_equal(send_spec(f, &m), REJECT_BAD_HEADER);
+    free(huge);
     m.boot = NULL;
     m.report_node = "pve2";                  /* sealed report disagrees with its header */
     assert_int_equal(send_spec(f, &m), REJECT_INVALID_REPORT);

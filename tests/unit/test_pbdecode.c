@@ -421,6 +421,36 @@ static void t_agent_report_differential(void **state)
     }
 }
 
+/* Borrowing: bytes fields point into the input, strings are still copies
+ * (NUL-terminated), and the values are those of the copying decode. */
+static void t_bytes_borrowed(void **state)
+{
+    const struct plans *p = *state;
+    const uint8_t b[] = {0x3a, 0x03, 'a', 'b', 'c',                 /* s = "abc" */
+                         0x42, 0x02, 0x00, 0xff,                    /* by = {0, 255} */
+                         0x42, 0x03, 0x01, 0x02, 0x03};             /* by again: the last wins */
+    struct pbdiff_arena a;
+    ProtobufCAllocator al = pbdiff_allocator(&a, SIZE_MAX);
+    struct pbdecode_error err;
+    Pbtest__All *m = (Pbtest__All *)pbdecode_unpack_borrowing(p->all, &al, b, sizeof b, &err);
+    assert_non_null(m);
+    assert_true(m->has_by);
+    assert_int_equal(m->by.len, 3);
+    assert_ptr_equal(m->by.data, b + 11);
+    assert_string_equal(m->s, "abc");
+    assert_true((const uint8_t *)m->s < b || (const uint8_t *)m->s >= b + sizeof b);
+    const uint8_t empty[] = {0x42, 0x00};
+    m = (Pbtest__All *)pbdecode_unpack_borrowing(p->all, &al, empty, sizeof empty, &err);
+    assert_non_null(m);
+    assert_true(m->has_by);
+    assert_int_equal(m->by.len, 0);
+    assert_null(m->by.data);                                    /* as protobuf-c leaves an empty one */
+    const uint8_t cut[] = {0x42, 0x05, 0x00};
+    assert_null(pbdecode_unpack_borrowing(p->all, &al, cut, sizeof cut, &err));
+    assert_int_equal(err.status, PBDECODE_TRUNCATED);
+    pbdiff_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,7 +459,7 @@ int main(void)
         cmocka_unit_test(t_last_wins_unknown_skipped), cmocka_unit_test(t_required),
         cmocka_unit_test(t_failures), cmocka_unit_test(t_depth), cmocka_unit_test(t_out_of_memory),
         cmocka_unit_test(t_unsupported_schema), cmocka_unit_test(t_fleet_reports_differential),
-        cmocka_unit_test(t_agent_report_differential),
+        cmocka_unit_test(t_agent_report_differential), cmocka_unit_test(t_bytes_borrowed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
