@@ -315,7 +315,8 @@ static struct decoded_report *unpack_split(const struct pbdecode_plan *plan, con
                                            const struct decoded_report *prev)
 {
     struct decoded_report *inv = prev ? prev->inventory : NULL;
-    if (same_sections(inv, data, s))
+    bool reused = same_sections(inv, data, s);
+    if (reused)
         atomic_fetch_add_explicit(&inv->refs, 1, memory_order_relaxed);
     else if (!(inv = unpack_inventory(plan, data, s, budget)))
         return NULL;
@@ -327,6 +328,7 @@ static struct decoded_report *unpack_split(const struct pbdecode_plan *plan, con
         return NULL;
     }
     attach_inventory(d, inv);
+    d->inventory_reused = reused;
     return d;
 }
 

@@ -68,6 +68,7 @@ struct decoded_report {
      * none or they could not be split off). An inventory: the sections'
      * bytes as sent, to recognise them in the node's next report. */
     struct decoded_report *inventory;
+    bool inventory_reused;         /* shared with prev (decoded_report_unpack_next()) */
     uint8_t *sections;
     size_t sections_len;
 };

@@ -222,8 +222,12 @@ static bool cluster_view_ok(const Pvescope__ClusterView *c)
  * become guest, storage and cluster labels. The .vmlist entries r goes
  * without (wire_strip.h) count as guests too. Returns -1 when fine, else
  * REJECT_LIMITS with why. */
-static int check_inventory(const Pvescope__Report *r, const struct stripped_vmlist *vmlist, char *why, size_t n)
+static int check_inventory(const struct decoded_report *d, char *why, size_t n)
 {
+    const Pvescope__Report *r = d->r;
+    const struct stripped_vmlist *vmlist = &d->stripped;
+    /* an inventory shared with the node's previous report passed these checks then */
+    bool checked = d->inventory_reused;
     size_t members = r->cluster ? r->cluster->n_members : 0, guests = r->n_guests + vmlist->entries;
     if (guests > INGEST_MAX_GUESTS || r->n_guest_runtime > INGEST_MAX_GUESTS ||
         members > INGEST_MAX_MEMBERS || r->n_storages > INGEST_MAX_STORAGES ||
@@ -232,12 +236,12 @@ static int check_inventory(const Pvescope__Report *r, const struct stripped_vmli
                  guests, r->n_guest_runtime, members, r->n_storages, r->n_storage_usage);
         return REJECT_LIMITS;
     }
-    bool ok = (!r->cluster || cluster_view_ok(r->cluster)) && vmlist->longest_string <= INGEST_MAX_LABEL_BYTES;
-    for (size_t i = 0; ok && i < r->n_guests; i++)
+    bool ok = checked || ((!r->cluster || cluster_view_ok(r->cluster)) && vmlist->longest_string <= INGEST_MAX_LABEL_BYTES);
+    for (size_t i = 0; ok && !checked && i < r->n_guests; i++)
         ok = guest_config_ok(r->guests[i]);
     for (size_t i = 0; ok && i < r->n_guest_runtime; i++)
         ok = guest_runtime_ok(r->guest_runtime[i]);
-    for (size_t i = 0; ok && i < r->n_storages; i++)
+    for (size_t i = 0; ok && !checked && i < r->n_storages; i++)
         ok = storage_ok(r->storages[i]);
     for (size_t i = 0; ok && i < r->n_storage_usage; i++)
         ok = label_ok(r->storage_usage[i]->id);
@@ -275,7 +279,7 @@ static int check_report(const struct decoded_report *d, const Pvescope__Envelope
     int hw = check_hardware(r, why, n);
     if (hw >= 0)
         return hw;
-    int inv = check_inventory(r, &d->stripped, why, n);
+    int inv = check_inventory(d, why, n);
     if (inv >= 0)
         return inv;
     bool ok = true;

@@ -475,6 +475,8 @@ static void t_inventory_shared_while_unchanged(void **state)
     assert_non_null(d2);
     assert_non_null(d1->inventory);
     assert_ptr_equal(d2->inventory, d1->inventory);
+    assert_false(d1->inventory_reused);
+    assert_true(d2->inventory_reused);
     assert_ptr_equal(d2->r->guests, d1->r->guests);
     assert_same_as_alone(d2, w2, l2);
     decoded_report_free(d1);                          /* d2 keeps the inventory alive */
@@ -488,6 +490,7 @@ static void t_inventory_shared_while_unchanged(void **state)
     struct decoded_report *d3 = decoded_report_unpack_next(test_report_plan(), w3, l3, 1 << 20, d2, NULL);
     assert_non_null(d3);
     assert_ptr_not_equal(d3->inventory, d2->inventory);
+    assert_false(d3->inventory_reused);
     assert_string_equal(decoded_config(d3, 100)->name, "db");
     assert_string_equal(decoded_config(d2, 100)->name, "web");
     assert_same_as_alone(d3, w3, l3);
