@@ -508,7 +508,7 @@ static void guest_psi(struct node_render *nr, enum family_id f, const struct mer
         : (f == FAM_GUEST_PSI_IO_WAITING || f == FAM_GUEST_PSI_IO_STALLED) ? p->io : p->memory;
     bool full = f == FAM_GUEST_PSI_IO_STALLED || f == FAM_GUEST_PSI_MEM_STALLED;
     if (r && (full ? r->has_full_total_us : r->has_some_total_us))
-        nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, (double)(full ? r->full_total_us : r->some_total_us) / 1e6);
+        nr_sample_micro_n(nr, f, g->labels, g->labels_len, NULL, 0, full ? r->full_total_us : r->some_total_us);
 }
 
 /* Per-device series: device="<tap100i0>" or the backing device name. */

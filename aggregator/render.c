@@ -99,6 +99,12 @@ void nr_sample_u64_n(struct node_render *nr, enum family_id f, const char *label
     sample_end(nr, numfmt_u64(sample_head(nr, f, labels, nl, extra, ne), v));
 }
 
+void nr_sample_micro_n(struct node_render *nr, enum family_id f, const char *labels, size_t nl,
+                       const char *extra, size_t ne, uint64_t micro)
+{
+    sample_end(nr, numfmt_micro(sample_head(nr, f, labels, nl, extra, ne), micro));
+}
+
 void nr_state_set(struct node_render *nr, enum family_id f, const char *labels, size_t nl,
                   const char *const *pairs, size_t n, int current)
 {
@@ -221,16 +227,26 @@ static void render_memory(struct render_ctx *c, const Pvescope__Memory *m)
     single_u(c, FAM_NODE_SWAP_USAGE, has_swap_used, m->swap_total - m->swap_free);
 }
 
+/* One family with one sample of seconds from microseconds, when present. */
+static void single_micro(struct render_ctx *c, enum family_id f, bool has, uint64_t micro)
+{
+    if (!has)
+        return;
+    fam_open(c, f);
+    nr_sample_micro_n(c->nr, f, c->labels, strlen(c->labels), NULL, 0, micro);
+    fam_close(c);
+}
+
 static void render_pressure(struct render_ctx *c, const Pvescope__Pressure *p)
 {
     if (!p)
         return;
     const Pvescope__PressureResource *cpu = p->cpu, *io = p->io, *mem = p->memory;
-    single_f(c, FAM_NODE_PSI_CPU_WAITING, cpu && cpu->has_some_total_us, cpu ? (double)cpu->some_total_us / 1e6 : 0);
-    single_f(c, FAM_NODE_PSI_IO_WAITING, io && io->has_some_total_us, io ? (double)io->some_total_us / 1e6 : 0);
-    single_f(c, FAM_NODE_PSI_IO_STALLED, io && io->has_full_total_us, io ? (double)io->full_total_us / 1e6 : 0);
-    single_f(c, FAM_NODE_PSI_MEM_WAITING, mem && mem->has_some_total_us, mem ? (double)mem->some_total_us / 1e6 : 0);
-    single_f(c, FAM_NODE_PSI_MEM_STALLED, mem && mem->has_full_total_us, mem ? (double)mem->full_total_us / 1e6 : 0);
+    single_micro(c, FAM_NODE_PSI_CPU_WAITING, cpu && cpu->has_some_total_us, cpu ? cpu->some_total_us : 0);
+    single_micro(c, FAM_NODE_PSI_IO_WAITING, io && io->has_some_total_us, io ? io->some_total_us : 0);
+    single_micro(c, FAM_NODE_PSI_IO_STALLED, io && io->has_full_total_us, io ? io->full_total_us : 0);
+    single_micro(c, FAM_NODE_PSI_MEM_WAITING, mem && mem->has_some_total_us, mem ? mem->some_total_us : 0);
+    single_micro(c, FAM_NODE_PSI_MEM_STALLED, mem && mem->has_full_total_us, mem ? mem->full_total_us : 0);
 }
 
 static void render_host(struct render_ctx *c, const Pvescope__Host *h)

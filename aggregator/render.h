@@ -31,6 +31,10 @@ void nr_sample_n(struct node_render *nr, enum family_id f, const char *labels, s
                  const char *extra, size_t extra_len, double v);
 void nr_sample_u64_n(struct node_render *nr, enum family_id f, const char *labels, size_t labels_len,
                      const char *extra, size_t extra_len, uint64_t v);
+/* A sample of micro / 1e6 (seconds from microseconds), as nr_sample_n()
+ * would write it (numfmt_micro()). */
+void nr_sample_micro_n(struct node_render *nr, enum family_id f, const char *labels, size_t nl,
+                       const char *extra, size_t ne, uint64_t micro);
 
 /* n samples `name{labels,pairs[i]} 0|1`, 1 for i == current: a state set
  * (lock, HA state), the prefix written once and copied. */

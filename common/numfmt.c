@@ -149,19 +149,12 @@ static char *put_fixed(char *out, uint64_t digits, int x)
     return out;
 }
 
-/* Values with at most 6 decimals below 1e9 (seconds from milliseconds,
- * temperatures, short ratios): micro/1e6 is a correctly rounded division,
- * so it equals v exactly when the text "micro * 10^-6" parses back to v;
- * with at most 15 significant digits that text is what "%.15g" prints. */
-static bool put_short_decimal(char **out, double v)
+/* micro * 10^-6 as a decimal: whole part, then the fraction without its
+ * trailing zeros. */
+static char *put_micro(char *p, uint64_t micro)
 {
-    if (v >= 1e9)
-        return false;
-    uint64_t micro = (uint64_t)(v * 1e6 + 0.5);
-    if ((double)micro / 1e6 != v)
-        return false;
     uint64_t whole = micro / 1000000, frac = micro % 1000000;
-    char *p = numfmt_u64(*out, whole);
+    p = numfmt_u64(p, whole);
     if (frac) {
         int digits = 6;
         while (frac % 10 == 0) {
@@ -173,7 +166,21 @@ static bool put_short_decimal(char **out, double v)
             p[i] = (char)('0' + frac % 10);
         p += digits;
     }
-    *out = p;
+    return p;
+}
+
+/* Values with at most 6 decimals below 1e9 (seconds from milliseconds,
+ * temperatures, short ratios): micro/1e6 is a correctly rounded division,
+ * so it equals v exactly when the text "micro * 10^-6" parses back to v;
+ * with at most 15 significant digits that text is what "%.15g" prints. */
+static bool put_short_decimal(char **out, double v)
+{
+    if (v >= 1e9)
+        return false;
+    uint64_t micro = (uint64_t)(v * 1e6 + 0.5);
+    if ((double)micro / 1e6 != v)
+        return false;
+    *out = put_micro(*out, micro);
     return true;
 }
 
@@ -241,4 +248,14 @@ char *numfmt_double(char *p, double v)
         }
     }
     return put_printf(p, v);
+}
+
+/* From 100 µs (below 1e-4 "%g" writes an exponent) to 10^15 µs (31
+ * years), put_short_decimal() would print these digits; outside, the
+ * general path decides. */
+char *numfmt_micro(char *p, uint64_t micro)
+{
+    if ((micro > 0 && micro < 100) || micro >= 1000000000000000ull)
+        return numfmt_double(p, (double)micro / 1e6);
+    return put_micro(p, micro);
 }

@@ -20,4 +20,9 @@ char *numfmt_u64(char *p, uint64_t v);
  * through snprintf. */
 char *numfmt_double(char *p, double v);
 
+/* The text numfmt_double(p, micro / 1e6) writes (seconds from a count of
+ * microseconds), worked out from the integer: no division by 1e6 and no
+ * double to format, for the pressure counters every guest reports. */
+char *numfmt_micro(char *p, uint64_t micro);
+
 #endif

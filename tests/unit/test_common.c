@@ -158,6 +158,14 @@ static void t_numfmt_matches_printf(void **state)
         *numfmt_u64(out, u) = '\0';
         assert_string_equal(out, want);
     }
+    for (int i = 0; i < 300000; i++) {                /* numfmt_micro: as the division would print */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t us = i < 1000 ? (uint64_t)i * 999999 : x >> (i % 64);
+        char via_double[NUMFMT_MAX + 1];
+        *numfmt_double(via_double, (double)us / 1e6) = '\0';
+        *numfmt_micro(out, us) = '\0';
+        assert_string_equal(out, via_double);
+    }
     *numfmt_u64(out, 0) = '\0';
     assert_string_equal(out, "0");
     *numfmt_u64(out, 1234567890123456789u) = '\0';
