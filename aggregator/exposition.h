@@ -85,6 +85,7 @@ void expo_family_header(struct buf *b, enum family_id f);
 struct decoded_report;
 
 struct prerendered_guest;
+struct merged_guest;
 
 struct node_render {
     atomic_int refs;
@@ -104,6 +105,10 @@ struct node_render {
     struct prerendered_guest *pre;
     size_t n_pre;
     struct node_render *config_part;
+    /* A config_part: its guests as merged_guest_prepare() left them (labels,
+     * states; no runtime), for the next report with the same inventory. */
+    struct merged_guest *prepared;
+    size_t n_prepared;
     /* A cluster's merged render: home_guests renders the merge found valid
      * and their config_parts, written before this render's own chunk of
      * each family. */

@@ -304,10 +304,19 @@ static void device_labels(struct merged_guest *g)
 }
 
 static const char *ha_state_of(const struct merged_guest *g);
+static double guest_cpus(const Pvescope__GuestConfig *cfg);
 
 void merged_guest_prepare(struct merged_guest *g, const char *cluster)
 {
     g->lxc = strcmp(g->place->type, "lxc") == 0;
+    /* what the runtime families need of place and cfg, so a report sharing
+     * them (merge_home.c) does not read them again */
+    g->vmid = g->place->vmid;
+    g->type = g->lxc ? "lxc" : strcmp(g->place->type, "qemu") == 0 ? "qemu" : g->place->type;
+    g->place_ha_state = g->place->ha_state;
+    g->cpus = guest_cpus(g->cfg);
+    g->has_boot_disk = g->cfg && g->cfg->has_boot_disk_bytes;
+    g->boot_disk_bytes = g->has_boot_disk ? g->cfg->boot_disk_bytes : 0;
     const char *prefix = g->lxc ? "CT" : "VM ";
     char *p = g->default_name + strlen(prefix);
     memcpy(g->default_name, prefix, strlen(prefix));
@@ -327,12 +336,58 @@ void merged_guest_prepare(struct merged_guest *g, const char *cluster)
 
 void merged_guest_release(struct merged_guest *g)
 {
+    merged_guest_drop_runtime(g);
     free(g->labels);
-    free(g->devices);
-    free(g->device_at);
-    g->labels = g->devices = NULL;
-    g->device_at = NULL;
+    g->labels = NULL;
 }
+
+void merged_guest_drop_runtime(struct merged_guest *g)
+{
+    if (!g->devices_shared) {
+        free(g->devices);
+        free(g->device_at);
+    }
+    g->devices = NULL;
+    g->device_at = NULL;
+    g->devices_shared = false;
+    g->rt = NULL;
+}
+
+static size_t device_count(const struct merged_guest *g)
+{
+    return g->rt ? g->rt->n_nics + g->rt->n_disks : 0;
+}
+
+void *merged_guests_device_labels(struct merged_guest *g, size_t n)
+{
+    size_t count = 0;
+    for (size_t k = 0; k < n; k++)
+        count += device_count(&g[k]);
+    struct buf b = BUF_INIT;                 /* every offset, then every label */
+    buf_reserve(&b, count * sizeof(size_t) + count * 32);
+    b.len = count * sizeof(size_t);
+    size_t idx = 0;
+    for (size_t k = 0; k < n; k++) {
+        const Pvescope__GuestRuntime *rt = g[k].rt;
+        for (size_t i = 0; i < device_count(&g[k]); i++, idx++) {
+            size_t at = b.len;
+            buf_append(&b, "device=\"", 8);
+            expo_escape_label(&b, i < rt->n_nics ? rt->nics[i]->name : rt->disks[i - rt->n_nics]->key);
+            buf_append(&b, "\"", 2);            /* the quote and a NUL */
+            memcpy(b.data + idx * sizeof(size_t), &at, sizeof at);
+        }
+    }
+    idx = 0;
+    for (size_t k = 0; k < n; k++) {         /* b no longer moves */
+        g[k].device_at = (size_t *)(void *)b.data + idx;
+        g[k].devices = b.data;
+        g[k].devices_shared = true;
+        idx += device_count(&g[k]);
+    }
+    return b.data;
+}
+
+
 
 /* HA state comes from manager_status, which every agent reads: it is on the
  * .vmlist entry even when nobody could read the guest's config. */
@@ -413,9 +468,8 @@ static void guest_cpu_ratio(struct node_render *nr, const struct merged_guest *g
         nr_sample_n(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, g->labels_len, NULL, 0, 0);
         return;
     }
-    double cpus = guest_cpus(g->cfg);
-    if (g->rt->has_cpu_busy && cpus > 0)
-        nr_sample_n(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, g->labels_len, NULL, 0, g->rt->cpu_busy / cpus);
+    if (g->rt->has_cpu_busy && g->cpus > 0)
+        nr_sample_n(nr, FAM_PVE_CPU_USAGE_RATIO, g->labels, g->labels_len, NULL, 0, g->rt->cpu_busy / g->cpus);
 }
 
 /* Keep in step with guest_sample() and guest_extra_sample(): a family listed
@@ -452,8 +506,8 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
         break;
     case FAM_PVE_CPU_USAGE_RATIO: guest_cpu_ratio(nr, g); break;
     case FAM_PVE_CPU_USAGE_LIMIT:
-        if (guest_cpus(cfg) > 0)
-            nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, guest_cpus(cfg));
+        if (g->cpus > 0)
+            nr_sample_n(nr, f, g->labels, g->labels_len, NULL, 0, g->cpus);
         break;
     case FAM_PVE_MEMORY_SIZE_BYTES:
         if (cfg && cfg->has_memory_bytes)
@@ -463,8 +517,8 @@ static void guest_sample(struct node_render *nr, enum family_id f, const struct 
     case FAM_PVE_DISK_SIZE_BYTES:
         if (lxc && running(g) && rt->has_rootfs_total_bytes)   /* running CT: statvfs of its rootfs */
             nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, rt->rootfs_total_bytes);
-        else if (cfg && cfg->has_boot_disk_bytes)
-            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, cfg->boot_disk_bytes);
+        else if (g->has_boot_disk)
+            nr_sample_u64_n(nr, f, g->labels, g->labels_len, NULL, 0, g->boot_disk_bytes);
         break;
     case FAM_PVE_DISK_USAGE_BYTES:
         if (!lxc || !running(g))              /* PVE reports 0 for every VM and stopped CT */

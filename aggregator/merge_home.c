@@ -63,18 +63,17 @@ static void render_done(struct node_render *nr)
     buf_free(&nr->scratch);
 }
 
-struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
-                                           const struct merge_opts *o, const struct node_render *prev)
+/* d's own guests, prepared for cluster, in *n (0: NULL). */
+static struct merged_guest *prepare_own_guests(const struct decoded_report *d, const char *cluster, size_t *n)
 {
     const Pvescope__Report *r = d->r;
-    size_t n = 0;
+    *n = 0;
     for (size_t i = 0; r->node && i < r->n_guests; i++)
-        n += own_guest(d, r->guests[i]);
-    if (n == 0)
+        *n += own_guest(d, r->guests[i]);
+    if (*n == 0)
         return NULL;
-    struct merged_guest *g = calloc(n, sizeof *g);
-    struct prerendered_guest *pre = malloc(n * sizeof *pre);
-    if (!g || !pre)
+    struct merged_guest *g = calloc(*n, sizeof *g);
+    if (!g)
         abort();
     size_t k = 0;
     for (size_t i = 0; i < r->n_guests; i++) {
@@ -82,33 +81,105 @@ struct node_render *merge_prerender_guests(const struct decoded_report *d, const
         if (!own_guest(d, e))
             continue;
         g[k].place = g[k].cfg = e;
+        merged_guest_prepare(&g[k], cluster);         /* no runtime yet: no device labels */
         g[k].rt = decoded_runtime(d, e->vmid, e->type);
-        merged_guest_prepare(&g[k], cluster);
-        pre[k++] = (struct prerendered_guest){e->vmid, e->type, e->ha_state};
+        k++;
     }
-    struct node_render *nr = node_render_new(), *config = same_config_part(d, prev), *new_config = NULL;
-    if (config) {
-        node_render_ref(config);
-    } else {
-        config = new_config = node_render_new();
-        buf_reserve(&config->text, n * 2048);   /* ~15 series of ~110 bytes a guest */
+    return g;
+}
+
+/* The prepared guests of config (a part of a report with d's inventory),
+ * copied, with d's runtimes: their labels stay config's. Reads nothing of
+ * the inventory, which the node's reports in between have left cold. */
+static struct merged_guest *reuse_prepared(const struct decoded_report *d, const struct node_render *config)
+{
+    struct merged_guest *g = malloc(config->n_prepared * sizeof *g);
+    if (!g)
+        abort();
+    memcpy(g, config->prepared, config->n_prepared * sizeof *g);
+    for (size_t k = 0; k < config->n_prepared; k++)
+        g[k].rt = decoded_runtime(d, g[k].vmid, g[k].type);
+    return g;
+}
+
+/* g[0..n) (runtimes dropped) in one block with their labels, for a config
+ * part to keep: one allocation, read in one sweep by the next report. */
+static struct merged_guest *pack_prepared(struct merged_guest *g, size_t n)
+{
+    size_t text = 0;
+    for (size_t k = 0; k < n; k++)
+        text += g[k].labels_len + 1;
+    struct merged_guest *packed = malloc(n * sizeof *packed + text);
+    if (!packed)
+        abort();
+    char *p = (char *)(packed + n);
+    for (size_t k = 0; k < n; k++) {
+        packed[k] = g[k];
+        memcpy(p, g[k].labels, g[k].labels_len + 1);
+        packed[k].labels = p;
+        p += g[k].labels_len + 1;
+        merged_guest_release(&g[k]);
     }
-    buf_reserve(&nr->text, n * 3072);           /* ~25 series of ~100 bytes a guest */
-    render_families(nr, new_config, g, n, o);
-    render_done(nr);
-    if (new_config)
-        render_done(new_config);
-    for (size_t j = 0; j < n; j++)
-        merged_guest_release(&g[j]);
     free(g);
+    return packed;
+}
+
+void merge_prepared_free(struct merged_guest *g, size_t n)
+{
+    (void)n;
+    free(g);                                /* labels are in the same block */
+}
+
+/* Guests' vmid, type and HA state, sorted by vmid, for merge_home_select(). */
+static struct prerendered_guest *prerendered_list(const struct merged_guest *g, size_t n)
+{
+    struct prerendered_guest *pre = malloc(n * sizeof *pre);
+    if (!pre)
+        abort();
+    for (size_t k = 0; k < n; k++)
+        pre[k] = (struct prerendered_guest){g[k].vmid, g[k].type, g[k].place_ha_state};
     size_t sorted = 1;                         /* usually in vmid order already */
     while (sorted < n && cmp_pre(&pre[sorted - 1], &pre[sorted]) <= 0)
         sorted++;
     if (sorted < n)
         qsort(pre, n, sizeof *pre, cmp_pre);
-    nr->pre = pre;
+    return pre;
+}
+
+struct node_render *merge_prerender_guests(const struct decoded_report *d, const char *cluster,
+                                           const struct merge_opts *o, const struct node_render *prev)
+{
+    struct node_render *config = same_config_part(d, prev), *new_config = NULL;
+    size_t n;
+    struct merged_guest *g;
+    if (config && config->prepared) {
+        n = config->n_prepared;
+        g = reuse_prepared(d, config);
+        node_render_ref(config);
+    } else {
+        if (!(g = prepare_own_guests(d, cluster, &n)))
+            return NULL;
+        config = new_config = node_render_new();
+        buf_reserve(&config->text, n * 2048);   /* ~15 series of ~110 bytes a guest */
+    }
+    void *devices = merged_guests_device_labels(g, n);
+    struct node_render *nr = node_render_new();
+    buf_reserve(&nr->text, n * 3072);           /* ~25 series of ~100 bytes a guest */
+    render_families(nr, new_config, g, n, o);
+    render_done(nr);
+    nr->pre = prerendered_list(g, n);
     nr->n_pre = n;
     nr->config_part = config;
+    for (size_t j = 0; j < n; j++)
+        merged_guest_drop_runtime(&g[j]);
+    free(devices);
+    if (new_config) {
+        render_done(new_config);
+        new_config->prepared = pack_prepared(g, n);
+        new_config->n_prepared = n;
+    } else {
+        free(g);                                /* the copies; config keeps the labels */
+    }
     return nr;
 }
 

@@ -5,6 +5,7 @@
 #define PVESCOPE_MERGE_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "merge.h"
 
@@ -19,15 +20,30 @@ struct merged_guest {
     char default_name[32];                  /* PVE's "VM <vmid>" / "CT<vmid>" */
     /* Worked out once, not in each of the ~40 families a guest writes: */
     bool lxc;                               /* place->type is "lxc" */
+    uint32_t vmid;                          /* place's */
+    const char *type;                       /* place's type ("qemu" and "lxc" as literals) */
+    const char *place_ha_state;             /* place's, or NULL */
+    double cpus;                            /* PVE's maxcpu from cfg (guest_cpus()), 0 unknown */
+    bool has_boot_disk;                     /* cfg's boot disk size */
+    uint64_t boot_disk_bytes;
     int lock_state, ha_state;               /* index of the current state in merge.c's lists, -1 for none */
     char *devices;                          /* device="<name>" of rt's NICs, then disks, NUL-terminated each */
     size_t *device_at;                      /* where each one starts in devices */
+    bool devices_shared;                    /* devices and device_at belong to a block of several guests */
 };
 
 /* Sets what g's series need from g->place, g->cfg and g->rt: name, labels,
  * type, states, device labels. merged_guest_release() frees them. */
 void merged_guest_prepare(struct merged_guest *g, const char *cluster);
 void merged_guest_release(struct merged_guest *g);
+
+/* Frees g's device labels and forgets its runtime. */
+void merged_guest_drop_runtime(struct merged_guest *g);
+
+/* The device labels of n guests whose rt is set and who have none yet, in
+ * one block for all of them (returned: free() it after the guests' last
+ * use, having dropped their runtimes). */
+void *merged_guests_device_labels(struct merged_guest *g, size_t n);
 
 /* True for the families a cluster merge writes (guests, nodes, storages,
  * the cluster itself). */
