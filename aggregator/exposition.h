@@ -92,6 +92,8 @@ struct node_render {
     struct decoded_report *report;     /* the report rendered; NULL for merged renders */
     struct buf text;
     struct buf scratch;                /* label text being built (nr_scratch()) */
+    const char *node_labels;           /* while render_report_sized() runs: its labels, */
+    size_t node_labels_len;            /* measured once for all its samples */
     uint32_t start[FAM__COUNT];
     uint32_t len[FAM__COUNT];
     /* A node's render: its own guests' cluster-family series, merged at

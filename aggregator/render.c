@@ -130,15 +130,20 @@ void nr_state_set(struct node_render *nr, enum family_id f, const char *labels, 
     }
 }
 
+static size_t labels_length(const struct node_render *nr, const char *labels)
+{
+    return labels == nr->node_labels ? nr->node_labels_len : strlen(labels);
+}
+
 void nr_sample(struct node_render *nr, enum family_id f, const char *labels, const char *extra, double v)
 {
-    nr_sample_n(nr, f, labels, strlen(labels), extra, extra ? strlen(extra) : 0, v);
+    nr_sample_n(nr, f, labels, labels_length(nr, labels), extra, extra ? strlen(extra) : 0, v);
 }
 
 void nr_sample_u64(struct node_render *nr, enum family_id f, const char *labels, const char *extra,
                    uint64_t v)
 {
-    nr_sample_u64_n(nr, f, labels, strlen(labels), extra, extra ? strlen(extra) : 0, v);
+    nr_sample_u64_n(nr, f, labels, labels_length(nr, labels), extra, extra ? strlen(extra) : 0, v);
 }
 
 /* One report's rendering: the node's labels and the family being written. */
@@ -234,7 +239,7 @@ static void single_micro(struct render_ctx *c, enum family_id f, bool has, uint6
     if (!has)
         return;
     fam_open(c, f);
-    nr_sample_micro_n(c->nr, f, c->labels, strlen(c->labels), NULL, 0, micro);
+    nr_sample_micro_n(c->nr, f, c->labels, labels_length(c->nr, c->labels), NULL, 0, micro);
     fam_close(c);
 }
 
@@ -322,8 +327,9 @@ static void render_devices(struct render_ctx *c, const struct dev_field *fields,
     }
 }
 
-/* Escaped `device="<name>"` for each device, in one buffer. */
-static char **device_labels(char *const *names, size_t n, struct buf *store)
+/* Escaped `<prefix><name>"` for each name (prefix like `device="`), in one
+ * buffer. */
+static char **prefixed_labels(const char *prefix, char *const *names, size_t n, struct buf *store)
 {
     size_t *offs = malloc((n ? n : 1) * sizeof *offs);
     char **labels = malloc((n ? n : 1) * sizeof *labels);
@@ -331,15 +337,19 @@ static char **device_labels(char *const *names, size_t n, struct buf *store)
         abort();
     for (size_t i = 0; i < n; i++) {
         offs[i] = store->len;
-        buf_puts(store, "device=\"");
+        buf_puts(store, prefix);
         expo_escape_label(store, names[i]);
-        buf_putc(store, '"');
-        buf_putc(store, '\0');
+        buf_append(store, "\"", 2);         /* the quote and a NUL */
     }
     for (size_t i = 0; i < n; i++)
         labels[i] = store->data + offs[i];
     free(offs);
     return labels;
+}
+
+static char **device_labels(char *const *names, size_t n, struct buf *store)
+{
+    return prefixed_labels("device=\"", names, n, store);
 }
 
 static void render_disks(struct render_ctx *c, const Pvescope__Report *r)
@@ -395,26 +405,33 @@ static void render_collectors(struct render_ctx *c, const Pvescope__Report *r)
 {
     static const enum family_id fams[] = {FAM_SELF_COLLECTOR_SUCCESS, FAM_SELF_COLLECTOR_DURATION,
                                           FAM_SELF_COLLECTOR_ERRORS, FAM_SELF_COLLECTOR_WARNINGS};
+    if (!r->n_collectors)
+        return;
+    char **names = malloc(r->n_collectors * sizeof *names);
+    if (!names)
+        abort();
+    for (size_t i = 0; i < r->n_collectors; i++)
+        names[i] = r->collectors[i]->name;
+    struct buf store = BUF_INIT;
+    char **labels = prefixed_labels("collector=\"", names, r->n_collectors, &store);
     for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
         fam_open(c, fams[f]);
         for (size_t i = 0; i < r->n_collectors; i++) {
             const Pvescope__CollectorStatus *s = r->collectors[i];
-            struct buf l = BUF_INIT;
-            buf_puts(&l, "collector=\"");
-            expo_escape_label(&l, s->name);
-            buf_putc(&l, '"');
             if (fams[f] == FAM_SELF_COLLECTOR_SUCCESS)
-                sample_f(c, l.data, s->success ? 1 : 0);
+                sample_f(c, labels[i], s->success ? 1 : 0);
             else if (fams[f] == FAM_SELF_COLLECTOR_DURATION && s->has_duration_seconds)
-                sample_f(c, l.data, s->duration_seconds);
+                sample_f(c, labels[i], s->duration_seconds);
             else if (fams[f] == FAM_SELF_COLLECTOR_ERRORS && s->has_errors_total)
-                sample_u(c, l.data, s->errors_total);
+                sample_u(c, labels[i], s->errors_total);
             else if (fams[f] == FAM_SELF_COLLECTOR_WARNINGS && s->has_warnings_total)
-                sample_u(c, l.data, s->warnings_total);
-            buf_free(&l);
+                sample_u(c, labels[i], s->warnings_total);
         }
         fam_close(c);
     }
+    free(labels);
+    free(names);
+    buf_free(&store);
 }
 
 static void render_agent(struct render_ctx *c, const Pvescope__AgentSelf *a)
@@ -456,6 +473,8 @@ struct node_render *render_report_sized(const Pvescope__Report *r, const char *l
 {
     struct node_render *nr = node_render_new();
     struct render_ctx c = {nr, labels, FAM_PVE_UP};
+    nr->node_labels = labels;               /* unchanged until the end of this function */
+    nr->node_labels_len = strlen(labels);
     buf_reserve(&nr->text, expected_bytes);
     render_host(&c, r->host);
     render_disks(&c, r);
@@ -466,6 +485,7 @@ struct node_render *render_report_sized(const Pvescope__Report *r, const char *l
     render_zfs(nr, labels, r);
     render_collectors(&c, r);
     render_agent(&c, r->agent);
+    nr->node_labels = NULL;
     buf_fit(&nr->text);
     buf_free(&nr->scratch);
     return nr;
