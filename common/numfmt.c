@@ -36,7 +36,8 @@ static int decimal_length(uint64_t v)
     return approx + (v >= pow10[approx]);
 }
 
-char *numfmt_u64(char *p, uint64_t v)
+/* v < 10^8 in as many digits as it has. */
+static char *put_short_u32(char *p, uint32_t v)
 {
     if (v < 10) {
         *p = (char)('0' + v);
@@ -53,6 +54,30 @@ char *numfmt_u64(char *p, uint64_t v)
     else
         q[-1] = (char)('0' + v);
     return end;
+}
+
+/* v < 10^8 in exactly 8 digits: two independent halves, so the divisions
+ * do not wait on each other. */
+static char *put_8_digits(char *p, uint32_t v)
+{
+    uint32_t hi = v / 10000, lo = v % 10000;
+    memcpy(p, digit_pairs + 2 * (hi / 100), 2);
+    memcpy(p + 2, digit_pairs + 2 * (hi % 100), 2);
+    memcpy(p + 4, digit_pairs + 2 * (lo / 100), 2);
+    memcpy(p + 6, digit_pairs + 2 * (lo % 100), 2);
+    return p + 8;
+}
+
+char *numfmt_u64(char *p, uint64_t v)
+{
+    if (v < 100000000u)
+        return put_short_u32(p, (uint32_t)v);
+    if (v < 10000000000000000u)                 /* 9 to 16 digits: most counters */
+        return put_8_digits(put_short_u32(p, (uint32_t)(v / 100000000u)), (uint32_t)(v % 100000000u));
+    uint64_t rest = v % 10000000000000000u;
+    p = put_short_u32(p, (uint32_t)(v / 10000000000000000u));
+    p = put_8_digits(p, (uint32_t)(rest / 100000000u));
+    return put_8_digits(p, (uint32_t)(rest % 100000000u));
 }
 
 #define P10(k) ((u128)1e##k)                  /* exact: every 10^k, k <= 22, is a double */
