@@ -285,6 +285,10 @@ static struct decoded_report *unpack_inventory(const struct pbdecode_plan *plan,
         free(sections);
         return NULL;
     }
+    if (inv->wire) {                           /* the strip kept the same bytes: one copy is enough */
+        free(sections);
+        sections = inv->wire;
+    }
     inv->sections = sections;
     inv->sections_len = s->total;
     return inv;
@@ -369,7 +373,7 @@ const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
 
 size_t decoded_report_bytes(const struct decoded_report *d)
 {
-    return d->wire_len + d->sections_len + block_bytes(d) + (d->full ? decoded_report_bytes(d->full) : 0) +
+    return d->wire_len + (d->sections != d->wire ? d->sections_len : 0) + block_bytes(d) + (d->full ? decoded_report_bytes(d->full) : 0) +
            (d->inventory ? decoded_report_bytes(d->inventory) : 0);
 }
 
@@ -378,7 +382,8 @@ void decoded_report_free(struct decoded_report *d)
     if (!d || atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
         return;
     decoded_report_free(d->inventory);
-    free(d->sections);
+    if (d->sections != d->wire)
+        free(d->sections);
     if (d->wire) {
         decoded_report_free(d->full);
         free(d->wire);
