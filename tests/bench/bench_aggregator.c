@@ -21,7 +21,9 @@
  *       --dump FILE writes the scrape text.
  *
  * MODEL as pvescope-bench-fleet: --nodes 500 --guests 40
- * --cluster-sizes 10,20,30,40,50 [--guest-dm-disks]. CPU time is the
+ * --cluster-sizes 10,20,30,40,50 [--guest-dm-disks] [--inventory-churn: every
+ * report's inventory differs from the node's last, the worst case of
+ * decode.h's reuse]. CPU time is the
  * thread's (CLOCK_THREAD_CPUTIME_ID); figures are medians. */
 #include <errno.h>
 #include <inttypes.h>
@@ -70,6 +72,10 @@ static void parse(int argc, char **argv, struct fleet_opts *m, struct bench_opts
         const char *a = argv[i];
         if (strcmp(a, "--guest-dm-disks") == 0) {
             m->guest_dm_disks = true;
+            continue;
+        }
+        if (strcmp(a, "--inventory-churn") == 0) {
+            m->inventory_churn = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -486,7 +492,7 @@ int main(int argc, char **argv)
     ingest_tune_malloc();      /* as the aggregator does */
     if (argc < 2 || (strcmp(argv[1], "ingest") != 0 && strcmp(argv[1], "render") != 0)) {
         fputs("usage: pvescope-bench-aggregator ingest|render [--nodes 500 --guests 40 --cluster-sizes "
-              "10,20,30,40,50 --guest-dm-disks] [--reports 2000] [--reps 20]\n", stderr);
+              "10,20,30,40,50 --guest-dm-disks --inventory-churn] [--reports 2000] [--reps 20]\n", stderr);
         return 2;
     }
     struct fleet_opts m = {.nodes = 500, .guests = 40};

@@ -259,11 +259,12 @@ static void collectors_and_agent(struct arena *a, Pvescope__Report *r, size_t no
 }
 
 /* .members as the cluster sees it: every node online, quorate. */
-static Pvescope__ClusterView *cluster_view(struct arena *a, const struct fleet *f, const struct fleet_cluster *c)
+static Pvescope__ClusterView *cluster_view(struct arena *a, const struct fleet *f, const struct fleet_cluster *c,
+                                           uint64_t tick)
 {
     Pvescope__ClusterView *v = NEW(a, Pvescope__ClusterView, pvescope__cluster_view__init);
     v->name = (char *)c->name;
-    SET(v, config_version, 12);
+    SET(v, config_version, (uint32_t)(12 + (f->o.inventory_churn ? tick : 0)));
     SET(v, expected_nodes, (uint32_t)c->n_nodes);
     SET(v, quorate, 1);
     SET(v, vmlist_version, 42);
@@ -545,7 +546,7 @@ void fleet_report_pack(const struct fleet *f, size_t node, uint64_t tick, struct
     pl->cluster_name = (char *)c->name;
     SET(pl, nodeid, (uint32_t)(node - c->first_node) + 1);
     r->pve = pl;
-    r->cluster = cluster_view(a, f, c);
+    r->cluster = cluster_view(a, f, c, tick);
     guests(a, r, f, node);
     guest_runtime(a, r, f, node, tick);
     storages(a, r, node, tick);

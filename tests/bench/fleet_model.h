@@ -29,6 +29,8 @@ struct fleet_opts {
     size_t cluster_sizes[FLEET_MAX_CLUSTER_SIZES];   /* used in turn until every node has a cluster */
     size_t n_cluster_sizes;
     bool guest_dm_disks;            /* each guest disk also appears as a dm-N row of diskstats */
+    bool inventory_churn;           /* the cluster's config_version moves every tick: no report's
+                                     * inventory equals the one before (a worst case) */
 };
 
 struct fleet_cluster {
