@@ -88,6 +88,15 @@ static struct merged_guest *prepare_own_guests(const struct decoded_report *d, c
     return g;
 }
 
+/* *to = *from, its name kept pointing into its own struct when it is the
+ * default name ("VM 100"). */
+static void copy_guest(struct merged_guest *to, const struct merged_guest *from)
+{
+    *to = *from;
+    if (from->name == from->default_name)
+        to->name = to->default_name;
+}
+
 /* The prepared guests of config (a part of a report with d's inventory),
  * copied, with d's runtimes: their labels stay config's. Reads nothing of
  * the inventory, which the node's reports in between have left cold. */
@@ -96,9 +105,10 @@ static struct merged_guest *reuse_prepared(const struct decoded_report *d, const
     struct merged_guest *g = malloc(config->n_prepared * sizeof *g);
     if (!g)
         abort();
-    memcpy(g, config->prepared, config->n_prepared * sizeof *g);
-    for (size_t k = 0; k < config->n_prepared; k++)
+    for (size_t k = 0; k < config->n_prepared; k++) {
+        copy_guest(&g[k], &config->prepared[k]);
         g[k].rt = decoded_runtime(d, g[k].vmid, g[k].type);
+    }
     return g;
 }
 
@@ -114,7 +124,7 @@ static struct merged_guest *pack_prepared(struct merged_guest *g, size_t n)
         abort();
     char *p = (char *)(packed + n);
     for (size_t k = 0; k < n; k++) {
-        packed[k] = g[k];
+        copy_guest(&packed[k], &g[k]);
         memcpy(p, g[k].labels, g[k].labels_len + 1);
         packed[k].labels = p;
         p += g[k].labels_len + 1;

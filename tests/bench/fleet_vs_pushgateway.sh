@@ -13,7 +13,7 @@
 #   BENCH_SECONDS=30         wrk duration against the aggregator, per encoding
 #   BENCH_PEER_SECONDS=120   wrk duration against pushgateway (several seconds a scrape)
 #   BENCH_PROBES=200         report->visible samples
-#   BENCH_INGEST_REPORTS=2000 BENCH_RENDER_REPS=20   the in-process benches
+#   BENCH_INGEST_REPORTS=4000 BENCH_RENDER_REPS=20   the in-process benches
 #   PUSHGATEWAY=/usr/bin/prometheus-pushgateway  WRK=wrk
 #   BENCH_KEEP=1             keep the work directory (logs)
 # Exit status: 0 when measured (budget lines print PASS or FAIL), 1 on a broken setup.
