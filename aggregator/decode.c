@@ -373,7 +373,8 @@ const Pvescope__Report *decoded_vmlist_report(struct decoded_report *d)
 
 size_t decoded_report_bytes(const struct decoded_report *d)
 {
-    return d->wire_len + (d->sections != d->wire ? d->sections_len : 0) + block_bytes(d) + (d->full ? decoded_report_bytes(d->full) : 0) +
+    size_t own = d->wire_len + (d->sections != d->wire ? d->sections_len : 0) + block_bytes(d);
+    return own + (d->full ? decoded_report_bytes(d->full) : 0) +
            (d->inventory ? decoded_report_bytes(d->inventory) : 0);
 }
 

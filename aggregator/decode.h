@@ -25,7 +25,7 @@
  * their own that r's cluster, guests and storages point into. A node's next
  * report whose sections are byte for byte the same shares it instead of
  * decoding them again (decoded_report_unpack_next()), and merge_home.c then
- * copies its configuration-only series from the previous render. */
+ * shares the render of its configuration-only series too. */
 #ifndef PVESCOPE_DECODE_H
 #define PVESCOPE_DECODE_H
 

@@ -236,7 +236,8 @@ static int check_inventory(const struct decoded_report *d, char *why, size_t n)
                  guests, r->n_guest_runtime, members, r->n_storages, r->n_storage_usage);
         return REJECT_LIMITS;
     }
-    bool ok = checked || ((!r->cluster || cluster_view_ok(r->cluster)) && vmlist->longest_string <= INGEST_MAX_LABEL_BYTES);
+    bool ok = checked ||
+              ((!r->cluster || cluster_view_ok(r->cluster)) && vmlist->longest_string <= INGEST_MAX_LABEL_BYTES);
     for (size_t i = 0; ok && !checked && i < r->n_guests; i++)
         ok = guest_config_ok(r->guests[i]);
     for (size_t i = 0; ok && i < r->n_guest_runtime; i++)

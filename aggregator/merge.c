@@ -387,8 +387,6 @@ void *merged_guests_device_labels(struct merged_guest *g, size_t n)
     return b.data;
 }
 
-
-
 /* HA state comes from manager_status, which every agent reads: it is on the
  * .vmlist entry even when nobody could read the guest's config. */
 static const char *ha_state_of(const struct merged_guest *g)

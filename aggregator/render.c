@@ -327,9 +327,9 @@ static void render_devices(struct render_ctx *c, const struct dev_field *fields,
     }
 }
 
-/* Escaped `<prefix><name>"` for each name (prefix like `device="`), in one
- * buffer. */
-static char **prefixed_labels(const char *prefix, char *const *names, size_t n, struct buf *store)
+/* Escaped `<prefix><name>"` (prefix like `device="`) for each of n messages,
+ * name being the string at name_off in each, in one buffer. */
+static char **name_labels(const char *prefix, void *const *msgs, size_t n, size_t name_off, struct buf *store)
 {
     size_t *offs = malloc((n ? n : 1) * sizeof *offs);
     char **labels = malloc((n ? n : 1) * sizeof *labels);
@@ -338,7 +338,7 @@ static char **prefixed_labels(const char *prefix, char *const *names, size_t n, 
     for (size_t i = 0; i < n; i++) {
         offs[i] = store->len;
         buf_puts(store, prefix);
-        expo_escape_label(store, names[i]);
+        expo_escape_label(store, *(char *const *)(void *)((char *)msgs[i] + name_off));
         buf_append(store, "\"", 2);         /* the quote and a NUL */
     }
     for (size_t i = 0; i < n; i++)
@@ -347,22 +347,13 @@ static char **prefixed_labels(const char *prefix, char *const *names, size_t n, 
     return labels;
 }
 
-static char **device_labels(char *const *names, size_t n, struct buf *store)
-{
-    return prefixed_labels("device=\"", names, n, store);
-}
-
 static void render_disks(struct render_ctx *c, const Pvescope__Report *r)
 {
     if (!r->n_disks)
         return;
-    char **names = malloc(r->n_disks * sizeof *names);
-    if (!names)
-        abort();
-    for (size_t i = 0; i < r->n_disks; i++)
-        names[i] = r->disks[i]->name;
     struct buf store = BUF_INIT;
-    char **labels = device_labels(names, r->n_disks, &store);
+    char **labels = name_labels("device=\"", (void *const *)r->disks, r->n_disks, offsetof(Pvescope__Disk, name),
+                                &store);
     render_devices(c, disk_fields, sizeof disk_fields / sizeof disk_fields[0], (void *const *)r->disks,
                    r->n_disks, labels);
     fam_open(c, FAM_DISK_DM_INFO);
@@ -379,7 +370,6 @@ static void render_disks(struct render_ctx *c, const Pvescope__Report *r)
     }
     fam_close(c);
     free(labels);
-    free(names);
     buf_free(&store);
 }
 
@@ -387,17 +377,12 @@ static void render_netdevs(struct render_ctx *c, const Pvescope__Report *r)
 {
     if (!r->n_netdevs)
         return;
-    char **names = malloc(r->n_netdevs * sizeof *names);
-    if (!names)
-        abort();
-    for (size_t i = 0; i < r->n_netdevs; i++)
-        names[i] = r->netdevs[i]->name;
     struct buf store = BUF_INIT;
-    char **labels = device_labels(names, r->n_netdevs, &store);
+    char **labels = name_labels("device=\"", (void *const *)r->netdevs, r->n_netdevs,
+                                offsetof(Pvescope__NetDev, name), &store);
     render_devices(c, net_fields, sizeof net_fields / sizeof net_fields[0], (void *const *)r->netdevs,
                    r->n_netdevs, labels);
     free(labels);
-    free(names);
     buf_free(&store);
 }
 
@@ -407,13 +392,9 @@ static void render_collectors(struct render_ctx *c, const Pvescope__Report *r)
                                           FAM_SELF_COLLECTOR_ERRORS, FAM_SELF_COLLECTOR_WARNINGS};
     if (!r->n_collectors)
         return;
-    char **names = malloc(r->n_collectors * sizeof *names);
-    if (!names)
-        abort();
-    for (size_t i = 0; i < r->n_collectors; i++)
-        names[i] = r->collectors[i]->name;
     struct buf store = BUF_INIT;
-    char **labels = prefixed_labels("collector=\"", names, r->n_collectors, &store);
+    char **labels = name_labels("collector=\"", (void *const *)r->collectors, r->n_collectors,
+                                offsetof(Pvescope__CollectorStatus, name), &store);
     for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
         fam_open(c, fams[f]);
         for (size_t i = 0; i < r->n_collectors; i++) {
@@ -430,7 +411,6 @@ static void render_collectors(struct render_ctx *c, const Pvescope__Report *r)
         fam_close(c);
     }
     free(labels);
-    free(names);
     buf_free(&store);
 }
 
