@@ -5,8 +5,10 @@
  * input alternates between two node names, so merges see several reports).
  * Also checks that the wire check of compact placements (wire_strip.c) and
  * the check of the decoded struct (placements.c) agree: what passes on the
- * wire must expand. */
+ * wire must expand; and that a report decoded sharing the inventory of an
+ * earlier decode of itself (decode.h) is the report decoded alone. */
 #include "fuzz_common.h"
+#include "decode.h"
 #include "merge.h"
 #include "placements.h"
 #include "wire_strip.h"
@@ -26,6 +28,37 @@ static void wire_check_agrees(const uint8_t *data, size_t size)
     buf_free(&stripped);
 }
 
+static uint8_t *repacked(const struct decoded_report *d, size_t *len)
+{
+    *len = pvescope__report__get_packed_size(d->r);
+    uint8_t *b = malloc(*len ? *len : 1);
+    if (!b)
+        abort();
+    pvescope__report__pack(d->r, b);
+    return b;
+}
+
+/* Aborts when data decoded after itself (its inventory shared) differs from
+ * data decoded alone, or only one of the two decodes. */
+static void shared_decode_agrees(const struct pbdecode_plan *plan, const uint8_t *data, size_t size)
+{
+    size_t budget = size * 128 + 4096;
+    struct decoded_report *alone = decoded_report_unpack(plan, data, size, budget, NULL);
+    if (!alone)
+        return;
+    struct decoded_report *again = decoded_report_unpack_next(plan, data, size, budget, alone, NULL);
+    if (!again || (alone->inventory && again->inventory != alone->inventory))
+        abort();
+    size_t a, b;
+    uint8_t *pa = repacked(alone, &a), *pb = repacked(again, &b);
+    if (a != b || memcmp(pa, pb, a) != 0)
+        abort();
+    free(pa);
+    free(pb);
+    decoded_report_free(alone);
+    decoded_report_free(again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -39,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ingest_process(&w->ig, (const uint8_t *)wire.data, wire.len, 1.0, FUZZ_NOW_MS);
     buf_free(&wire);
     wire_check_agrees(data, size);
+    shared_decode_agrees(w->ig.report_plan, data, size);
     struct store_snapshot snap;
     store_snapshot(&w->store, 1.0, &snap);
     struct buf out = BUF_INIT;
