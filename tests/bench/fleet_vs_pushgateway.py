@@ -30,6 +30,7 @@ SECONDS = int(E.get("BENCH_SECONDS", "30"))
 PEER_SECONDS = int(E.get("BENCH_PEER_SECONDS", "120"))   # pushgateway takes seconds per scrape
 PROBES = int(E.get("BENCH_PROBES", "200"))
 INGEST_REPORTS = int(E.get("BENCH_INGEST_REPORTS", "4000"))
+INGEST_RUNS = int(E.get("BENCH_INGEST_RUNS", "3"))
 RENDER_REPS = int(E.get("BENCH_RENDER_REPS", "20"))
 PUSHGATEWAY = E.get("PUSHGATEWAY", "/usr/bin/prometheus-pushgateway")
 WRK = E.get("WRK", "wrk")
@@ -278,11 +279,12 @@ class Run:
         log("probe: " + out.strip().splitlines()[-1])
 
     def inprocess(self):
-        for what, extra in (("ingest", ["--reports", str(INGEST_REPORTS)]), ("render", ["--reps", str(RENDER_REPS)])):
+        runs = [("ingest", ["--reports", str(INGEST_REPORTS)])] * INGEST_RUNS + [("render", ["--reps", str(RENDER_REPS)])]
+        for what, extra in runs:
             out = subprocess.run([self.bench, what] + MODEL + extra, capture_output=True, text=True)
             if out.returncode != 0:
                 broken(f"pvescope-bench-aggregator {what}: {out.stdout}{out.stderr}")
-            self.results[what] = out.stdout
+            self.results[what] = self.results.get(what, "") + out.stdout
             log(out.stdout.strip())
 
 
@@ -320,9 +322,10 @@ def report(R, cmd):
           f"{poll_ms:.1f} ms per poll): p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {mx:.1f} ms")
     passes.append(("report->visible p99 <= 50 ms", p99 <= 50, f"{p99:.1f} ms"))
     print("\n" + res["ingest"].strip())
-    m = re.search(r"([\d]+) reports/s on one core", res["ingest"])
-    rate = int(m.group(1))
-    passes.append(("ingest >= 10,000 reports/s on one core", rate >= 10000, f"{rate}/s"))
+    rates = sorted(int(x) for x in re.findall(r"([\d]+) reports/s on one core", res["ingest"]))
+    rate = rates[len(rates) // 2]
+    print(f"ingest: median of {len(rates)} runs: {rate} reports/s on one core (runs: {', '.join(map(str, rates))})")
+    passes.append(("ingest >= 10,000 reports/s on one core (median)", rate >= 10000, f"{rate}/s"))
     print(res["render"].strip())
     print("\n| budget | measured | verdict |\n|---|---|---|")
     for name, ok, fig in passes:

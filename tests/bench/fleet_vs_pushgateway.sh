@@ -13,7 +13,8 @@
 #   BENCH_SECONDS=30         wrk duration against the aggregator, per encoding
 #   BENCH_PEER_SECONDS=120   wrk duration against pushgateway (several seconds a scrape)
 #   BENCH_PROBES=200         report->visible samples
-#   BENCH_INGEST_REPORTS=4000 BENCH_RENDER_REPS=20   the in-process benches
+#   BENCH_INGEST_REPORTS=4000 BENCH_INGEST_RUNS=3 BENCH_RENDER_REPS=20   the in-process benches
+#                            (the ingest verdict takes the median of the runs)
 #   PUSHGATEWAY=/usr/bin/prometheus-pushgateway  WRK=wrk
 #   BENCH_KEEP=1             keep the work directory (logs)
 # Exit status: 0 when measured (budget lines print PASS or FAIL), 1 on a broken setup.
@@ -41,7 +42,7 @@ trap 'exit 143' TERM
 
 knobs=""
 for v in BENCH_NODES BENCH_GUESTS BENCH_CLUSTER_SIZES BENCH_INTERVAL_MS BENCH_SECONDS BENCH_PEER_SECONDS BENCH_PROBES \
-         BENCH_INGEST_REPORTS BENCH_RENDER_REPS; do
+         BENCH_INGEST_REPORTS BENCH_INGEST_RUNS BENCH_RENDER_REPS; do
     [[ -n ${!v:-} ]] && knobs+="$v=${!v} "
 done
 export BENCH_CMD="${knobs}tests/bench/fleet_vs_pushgateway.sh $build"
