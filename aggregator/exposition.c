@@ -216,6 +216,8 @@ static void write_dynamic(struct buf *out, enum family_id f, const struct scrape
             snprintf(labels, sizeof labels, "reason=\"%s\"", http_reject_reason_label[r]);
             dyn_sample(out, f, labels, (double)in->http_rejected[r]);
         }
+    } else if (f == FAM_SELF_HTTP_GZIP_FAILED) {
+        dyn_sample(out, f, NULL, (double)in->http_gzip_failures);
     } else if (f == FAM_SELF_BUILD_INFO) {
         dyn_sample(out, f, "version=\"" PVESCOPE_VERSION "\"", 1);
     }

@@ -137,6 +137,7 @@ struct scrape_input {
     uint64_t closed_connections;
     bool http_guarded;                 /* client certificates or basic auth: serve http_rejected */
     uint64_t http_rejected[HTTP_REJECT__COUNT];
+    uint64_t http_gzip_failures;
     struct node_render *const *merged; /* one per cluster (merge.c); may be NULL */
     size_t n_merged;
     const struct remote_write_stats *remote_write;   /* NULL: remote_write is off */

@@ -193,6 +193,7 @@
   FAMILY(SELF_REJECTED, "pvescope_reports_rejected_total", COUNTER, DYN, "Messages rejected at ingest, by reason.") \
   FAMILY(SELF_CLOSED_CONN, "pvescope_ingest_connections_closed_total", COUNTER, DYN, "Ingest connections that ended: agents restarting or exiting, and connections nanomsg cut for a message over 4x --ingest.max-message-bytes.") \
   FAMILY(SELF_HTTP_REJECTED, "pvescope_http_requests_rejected_total", COUNTER, DYN, "HTTP requests refused by the web config's guards, by reason (only with TLS client certificates or basic auth).") \
+  FAMILY(SELF_HTTP_GZIP_FAILED, "pvescope_http_gzip_failures_total", COUNTER, DYN, "gzip /metrics responses whose compression failed, served uncompressed instead.") \
   FAMILY(SELF_BUILD_INFO, "pvescope_build_info", GAUGE, DYN, "Aggregator version, value 1.") \
   FAMILY(RW_SAMPLES, "pvescope_remote_write_samples_total", COUNTER, DYN, "Samples for a remote_write endpoint, by result: sent (accepted), failed (refused with a 4xx), dropped (queue full or shutdown).") \
   FAMILY(RW_REQUESTS, "pvescope_remote_write_requests_total", COUNTER, DYN, "remote_write requests by HTTP status code; code=\"error\" when no answer came, \"other\" past 8 distinct codes.") \

@@ -44,6 +44,7 @@ struct http_server {
     bool auth_on;                    /* basic_auth_users is not empty */
     struct basic_auth auth;
     atomic_uint_fast64_t rejected[HTTP_REJECT__COUNT];   /* pvescope_http_requests_rejected_total */
+    atomic_uint_fast64_t gzip_failures;                  /* pvescope_http_gzip_failures_total */
     char priorities[96];             /* GnuTLS priority string; MHD keeps the pointer */
     /* One gzip scrape at a time reuses the compressor (a second one makes
      * its own): its state and buffers are 0.5 MB, and the size of the last
@@ -132,6 +133,7 @@ static struct metrics_stream *plan_scrape(struct http_server *h, struct MHD_Conn
     in.http_guarded = h->auth_on || (h->web && h->web->client_auth != WEBCFG_NO_CLIENT_CERT);
     for (int r = 0; r < HTTP_REJECT__COUNT; r++)
         in.http_rejected[r] = atomic_load(&h->rejected[r]);
+    in.http_gzip_failures = atomic_load(&h->gzip_failures);
     const char *cluster = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cluster");
     if (cluster)
         scrape_input_only_cluster(&in, cluster);
@@ -169,6 +171,7 @@ static enum MHD_Result respond_gzip(struct http_server *h, struct MHD_Connection
     else
         gzip_deflater_free(d);
     if (!ok) {
+        atomic_fetch_add(&h->gzip_failures, 1);
         log_warn("http: gzip of a %zu-byte /metrics failed; served uncompressed", s->plan.total);
         buf_free(&z);
         return respond_stream(c, s);

@@ -141,6 +141,7 @@ static void t_scrape_staleness(void **state)
     };
     struct scrape_input in = {.nodes = nodes, .n_nodes = 2, .received = 12, .closed_connections = 0};
     in.rejected[REJECT_BAD_TAG] = 2;
+    in.http_gzip_failures = 3;
     struct buf out = BUF_INIT;
     scrape_write(&out, &in, &no_compat);
     const char *t = out.data;
@@ -156,6 +157,7 @@ static void t_scrape_staleness(void **state)
     assert_non_null(strstr(t, "pvescope_node_reports_accepted_total{id=\"node/pve1\",pve_cluster=\"prod\"} 7\n"));
     assert_non_null(strstr(t, "pvescope_reports_received_total 12\n"));
     assert_non_null(strstr(t, "pvescope_reports_rejected_total{reason=\"bad_tag\"} 2\n"));
+    assert_non_null(strstr(t, "# TYPE pvescope_http_gzip_failures_total counter\npvescope_http_gzip_failures_total 3\n"));
     /* each family header exactly once */
     const char *first = strstr(t, "# TYPE pve_memory_size_bytes gauge\n");
     assert_non_null(first);
