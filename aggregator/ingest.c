@@ -222,12 +222,22 @@ static bool cluster_view_ok(const Pvescope__ClusterView *c)
  * become guest, storage and cluster labels. The .vmlist entries r goes
  * without (wire_strip.h) count as guests too. Returns -1 when fine, else
  * REJECT_LIMITS with why. */
+/* The strings of the inventory sections (Report 20..22, and the stripped
+ * .vmlist entries) within the label limits. */
+static bool inventory_strings_ok(const Pvescope__Report *r, const struct stripped_vmlist *vmlist)
+{
+    bool ok = (!r->cluster || cluster_view_ok(r->cluster)) && vmlist->longest_string <= INGEST_MAX_LABEL_BYTES;
+    for (size_t i = 0; ok && i < r->n_guests; i++)
+        ok = guest_config_ok(r->guests[i]);
+    for (size_t i = 0; ok && i < r->n_storages; i++)
+        ok = storage_ok(r->storages[i]);
+    return ok;
+}
+
 static int check_inventory(const struct decoded_report *d, char *why, size_t n)
 {
     const Pvescope__Report *r = d->r;
     const struct stripped_vmlist *vmlist = &d->stripped;
-    /* an inventory shared with the node's previous report passed these checks then */
-    bool checked = d->inventory_reused;
     size_t members = r->cluster ? r->cluster->n_members : 0, guests = r->n_guests + vmlist->entries;
     if (guests > INGEST_MAX_GUESTS || r->n_guest_runtime > INGEST_MAX_GUESTS ||
         members > INGEST_MAX_MEMBERS || r->n_storages > INGEST_MAX_STORAGES ||
@@ -236,14 +246,10 @@ static int check_inventory(const struct decoded_report *d, char *why, size_t n)
                  guests, r->n_guest_runtime, members, r->n_storages, r->n_storage_usage);
         return REJECT_LIMITS;
     }
-    bool ok = checked ||
-              ((!r->cluster || cluster_view_ok(r->cluster)) && vmlist->longest_string <= INGEST_MAX_LABEL_BYTES);
-    for (size_t i = 0; ok && !checked && i < r->n_guests; i++)
-        ok = guest_config_ok(r->guests[i]);
+    /* an inventory shared with the node's previous report passed this then */
+    bool ok = d->inventory_reused || inventory_strings_ok(r, vmlist);
     for (size_t i = 0; ok && i < r->n_guest_runtime; i++)
         ok = guest_runtime_ok(r->guest_runtime[i]);
-    for (size_t i = 0; ok && !checked && i < r->n_storages; i++)
-        ok = storage_ok(r->storages[i]);
     for (size_t i = 0; ok && i < r->n_storage_usage; i++)
         ok = label_ok(r->storage_usage[i]->id);
     if (!ok) {

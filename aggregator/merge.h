@@ -39,7 +39,7 @@ struct node_render *merge_prerender_guests(const struct decoded_report *d, const
                                            const struct merge_opts *o, const struct node_render *prev);
 
 /* Frees a config part's prepared guests (node_render_unref() calls it). */
-void merge_prepared_free(struct merged_guest *g, size_t n);
+void merge_prepared_free(struct merged_guest *g);
 
 /* A whole scrape: merges in's clusters and writes the exposition to out. */
 void scrape_write(struct buf *out, struct scrape_input *in, const struct merge_opts *o);

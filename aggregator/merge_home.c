@@ -134,9 +134,8 @@ static struct merged_guest *pack_prepared(struct merged_guest *g, size_t n)
     return packed;
 }
 
-void merge_prepared_free(struct merged_guest *g, size_t n)
+void merge_prepared_free(struct merged_guest *g)
 {
-    (void)n;
     free(g);                                /* labels are in the same block */
 }
 

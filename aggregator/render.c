@@ -480,7 +480,7 @@ void node_render_unref(struct node_render *nr)
         buf_free(&nr->scratch);
         node_render_unref(nr->home_guests);
         node_render_unref(nr->config_part);
-        merge_prepared_free(nr->prepared, nr->n_prepared);
+        merge_prepared_free(nr->prepared);
         for (size_t i = 0; i < nr->n_parts; i++)
             node_render_unref(nr->parts[i]);
         free(nr->parts);
